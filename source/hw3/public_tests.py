@@ -1,0 +1,581 @@
+"""Public tests for Homework 3: Optimization in Neural Networks.
+
+Each ``test_*`` function takes the thing it tests (a function or a class) as its argument, checks it
+against the numbers printed in the homework text, and raises an ``AssertionError`` that names the
+exercise, the quantity, the expected and received values, and a hint. Every test builds its own
+inputs and, where the exercise relies on an earlier one, uses stand-ins that replay recorded results,
+so each exercise is tested on its own: a mistake in ``layer`` does not fail the test of
+``forward_propagation``. No test here contains the solution of an exercise.
+
+The grader runs these tests and more (other sizes, seeds and settings) that you do not see.
+"""
+import contextlib
+import inspect
+import sys
+
+import numpy as np
+
+ATOL = 1e-6
+RTOL = 1e-5
+
+# ---------------------------------------------------------------------------------------------
+# Helpers shared by the public tests and the grader's hidden tests
+# ---------------------------------------------------------------------------------------------
+
+
+def fail(exercise, message, hint=None):
+    """Raise the AssertionError a student reads: exercise, what is wrong, and how to look for it."""
+    text = f"Exercise {exercise}: {message}"
+    if hint:
+        text += f"\nHint: {hint}"
+    raise AssertionError(text)
+
+
+def preview(array, entries=6):
+    """A short, readable view of an array: its first few entries, flattened."""
+    flat = np.asarray(array).ravel()
+    shown = np.array2string(flat[:entries], precision=8, separator=", ")
+    return shown[:-1] + (", ...]" if flat.size > entries else "]")
+
+
+def check_array(exercise, name, received, expected, hint=None, atol=ATOL, rtol=RTOL):
+    """Fail unless ``received`` is a numeric array of the expected shape and values."""
+    expected = np.asarray(expected, dtype=float)
+    if received is None:
+        fail(exercise, f"{name} is None; expected an array of shape {expected.shape}.",
+             hint or "Did you forget a return statement, or to store the result?")
+    try:
+        values = np.asarray(received, dtype=float)
+    except (TypeError, ValueError):
+        fail(exercise, f"{name} should be a numeric array; received {type(received).__name__}: {received!r:.200}.",
+             hint)
+    if values.shape != expected.shape:
+        fail(exercise, f"{name} has shape {values.shape}; expected {expected.shape}.", hint)
+    if not np.all(np.isfinite(values)) and np.all(np.isfinite(expected)):
+        fail(exercise, f"{name} contains NaN or inf: {preview(values)}.", hint)
+    close = np.isclose(values, expected, atol=atol, rtol=rtol)
+    if not np.all(close):
+        index = np.unravel_index(np.argmin(close), values.shape)
+        fail(exercise,
+             f"{name} has the right shape {values.shape} but wrong values "
+             f"({int(np.size(close) - np.sum(close))} of {np.size(close)} entries differ).\n"
+             f"  expected: {preview(expected)}\n"
+             f"  received: {preview(values)}\n"
+             f"  first difference at index {tuple(int(i) for i in index)}: "
+             f"expected {expected[index]:.8g}, received {values[index]:.8g}",
+             hint)
+
+
+def check_keys(exercise, name, received, expected_keys, hint=None):
+    """Fail unless ``received`` is a dict with exactly the expected keys."""
+    if not isinstance(received, dict):
+        fail(exercise, f"{name} should be a dict; received {type(received).__name__}.", hint)
+    missing = sorted(set(expected_keys) - set(received))
+    extra = sorted(set(received) - set(expected_keys))
+    if missing or extra:
+        fail(exercise, f"{name} has keys {sorted(received)}; expected {sorted(expected_keys)} "
+                       f"(missing {missing}, unexpected {extra}).", hint)
+
+
+def namespace_of(thing):
+    """The global namespace in which a notebook function or class looks up other names."""
+    candidates = [thing] + [value for value in vars(thing).values()] if inspect.isclass(thing) else [thing]
+    for candidate in candidates:
+        candidate = getattr(candidate, "__func__", candidate)
+        if inspect.isfunction(candidate):
+            return candidate.__globals__
+    return sys.modules["__main__"].__dict__
+
+
+@contextlib.contextmanager
+def replaced(thing, **stand_ins):
+    """Rebind names that ``thing`` looks up (``layer``, ``back_propagation``, ...) for the duration
+    of a test, and restore the student's own definitions afterwards."""
+    namespace = namespace_of(thing)
+    saved = {name: namespace[name] for name in stand_ins if name in namespace}
+    namespace.update(stand_ins)
+    try:
+        yield
+    finally:
+        for name in stand_ins:
+            if name in saved:
+                namespace[name] = saved[name]
+            else:
+                namespace.pop(name, None)
+
+
+@contextlib.contextmanager
+def seeded(seed):
+    """Seed numpy's global generator for code that draws from it, and restore its state afterwards,
+    so that a test neither depends on nor disturbs the random numbers of the notebook."""
+    state = np.random.get_state()
+    np.random.seed(seed)
+    try:
+        yield
+    finally:
+        np.random.set_state(state)
+
+
+def run(exercise, what, function, *args, **kwargs):
+    """Call student code; turn an exception into a failure that says where it came from."""
+    try:
+        return function(*args, **kwargs)
+    except NotImplementedError:
+        fail(exercise, f"{what} raised NotImplementedError: replace the `raise NotImplementedError()` "
+                       "line with your code.")
+    except AssertionError:
+        raise
+    except Exception as error:
+        fail(exercise, f"{what} raised {type(error).__name__}: {error}")
+
+
+class Replay:
+    """A stand-in for a function the code under test should call: given the expected arguments of
+    each call, it returns the recorded result, and fails with a clear message on any other call."""
+
+    def __init__(self, exercise, name, calls, compare=None):
+        self.exercise, self.name, self.calls, self.compare = exercise, name, calls, compare
+        self.count = 0
+
+    def __call__(self, *args):
+        for expected_args, result in self.calls:
+            if len(args) >= len(expected_args) and all(_same(a, e) for a, e in zip(args, expected_args)):
+                self.count += 1
+                return _copy(result)
+        shown = ", ".join(preview(a, 4) if _is_array(a) else type(a).__name__ for a in args)
+        fail(self.exercise, f"{self.name} was called with unexpected arguments ({shown}).",
+             f"check what you pass to {self.name}: the inputs of every call must be the ones the formulas give.")
+
+
+def _is_array(value):
+    return isinstance(value, np.ndarray)
+
+
+def _same(received, expected):
+    if _is_array(expected):
+        try:
+            values = np.asarray(received, dtype=float)
+        except (TypeError, ValueError):
+            return False
+        return values.shape == expected.shape and np.allclose(values, expected, atol=ATOL, rtol=RTOL)
+    return received is expected or received == expected
+
+
+def _copy(result):
+    if isinstance(result, tuple):
+        return tuple(_copy(r) for r in result)
+    return result.copy() if _is_array(result) else result
+
+
+class Spy:
+    """A stand-in that records its calls and runs ``effect`` (or returns ``returns``)."""
+
+    def __init__(self, returns=None, effect=None):
+        self.calls, self.returns, self.effect = [], returns, effect
+
+    def __call__(self, *args, **kwargs):
+        self.calls.append((args, kwargs))
+        return self.effect(*args, **kwargs) if self.effect else self.returns
+
+
+class StandInNetwork:
+    """What an optimizer needs of a network: ``parameters`` and ``grads`` dicts."""
+
+    def __init__(self, parameters, grads):
+        self.parameters = {key: np.array(value, dtype=float) for key, value in parameters.items()}
+        self.grads = {key: np.array(value, dtype=float) for key, value in grads.items()}
+
+
+class ReplayActivation:
+    """An activation whose ``forward`` and ``derivative`` replay recorded values."""
+
+    def __init__(self, exercise, forward_calls=(), derivative_calls=()):
+        self.forward = Replay(exercise, "act", list(forward_calls))
+        self.derivative = Replay(exercise, "act_derivative", list(derivative_calls))
+
+    def __call__(self, x):
+        return self.forward(x)
+
+
+def bind(signature_of, args, kwargs):
+    """Map a recorded call's arguments to parameter names, as Python would."""
+    return inspect.signature(signature_of).bind(*args, **kwargs).arguments
+
+
+def passed(exercise):
+    print(f"Exercise {exercise}: all public tests passed.")
+
+
+# ---------------------------------------------------------------------------------------------
+# The homework's printed numbers (with np.random.seed(1) at the top of the notebook)
+# ---------------------------------------------------------------------------------------------
+
+def seed_inputs():
+    """Re-draw the notebook's inputs from np.random.seed(1) in the notebook's order, with a private
+    generator: 4x5 and 3x4 weights, then x (10), then X (5x5) and Y (3x5)."""
+    rs = np.random.RandomState(1)
+    weights_1 = rs.randn(4, 5) * np.sqrt(1 / 5)
+    weights_2 = rs.randn(3, 4) * np.sqrt(1 / 4)
+    x = rs.randn(10)
+    X = rs.randn(5, 5)
+    Y = rs.randn(3, 5)
+    parameters = {"W1": weights_1, "b1": np.zeros((4, 1)), "W2": weights_2, "b2": np.zeros((3, 1))}
+    return parameters, x, X, Y
+
+
+SEED = {
+    "init_W1": np.array(
+    [[ 0.72642933, -0.27358579, -0.23620559, -0.47984616,  0.38702206],
+     [-1.0292794 ,  0.78030354, -0.34042208,  0.14267862, -0.11152182],
+     [ 0.65387455, -0.92132293, -0.14418936, -0.17175433,  0.50703711],
+     [-0.49188633, -0.07711224, -0.39259022,  0.01887856,  0.26064289]]),
+    "init_W2": np.array(
+    [[-0.55030959,  0.57236185,  0.45079536,  0.25124717],
+     [ 0.45042797, -0.34186393, -0.06144511, -0.46788472],
+     [-0.13394404,  0.26517773, -0.34583038, -0.19837676]]),
+    "x": np.array(
+    [-0.6871727 , -0.84520564, -0.67124613, -0.0126646 , -1.11731035,  0.2344157 ,  1.65980218,  0.74204416,
+     -0.19183555, -0.88762896]),
+    "relu_x": np.array(
+    [0.        , 0.        , 0.        , 0.        , 0.        , 0.2344157 , 1.65980218, 0.74204416, 0.        ,
+     0.        ]),
+    "relu_prime_x": np.array(
+    [0., 0., 0., 0., 0., 1., 1., 1., 0., 0.]),
+    "Z1": np.array(
+    [[-1.09575907,  1.0266851 , -0.31827206, -0.3506713 , -0.12633385],
+     [ 2.87245507, -1.45533316,  0.57223289,  0.59096241, -0.70441952],
+     [-2.15866841,  0.8461243 , -0.40963115, -0.68640041,  0.68699072],
+     [ 0.80537242, -0.77691677,  0.15346325,  0.02594094, -0.07751913]]),
+    "A1": np.array(
+    [[0.        , 1.0266851 , 0.        , 0.        , 0.        ],
+     [2.87245507, 0.        , 0.57223289, 0.59096241, 0.        ],
+     [0.        , 0.8461243 , 0.        , 0.        , 0.68699072],
+     [0.80537242, 0.        , 0.15346325, 0.02594094, 0.        ]]),
+    "Z2": np.array(
+    [[ 1.84643125, -0.18356575,  0.36608149,  0.34476193,  0.30969223],
+     [-1.35881023,  0.41045749, -0.2674289 , -0.2141661 , -0.04221222],
+     [ 0.60194395, -0.43013384,  0.12129988,  0.15156399, -0.23758226]]),
+    "dW1": np.array(
+    [[-0.07100506, -0.00504114,  0.01465629, -0.0119815 ,  0.01250615],
+     [-0.1535268 ,  0.2243261 ,  0.06768908,  0.00272228,  0.07802137],
+     [ 0.02370006, -0.02516877,  0.05958518,  0.09359966,  0.0813598 ],
+     [-0.06098153,  0.1461884 , -0.00877939,  0.06790589,  0.06303178]]),
+    "db1": np.array(
+    [[-0.04195389],
+     [ 0.41779308],
+     [ 0.07912688],
+     [ 0.21442471]]),
+    "dW2": np.array(
+    [[ 0.        ,  0.60078972,  0.11186381,  0.11598846],
+     [-0.0956278 ,  0.        , -0.07880995,  0.        ],
+     [ 0.        , -0.15898858,  0.        , -0.05413308]]),
+    "db2": np.array(
+    [[ 0.93844522],
+     [-0.09314229],
+     [-0.09856997]]),
+    "net_W1": np.array(
+    [[ 0.08343279,  0.18338067,  0.08868233,  0.05322228, -0.29992929],
+     [ 0.16885166,  0.05448013,  0.50512056,  0.53617238,  0.08280447],
+     [-0.16783253, -0.28564892,  0.18939243,  0.03458753, -0.15377604],
+     [ 0.01949711, -0.27727281,  0.31216942, -0.19996197,  0.54761649]]),
+    "net_W2": np.array(
+    [[ 0.20174582,  0.29678926, -0.54745592,  0.08469122],
+     [ 0.37027823, -0.4768503 , -0.13310925,  0.01630727],
+     [-0.68655866,  0.1575797 ,  0.42308032, -0.42975797],
+     [ 0.17527299, -0.65614171, -0.01934775, -0.80788618]]),
+    "net_W3": np.array(
+    [[ 0.56070885,  0.20445027, -0.01230848, -0.38758081],
+     [ 0.63687797,  0.98355087, -0.92899093,  0.61808202],
+     [ 0.81382538,  0.16900585, -0.59963402,  0.43167266]]),
+    "net_dW1": np.array(
+    [[-0.00819391,  0.00434696,  0.01032395, -0.00024787,  0.00653069],
+     [ 0.00220476, -0.00447719, -0.00122303,  0.00096706, -0.00096016],
+     [ 0.00773704, -0.00218865, -0.01071998, -0.00014516, -0.00656312],
+     [-0.0032138 , -0.00055366,  0.00339891,  0.00027155,  0.00214983]]),
+    "net_db1": np.array(
+    [[ 0.01889197],
+     [-0.00765741],
+     [-0.0164768 ],
+     [ 0.00279429]]),
+    "net_dW2": np.array(
+    [[ 0.02987019,  0.03644857,  0.03402445,  0.03874588],
+     [ 0.02737154,  0.03083942,  0.02911464,  0.03225519],
+     [-0.02720202, -0.03051821, -0.02837608, -0.03141728],
+     [ 0.01224843,  0.0119922 ,  0.01098373,  0.01152867]]),
+    "net_db2": np.array(
+    [[ 0.0630978 ],
+     [ 0.05643017],
+     [-0.05552861],
+     [ 0.02358812]]),
+    "net_dW3": np.array(
+    [[0.06034881, 0.053968  , 0.05274028, 0.03386175],
+     [0.09777237, 0.09016585, 0.08312728, 0.0634621 ],
+     [0.03890758, 0.03489111, 0.03297021, 0.02320944]]),
+    "net_db3": np.array(
+    [[0.1204913 ],
+     [0.19279404],
+     [0.07642293]]),
+    "step_W1": np.array(
+    [[ 0.08351473,  0.1833372 ,  0.08857909,  0.05322476, -0.2999946 ],
+     [ 0.16882961,  0.0545249 ,  0.50513279,  0.53616271,  0.08281407],
+     [-0.1679099 , -0.28562704,  0.18949963,  0.03458898, -0.15371041],
+     [ 0.01952925, -0.27726727,  0.31213543, -0.19996469,  0.547595  ]]),
+    "step_b1": np.array(
+    [[-1.88919658e-04],
+     [ 7.65740929e-05],
+     [ 1.64767984e-04],
+     [-2.79428845e-05]]),
+    "step_W2": np.array(
+    [[ 0.20144712,  0.29642478, -0.54779617,  0.08430376],
+     [ 0.37000451, -0.4771587 , -0.1334004 ,  0.01598472],
+     [-0.68628664,  0.15788488,  0.42336408, -0.4294438 ],
+     [ 0.17515051, -0.65626163, -0.01945759, -0.80800146]]),
+    "step_b2": np.array(
+    [[-0.00063098],
+     [-0.0005643 ],
+     [ 0.00055529],
+     [-0.00023588]]),
+    "step_W3": np.array(
+    [[ 0.56010537,  0.20391059, -0.01283588, -0.38791943],
+     [ 0.63590024,  0.98264922, -0.92982221,  0.61744739],
+     [ 0.8134363 ,  0.16865694, -0.59996372,  0.43144056]]),
+    "step_b3": np.array(
+    [[-0.00120491],
+     [-0.00192794],
+     [-0.00076423]]),
+}
+
+SEED["A2"] = np.maximum(SEED["Z2"], 0)  # the network's output: ReLU of Z2 (not printed in the text)
+
+# Two optimizer steps from a fresh optimizer on a small stand-in network (computed with the formulas
+# stated in the notebook; learning_rate=0.1, beta=0.8 / beta1=0.8, beta2=0.9, epsilon=1e-8).
+OPTIMIZER_EXPECTED = {
+    "momentum": {"W1": np.array([[1.8011131265, 0.4846192459, 0.1241492505],
+                                 [-1.8733177565, -0.2854147215, -0.4121906116]]),
+                 "b1": np.array([[-0.1142656597], [-0.6171666152]])},
+    "rmsprop": {"W1": np.array([[2.2352667591, 0.8756639906, 0.1766903083],
+                                [-1.9055146771, -0.31481565, -0.5485608398]]),
+                "b1": np.array([[-0.5298536643], [-0.5257820188]])},
+    "adam": {"W1": np.array([[1.9189901213, 0.5754378037, 0.1624817911],
+                             [-1.9087677859, -0.3197020428, -0.4629583728]]),
+             "b1": np.array([[-0.2109028576], [-0.5515517992]])},
+}
+
+
+def optimizer_problem():
+    """Parameters and two successive gradients of the stand-in network for the optimizer tests."""
+    rs = np.random.RandomState(3)
+    parameters = {"W1": rs.randn(2, 3), "b1": rs.randn(2, 1)}
+    first = {"dW1": rs.randn(2, 3), "db1": rs.randn(2, 1)}
+    second = {"dW1": rs.randn(2, 3), "db1": rs.randn(2, 1)}
+    return parameters, first, second
+
+
+def sigmoid_network():
+    """The 3-layer Sigmoid network of section 1.6 and its gradients, as printed in the text."""
+    parameters = {f"W{l}": SEED[f"net_W{l}"] for l in (1, 2, 3)}
+    parameters.update({f"b{l}": np.zeros((SEED[f"net_W{l}"].shape[0], 1)) for l in (1, 2, 3)})
+    grads = {f"d{kind}{l}": SEED[f"net_d{kind}{l}"] for l in (1, 2, 3) for kind in "Wb"}
+    return parameters, grads
+
+
+# ---------------------------------------------------------------------------------------------
+# The public tests, one per exercise (two for ReLU and for NeuralNetwork)
+# ---------------------------------------------------------------------------------------------
+
+def test_initialize_dnn_parameters(initialize_dnn_parameters):
+    with seeded(1):
+        parameters = run(1, "initialize_dnn_parameters([5, 4, 3])", initialize_dnn_parameters, [5, 4, 3])
+    check_keys(1, "parameters", parameters, ["W1", "b1", "W2", "b2"],
+               "one W and one b per layer after the input: keys 'W1', 'b1', ..., 'W' + str(L-1), 'b' + str(L-1).")
+    hint = ("W_l = np.sqrt(1 / layer_dims[l-1]) * np.random.randn(layer_dims[l], layer_dims[l-1]); "
+            "draw W1 before W2 and draw nothing else.")
+    check_array(1, "parameters['W1']", parameters["W1"], SEED["init_W1"], hint)
+    check_array(1, "parameters['W2']", parameters["W2"], SEED["init_W2"], hint)
+    for name, rows in (("b1", 4), ("b2", 3)):
+        check_array(1, f"parameters['{name}']", parameters[name], np.zeros((rows, 1)),
+                    "biases are column vectors of zeros: np.zeros((layer_dims[l], 1)).")
+    passed(1)
+
+
+def test_relu_forward(ReLU):
+    x = seed_inputs()[1]
+    relu = run(2, "ReLU()", ReLU)
+    check_array(2, "ReLU()(x)", run(2, "ReLU().forward(x)", relu, x.copy()), SEED["relu_x"],
+                "ReLU keeps positive entries and sets negative ones to 0: np.maximum(0, x).")
+    matrix = np.array([[-2.0, 0.0, 3.5], [1e-3, -1e-3, 7.0]])
+    check_array(2, "ReLU()(matrix)", run(2, "ReLU().forward(matrix)", relu, matrix.copy()),
+                [[0.0, 0.0, 3.5], [1e-3, 0.0, 7.0]], "forward must work element-wise on arrays of any shape.")
+    passed("2 (forward)")
+
+
+def test_relu_derivative(ReLU):
+    x = seed_inputs()[1]
+    relu = run(2, "ReLU()", ReLU)
+    check_array(2, "ReLU().derivative(x)", run(2, "ReLU().derivative(x)", relu.derivative, x.copy()),
+                SEED["relu_prime_x"], "the derivative is 1 where x >= 0 and 0 where x < 0.")
+    matrix = np.array([[-2.0, 0.0, 3.5], [1e-3, -1e-3, 7.0]])
+    check_array(2, "ReLU().derivative(matrix)", run(2, "ReLU().derivative(matrix)", relu.derivative, matrix.copy()),
+                [[0.0, 1.0, 1.0], [1.0, 0.0, 1.0]],
+                "in this homework ReLU'(0) = 1 (the condition is x >= 0, not x > 0).")
+    passed("2 (derivative)")
+
+
+def test_layer(layer):
+    parameters, _, X, _ = seed_inputs()
+    act = ReplayActivation(3, forward_calls=[((SEED["Z1"],), SEED["A1"])])
+    result = run(3, "layer(X, W1, b1, act)", layer, X, parameters["W1"], parameters["b1"], act)
+    if not isinstance(result, tuple) or len(result) != 2:
+        fail(3, f"layer should return the pair (A, Z); received {type(result).__name__}.")
+    A, Z = result
+    check_array(3, "Z", Z, SEED["Z1"], "Z = W @ A_prev + b (a matrix product, then add the bias column).")
+    check_array(3, "A", A, SEED["A1"], "A = act(Z): use the activation passed as `act`, not ReLU() directly.")
+    passed(3)
+
+
+def test_forward_propagation(forward_propagation):
+    parameters, _, X, _ = seed_inputs()
+    act = ReplayActivation(4, forward_calls=[((SEED["Z1"],), SEED["A1"]), ((SEED["Z2"],), SEED["A2"])])
+    layer = Replay(4, "layer", [
+        ((X, parameters["W1"], parameters["b1"], act), (SEED["A1"], SEED["Z1"])),
+        ((SEED["A1"], parameters["W2"], parameters["b2"], act), (SEED["A2"], SEED["Z2"])),
+    ])
+    with replaced(forward_propagation, layer=layer):
+        result = run(4, "forward_propagation(X, parameters, act)", forward_propagation, X, parameters, act)
+    if not isinstance(result, tuple) or len(result) != 2:
+        fail(4, f"forward_propagation should return (A, caches); received {type(result).__name__}.")
+    A, caches = result
+    check_keys(4, "caches", caches, ["A0", "Z1", "A1", "Z2", "A2"],
+               "cache 'A0' = X, and 'Z' + str(l), 'A' + str(l) for every layer l = 1..L.")
+    for key in ("Z1", "A1", "Z2", "A2"):
+        check_array(4, f"caches['{key}']", caches[key], SEED[key],
+                    "call layer(A_prev, W, b, act) with the activation passed in, layer after layer.")
+    check_array(4, "caches['A0']", caches["A0"], X)
+    check_array(4, "the returned A", A, SEED["A2"], "return the output of the last layer.")
+    passed(4)
+
+
+def test_back_propagation(back_propagation):
+    parameters, _, X, Y = seed_inputs()
+    caches = {"A0": X, "Z1": SEED["Z1"], "A1": SEED["A1"], "Z2": SEED["Z2"], "A2": SEED["A2"]}
+    act = ReplayActivation(5, derivative_calls=[((SEED["Z2"],), (SEED["Z2"] >= 0).astype(float)),
+                                                ((SEED["Z1"],), (SEED["Z1"] >= 0).astype(float))])
+    grads = run(5, "back_propagation(Y, parameters, caches, act_derivative)",
+                back_propagation, Y, parameters, caches, act.derivative)
+    check_keys(5, "grads", grads, ["dW1", "db1", "dW2", "db2"])
+    hints = {"dW": "dW = dZ @ A_prev.T, with A_prev = caches['A' + str(l-1)].",
+             "db": "db = np.sum(dZ, axis=1, keepdims=True): a sum over the samples (not a mean), "
+                   "kept as a column of shape (n, 1)."}
+    for l in (2, 1):
+        check_array(5, f"grads['dW{l}']", grads[f"dW{l}"], SEED[f"dW{l}"], hints["dW"])
+        check_array(5, f"grads['db{l}']", grads[f"db{l}"], SEED[f"db{l}"], hints["db"])
+    passed(5)
+
+
+def test_network_initialize(NeuralNetwork):
+    parameters = {"W1": np.ones((4, 5)), "b1": np.zeros((4, 1))}
+    initialize = Spy(returns=parameters)
+    with replaced(NeuralNetwork, initialize_dnn_parameters=initialize):
+        network = run(6, "NeuralNetwork(5, 3, 4, depth=3, act=...)", NeuralNetwork, 5, 3, 4, 3, ReplayActivation(6))
+    if len(initialize.calls) != 1:
+        fail(6, f"initialize() called initialize_dnn_parameters {len(initialize.calls)} times; expected once.",
+             "self.parameters = initialize_dnn_parameters(layer_dims)")
+    layer_dims = bind(lambda layer_dims: None, *initialize.calls[0])["layer_dims"]
+    if list(layer_dims) != [5, 4, 4, 3]:
+        fail(6, f"initialize_dnn_parameters received layer_dims {list(layer_dims)}; expected [5, 4, 4, 3].",
+             "pass the layer_dims list that initialize() builds.")
+    if getattr(network, "parameters", None) is not parameters:
+        fail(6, "network.parameters is not the dict that initialize_dnn_parameters returned.",
+             "store the result: self.parameters = initialize_dnn_parameters(layer_dims)")
+    passed("6 (initialize)")
+
+
+def test_network_backward(NeuralNetwork):
+    _, _, _, Y = seed_inputs()
+    parameters, caches, grads = {"W1": np.ones((3, 5))}, {"A0": np.ones((5, 5))}, {"dW1": np.ones((3, 5))}
+    back_propagation = Spy(returns=grads)
+    with replaced(NeuralNetwork, initialize_dnn_parameters=Spy(returns=parameters),
+                  back_propagation=back_propagation):
+        network = run(6, "NeuralNetwork(5, 3, 4, depth=1, act=...)", NeuralNetwork, 5, 3, 4, 1, ReplayActivation(6))
+        network.caches = caches
+        run(6, "network.backward(Y)", network.backward, Y)
+    if len(back_propagation.calls) != 1:
+        fail(6, f"backward() called back_propagation {len(back_propagation.calls)} times; expected once.")
+    arguments = bind(lambda Y, parameters, caches, act_derivative=None: None, *back_propagation.calls[0])
+    if arguments["Y"] is not Y or arguments["parameters"] is not parameters or arguments["caches"] is not caches:
+        fail(6, "back_propagation should receive Y, self.parameters and self.caches.")
+    if arguments.get("act_derivative") != network.act.derivative:
+        fail(6, "back_propagation did not receive the network's activation derivative.",
+             "pass self.act.derivative; otherwise the default (ReLU) is used even for a Sigmoid network.")
+    if getattr(network, "grads", None) is not grads:
+        fail(6, "network.grads is not the dict that back_propagation returned.", "store it in self.grads.")
+    passed("6 (backward)")
+
+
+def test_gradient_descent_step(gradient_descent_step):
+    parameters, grads = sigmoid_network()
+    run(7, "gradient_descent_step(parameters, grads, 0.01)", gradient_descent_step, parameters, grads, 0.01)
+    for key in ("W1", "b1", "W2", "b2", "W3", "b3"):
+        check_array(7, f"parameters['{key}'] after one step", parameters[key], SEED[f"step_{key}"],
+                    "W = W - learning_rate * dW, and store the result back into parameters.")
+    passed(7)
+
+
+def test_gradient_descent(GradientDescent):
+    parameters, grads = sigmoid_network()
+    network = StandInNetwork(parameters, grads)
+
+    def recorded_step(parameters_, grads_, learning_rate):
+        if parameters_ is not network.parameters or grads_ is not network.grads or learning_rate != 0.01:
+            fail(8, "gradient_descent_step should receive self.network.parameters, self.network.grads "
+                    "and self.learning_rate.")
+        parameters_.update({key: SEED[f"step_{key}"].copy() for key in parameters_})
+
+    optimizer = run(8, "GradientDescent(network, learning_rate=0.01)", GradientDescent, network, 0.01)
+    with replaced(GradientDescent, gradient_descent_step=recorded_step):
+        run(8, "optimizer.step()", optimizer.step)
+    for key in ("W1", "b1", "W2", "b2", "W3", "b3"):
+        check_array(8, f"network.parameters['{key}'] after step()", network.parameters[key], SEED[f"step_{key}"],
+                    "step() applies gradient_descent_step to the network's parameters and gradients.")
+    passed(8)
+
+
+def _two_steps(exercise, name, make_optimizer):
+    parameters, first, second = optimizer_problem()
+    network = StandInNetwork(parameters, first)
+    optimizer = run(exercise, f"{name}(network, ...)", make_optimizer, network)
+    run(exercise, "the first optimizer.step()", optimizer.step)
+    network.grads = StandInNetwork({}, second).grads
+    run(exercise, "the second optimizer.step()", optimizer.step)
+    return network
+
+
+def test_momentum(GradientDescentWithMomentum):
+    network = _two_steps(9, "GradientDescentWithMomentum",
+                         lambda net: GradientDescentWithMomentum(net, learning_rate=0.1, beta=0.8))
+    for key in ("W1", "b1"):
+        check_array(9, f"parameters['{key}'] after two steps", network.parameters[key],
+                    OPTIMIZER_EXPECTED["momentum"][key],
+                    "v = beta * v + (1 - beta) * grad, then param = param - learning_rate * v; "
+                    "keep v in self.velocities between steps.")
+    passed(9)
+
+
+def test_rmsprop(RMSProp):
+    network = _two_steps(10, "RMSProp", lambda net: RMSProp(net, learning_rate=0.1, beta=0.8))
+    for key in ("W1", "b1"):
+        check_array(10, f"parameters['{key}'] after two steps", network.parameters[key],
+                    OPTIMIZER_EXPECTED["rmsprop"][key],
+                    "s = beta * s + (1 - beta) * grad**2, then param = param - learning_rate * grad / "
+                    "(np.sqrt(s) + epsilon), epsilon outside the square root; keep s between steps.")
+    passed(10)
+
+
+def test_adam(Adam):
+    network = _two_steps(11, "Adam", lambda net: Adam(net, learning_rate=0.1, beta1=0.8, beta2=0.9))
+    for key in ("W1", "b1"):
+        check_array(11, f"parameters['{key}'] after two steps", network.parameters[key],
+                    OPTIMIZER_EXPECTED["adam"][key],
+                    "v = beta1 * v + (1 - beta1) * grad, s = beta2 * s + (1 - beta2) * grad**2, then "
+                    "param = param - learning_rate * v / (np.sqrt(s) + epsilon), with no bias correction.")
+    passed(11)
