@@ -233,9 +233,9 @@ def test_network_backward(NeuralNetwork):
     for seed, (n_x, n_y, n_h, depth), act in ((64, (4, 2, 3, 3), ref.Sigmoid()), (65, (3, 1, 4, 2), ref.ReLU())):
         rs = np.random.RandomState(seed)
         X, Y = rs.randn(n_x, 5), rs.randn(n_y, 5)
-        with pt.seeded(seed), pt.replaced(NeuralNetwork, **_reference_pieces()):
-            network = pt.run(6, "NeuralNetwork(...)", NeuralNetwork, n_x, n_y, n_h, depth, act)
-            network.parameters = random_network(seed, [n_x] + [n_h] * (depth - 1) + [n_y])
+        parameters = random_network(seed, [n_x] + [n_h] * (depth - 1) + [n_y])
+        network = pt.bare_network(NeuralNetwork, n_x, n_y, n_h, depth, act, parameters)
+        with pt.replaced(NeuralNetwork, **_reference_pieces()):
             pt.run(6, "network(X)", network, X)
             pt.run(6, "network.backward(Y)", network.backward, Y)
         _, caches = ref.forward_propagation(X, network.parameters, act)
