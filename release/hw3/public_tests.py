@@ -490,14 +490,22 @@ def test_network_initialize(NeuralNetwork):
     passed("6 (initialize)")
 
 
+def bare_network(NeuralNetwork, n_x, n_y, n_h, depth, act, parameters):
+    """A NeuralNetwork whose attributes are set directly, without running its initialize(), so that
+    backward() is tested on its own."""
+    network = NeuralNetwork.__new__(NeuralNetwork)
+    network.n_x, network.n_y, network.n_h, network.depth, network.act = n_x, n_y, n_h, depth, act
+    network.parameters = parameters
+    return network
+
+
 def test_network_backward(NeuralNetwork):
     _, _, _, Y = seed_inputs()
     parameters, caches, grads = {"W1": np.ones((3, 5))}, {"A0": np.ones((5, 5))}, {"dW1": np.ones((3, 5))}
     back_propagation = Spy(returns=grads)
-    with replaced(NeuralNetwork, initialize_dnn_parameters=Spy(returns=parameters),
-                  back_propagation=back_propagation):
-        network = run(6, "NeuralNetwork(5, 3, 4, depth=1, act=...)", NeuralNetwork, 5, 3, 4, 1, ReplayActivation(6))
-        network.caches = caches
+    network = bare_network(NeuralNetwork, 5, 3, 4, 1, ReplayActivation(6), parameters)
+    network.caches = caches
+    with replaced(NeuralNetwork, back_propagation=back_propagation):
         run(6, "network.backward(Y)", network.backward, Y)
     if len(back_propagation.calls) != 1:
         fail(6, f"backward() called back_propagation {len(back_propagation.calls)} times; expected once.")

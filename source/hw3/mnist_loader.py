@@ -71,11 +71,15 @@ def _read_npz(path):
     if not os.path.isfile(path):
         raise MNISTLoadError(f"MNIST file {path} does not exist.")
     try:
-        with np.load(path, allow_pickle=False) as npz:
+        npz = np.load(path, allow_pickle=False)
+        if not isinstance(npz, np.lib.npyio.NpzFile):
+            raise MNISTLoadError(f"MNIST file {path} is a single array, not an .npz archive with {list(NPZ_KEYS)}.")
+        with npz:
             missing = [key for key in NPZ_KEYS if key not in npz.files]
             if missing:
                 raise MNISTLoadError(f"MNIST file {path} lacks the arrays {missing}; expected {list(NPZ_KEYS)}.")
-            return tuple(npz[key] for key in NPZ_KEYS)
+            x_train, y_train, x_test, y_test = (npz[key] for key in NPZ_KEYS)
+            return x_train, y_train.astype(np.int64), x_test, y_test.astype(np.int64)
     except (OSError, ValueError, EOFError, zipfile.BadZipFile) as error:
         raise MNISTLoadError(f"MNIST file {path} is not a readable .npz file ({error}).") from None
 
@@ -93,7 +97,8 @@ def _download_with_keras(tried):
         (x_train, y_train), (x_test, y_test) = tf.keras.datasets.mnist.load_data()
         return x_train, y_train, x_test, y_test
     except Exception as error:  # keras wraps network failures in several exception types
-        tried.append(f"tf.keras download failed: {type(error).__name__}: {str(error).splitlines()[0][:200]}")
+        message = (str(error).splitlines() or [""])[0][:200]
+        tried.append(f"tf.keras download failed: {type(error).__name__}: {message}")
         return None
     finally:
         socket.setdefaulttimeout(previous_timeout)

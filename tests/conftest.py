@@ -1,0 +1,64 @@
+"""Shared fixtures: one temporary course in which the whole class of test submissions is graded
+once per session by real nbgrader (two processes), and helpers to execute notebooks."""
+import os
+import shutil
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+
+from hw3kit import grading
+from hw3kit.samples import SAMPLE_STUDENTS
+from hw3kit.submissions import build_submission, load_course_notebooks, write_submission
+
+import catalogue
+
+REPO = Path(__file__).resolve().parents[1]
+os.environ["PATH"] = str(Path(os.sys.executable).parent) + os.pathsep + os.environ["PATH"]
+
+
+def execute_notebook(path, env=None, timeout=300):
+    """Execute a notebook in its own folder with a fresh kernel; returns the executed notebook."""
+    notebook = nbformat.read(path, as_version=4)
+    client = NotebookClient(notebook, timeout=timeout, kernel_name="python3", allow_errors=True,
+                            resources={"metadata": {"path": str(Path(path).parent)}})
+    saved = dict(os.environ)
+    os.environ.update(env or {})
+    try:
+        client.execute()
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+    return notebook
+
+
+def stdout_of(cell):
+    return "".join(o.get("text", "") for o in cell.get("outputs", [])
+                   if o.output_type == "stream" and o.name == "stdout")
+
+
+@pytest.fixture(scope="session")
+def repo():
+    return REPO
+
+
+@pytest.fixture(scope="session")
+def graded_class(tmp_path_factory):
+    """A course made from the repository's source/ (release generated anew), with every test
+    submission autograded: the sample students, the solution itself, the blank release and the
+    mutation catalogue. Returns (course folder, {student: {grade cell: (score, max)}})."""
+    course = grading.new_course(tmp_path_factory.mktemp("class") / "course", REPO)
+    release, source = load_course_notebooks(REPO)
+    students = []
+    for student in SAMPLE_STUDENTS:
+        shutil.copytree(REPO / "samples" / "submitted" / student, course / "submitted" / student)
+        students.append(student)
+    for name, (answers, _) in catalogue.entries().items():
+        write_submission(course, name, build_submission(release, source, answers))
+        students.append(name)
+    write_submission(course, "instructor-solution", source)
+    write_submission(course, "blank-release", release)
+    students += ["instructor-solution", "blank-release"]
+    log = grading.autograde(course, students, jobs=2)
+    return course, grading.cell_scores(course), log

@@ -1,0 +1,106 @@
+"""The master notebook, the release and their agreement (issue: the course kit end to end)."""
+import json
+import re
+
+import nbformat
+import pytest
+
+from conftest import execute_notebook, stdout_of
+from hw3kit.submissions import grade_id
+
+SEED_BLOCKS = json.loads((__import__("pathlib").Path(__file__).parent / "fixtures" / "seed_outputs.json")
+                         .read_text())["blocks"]
+
+
+def cells_of(notebook, kind):
+    return [c for c in notebook.cells if c.get("metadata", {}).get("nbgrader", {}).get(kind)]
+
+
+@pytest.fixture(scope="module")
+def executed_master(repo, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("master")
+    for item in (repo / "source" / "hw3").iterdir():
+        if item.is_file():
+            (folder / item.name).write_bytes(item.read_bytes())
+    return execute_notebook(folder / "hw3.ipynb", env={"HOME": str(folder)})
+
+
+def test_master_notebook_runs_without_errors(executed_master):
+    errors = [(grade_id(c), o.ename, o.evalue) for c in executed_master.cells if c.cell_type == "code"
+              for o in c.outputs if o.output_type == "error"]
+    assert errors == []
+
+
+def test_master_notebook_prints_the_seed_numbers_digit_for_digit(executed_master):
+    printed = "".join(stdout_of(c) for c in executed_master.cells if c.cell_type == "code")
+    position = 0
+    for block in SEED_BLOCKS:
+        found = printed.find(block, position)
+        assert found >= 0, f"not printed (in this order): {block!r}"
+        position = found + len(block)
+    assert len(SEED_BLOCKS) == 42
+
+
+def test_master_notebook_public_tests_pass_and_the_comparison_reports_accuracy(executed_master):
+    printed = "".join(stdout_of(c) for c in executed_master.cells if c.cell_type == "code")
+    assert printed.count("all public tests passed") == 13
+    for name in ("Gradient Descent", "Momentum", "RMSProp", "Adam"):
+        assert f"Training with {name} ..." in printed
+    accuracies = [float(a) for a in re.findall(r"test accuracy (\d+\.\d+)%", printed)]
+    assert len(accuracies) == 4 and min(accuracies) > 95
+    assert any(o.output_type == "display_data" and "image/png" in o.data
+               for c in executed_master.cells for o in c.get("outputs", []))
+
+
+def test_grade_cells_are_numbered_by_exercise_and_total_100(repo):
+    source = nbformat.read(repo / "source" / "hw3" / "hw3.ipynb", as_version=4)
+    grades = {grade_id(c): c.metadata.nbgrader["points"] for c in cells_of(source, "grade")}
+    assert sum(grades.values()) == 100
+    assert sorted({g[:4] for g in grades}) == [f"ex{n:02d}" for n in range(1, 12)]
+    assert all(re.fullmatch(r"ex\d\d-[a-z0-9-]+", g) for g in grades)
+    assert len(cells_of(source, "solution")) == 11
+
+
+def test_release_holds_no_solution_and_no_hidden_test(repo):
+    source = nbformat.read(repo / "source" / "hw3" / "hw3.ipynb", as_version=4)
+    release = nbformat.read(repo / "release" / "hw3" / "hw3.ipynb", as_version=4)
+    text = nbformat.writes(release)
+    for marker in ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "hidden_tests", "hw3kit"):
+        assert marker not in text
+    solution_lines = {line.strip() for c in cells_of(source, "solution")
+                      for region in re.findall(r"### BEGIN SOLUTION\n(.*?)### END SOLUTION", c.source, re.S)
+                      for line in region.splitlines() if line.strip()}
+    release_lines = {line.strip() for c in release.cells for line in c.source.splitlines()}
+    assert solution_lines and not solution_lines & release_lines
+    answers = cells_of(release, "solution")
+    assert len(answers) == 11
+    for cell in answers:
+        stubs = cell.source.count("raise NotImplementedError()")
+        expected = 2 if grade_id(cell) in ("ex02-answer", "ex06-answer") else 1
+        assert stubs == expected, grade_id(cell)
+    assert sorted(p.name for p in (repo / "release" / "hw3").iterdir() if p.name != "__pycache__") == \
+        ["hw3.ipynb", "mnist_loader.py", "public_tests.py"]
+
+
+def test_release_runs_to_the_end_and_every_test_asks_for_the_missing_code(repo, tmp_path):
+    for item in (repo / "release" / "hw3").iterdir():
+        if item.is_file():
+            (tmp_path / item.name).write_bytes(item.read_bytes())
+    executed = execute_notebook(tmp_path / "hw3.ipynb", env={"HOME": str(tmp_path)})
+    code_cells = [c for c in executed.cells if c.cell_type == "code"]
+    assert all(c.execution_count is not None for c in code_cells)
+    errors = [o for c in code_cells for o in c.outputs if o.output_type == "error"]
+    assert not [o for o in errors if o.ename in ("SyntaxError", "IndentationError")]
+    for cell in cells_of(executed, "solution"):
+        assert not [o for o in cell.outputs if o.output_type == "error"], grade_id(cell)
+    for cell in cells_of(executed, "grade"):
+        messages = [o.evalue for o in cell.outputs if o.output_type == "error"]
+        assert len(messages) == 1 and "NotImplementedError" in messages[0], (grade_id(cell), messages)
+
+
+def test_release_is_in_sync_with_source(repo, graded_class):
+    course, _, _ = graded_class  # its release/ was generated anew from source/
+    for name in ("hw3.ipynb", "mnist_loader.py", "public_tests.py"):
+        fresh = (course / "release" / "hw3" / name).read_text()
+        committed = (repo / "release" / "hw3" / name).read_text()
+        assert fresh == committed, f"release/hw3/{name} is out of date: run `nbgrader generate_assignment hw3 --force`"
