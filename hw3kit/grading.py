@@ -24,7 +24,7 @@ def nbgrader(course_root, *args, check=True):
     command = [sys.executable, "-m", "nbgrader", *args]
     done = subprocess.run(command, cwd=course_root, env=env, capture_output=True, text=True)
     log = done.stdout + done.stderr
-    if check and (done.returncode != 0 or "[ERROR]" in log.replace("| ERROR]", "[ERROR]")):
+    if check and (done.returncode != 0 or "| ERROR]" in log):  # nbgrader logs "[App | ERROR] ..."
         tail = "\n".join(log.splitlines()[-30:])
         raise NbgraderError(f"`nbgrader {' '.join(args)}` failed in {course_root} (exit {done.returncode}):\n{tail}")
     return log

@@ -10,7 +10,7 @@ import re
 import nbformat
 
 SOLUTION = "solution"
-_SOLUTION_REGION = re.compile(r"^([ \t]*)### BEGIN SOLUTION\n(.*?)^[ \t]*### END SOLUTION\n?", re.M | re.S)
+_SOLUTION_REGION = re.compile(r"^[ \t]*### BEGIN SOLUTION\n(.*?)^[ \t]*### END SOLUTION\n?", re.M | re.S)
 
 
 def grade_id(cell):
@@ -23,7 +23,7 @@ def solved_answers(source_notebook):
     for cell in source_notebook.cells:
         meta = cell.get("metadata", {}).get("nbgrader", {})
         if meta.get("solution") and cell.cell_type == "code":
-            answers[meta["grade_id"]] = _SOLUTION_REGION.sub(lambda m: m.group(2), cell.source)
+            answers[meta["grade_id"]] = _SOLUTION_REGION.sub(lambda m: m.group(1), cell.source)
     return answers
 
 

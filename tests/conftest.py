@@ -2,6 +2,7 @@
 once per session by real nbgrader (two processes), and helpers to execute notebooks."""
 import os
 import shutil
+import sys
 from pathlib import Path
 
 import nbformat
@@ -15,7 +16,7 @@ from hw3kit.submissions import build_submission, load_course_notebooks, write_su
 import catalogue
 
 REPO = Path(__file__).resolve().parents[1]
-os.environ["PATH"] = str(Path(os.sys.executable).parent) + os.pathsep + os.environ["PATH"]
+os.environ["PATH"] = str(Path(sys.executable).parent) + os.pathsep + os.environ["PATH"]
 
 
 def execute_notebook(path, env=None, timeout=300):

@@ -1,6 +1,7 @@
 """The master notebook, the release and their agreement (issue: the course kit end to end)."""
 import json
 import re
+from pathlib import Path
 
 import nbformat
 import pytest
@@ -8,8 +9,7 @@ import pytest
 from conftest import execute_notebook, stdout_of
 from hw3kit.submissions import grade_id
 
-SEED_BLOCKS = json.loads((__import__("pathlib").Path(__file__).parent / "fixtures" / "seed_outputs.json")
-                         .read_text())["blocks"]
+SEED_BLOCKS = json.loads((Path(__file__).parent / "fixtures" / "seed_outputs.json").read_text())["blocks"]
 
 
 def cells_of(notebook, kind):
