@@ -1,29 +1,128 @@
-"""Command line of the course kit: python -m hw3kit COMMAND --help."""
+"""The course kit's command line: python -m hw3kit COMMAND [options]; COMMAND --help for details.
+
+Class grading works on any nbgrader course directory (--course, default: the current folder):
+release -> import -> grade -> feedback -> export -> report.
+"""
 import argparse
 import os
 import sys
 
 
-def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m hw3kit", description=__doc__)
-    parser.add_argument("--course", default=os.getcwd(), help="the nbgrader course directory (default: here)")
-    commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("demo", help="release, autograde the sample students, feedback, export, print scores")
-    commands.add_parser("samples", help="rewrite samples/submitted/ from the release and the solutions")
-    matrix = commands.add_parser("kill-matrix", help="grade the mutation catalogue and print its kill matrix")
+def build_parser():
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--course", default=os.getcwd(), help="the nbgrader course directory (default: here)")
+    database = argparse.ArgumentParser(add_help=False)
+    database.add_argument("--db", metavar="URL", help="gradebook database URL (default: the course's setting, "
+                                                      "sqlite:///gradebook.db); e.g. postgresql://user@host/db")
+    assignment = argparse.ArgumentParser(add_help=False)
+    assignment.add_argument("assignment", nargs="?", default="hw3", help="assignment id (default: hw3)")
+
+    parser = argparse.ArgumentParser(prog="python -m hw3kit", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    add = lambda name, help, *parents: commands.add_parser(name, help=help, description=help,
+                                                           parents=[common, *parents])
+
+    release = add("release", "generate the student version with nbgrader and check it (no solutions, "
+                             "no hidden tests, in sync with source/)", assignment)
+    release.add_argument("--check", action="store_true", help="only check the existing release, do not regenerate")
+
+    collect = add("import", "import a folder or an LMS download (.zip) of student notebooks into submitted/ "
+                            "(wraps nbgrader zip_collect) and add the students to the gradebook", assignment, database)
+    collect.add_argument("source", help="a folder (one sub-folder or '<student>_<file>.ipynb' per student) or a .zip")
+    collect.add_argument("--regexp", help="regular expression with groups student_id and file_id for file names "
+                                          "(default: '<student>/<file>' or '<student>_..._<file>')")
+
+    grade = add("grade", "autograde every submission (or --student) in parallel, resumably, with a status "
+                         "and a reason for each", assignment, database)
+    grade.add_argument("--student", action="append", help="grade only this student (repeatable)")
+    grade.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
+                       help="worker processes on this machine (default: the number of cores)")
+    grade.add_argument("--timeout", type=int, help="per-cell time limit in seconds (default: the course's setting)")
+    grade.add_argument("--force", action="store_true", help="regrade submissions already graded")
+    grade.add_argument("--scheduler", metavar="ADDRESS",
+                       help="grade on a Dask distributed cluster, e.g. tcp://10.0.0.5:8786 (every worker must "
+                            "see the course directory at the same path and have this environment)")
+    grade.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    feedback = add("feedback", "write feedback HTML (renders offline, no hidden tests) to feedback/",
+                   assignment, database)
+    feedback.add_argument("--student", help="only this student")
+
+    export = add("export", "write grades: one row per student with status, reason, total and one column per "
+                           "exercise, and a file for an LMS gradebook import", assignment, database)
+    export.add_argument("--to", help="per-exercise CSV (default: grades_by_exercise.csv)")
+    export.add_argument("--lms-to", help="LMS import CSV (default: grades_lms.csv)")
+
+    report = add("report", "write one self-contained HTML class report (report.html)", assignment, database)
+    report.add_argument("--output", help="where to write it (default: report.html in the course)")
+
+    add("demo", "the main job on the sample students: release, autograde, feedback, export, score table")
+    add("samples", "rewrite samples/submitted/ from the release and the solutions")
+    matrix = add("kill-matrix", "grade the mutation catalogue (tests/catalogue.py) and print its kill matrix")
     matrix.add_argument("--jobs", type=int, default=2, help="parallel nbgrader processes (default: 2)")
+    return parser
+
+
+def main(argv=None):
+    parser = build_parser()
     args = parser.parse_args(argv)
     course = os.path.abspath(args.course)
     if not os.path.isfile(os.path.join(course, "nbgrader_config.py")):
-        parser.error(f"{course} is not a course directory (no nbgrader_config.py); use --course.")
+        parser.error(f"{course} is not an nbgrader course directory (no nbgrader_config.py); use --course.")
+    os.environ["PATH"] = os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", "")
+    try:
+        return run(args, course)
+    except KeyboardInterrupt:
+        print("\nInterrupted. Finished submissions are recorded; run the same command again to resume.",
+              file=sys.stderr)
+        return 130
+    except Exception as error:
+        known = ("GradingSetupError", "ReleaseError", "ImportProblem", "NbgraderError", "FileNotFoundError")
+        if type(error).__name__ in known:
+            print(f"error: {error}", file=sys.stderr)
+            return 2
+        raise
 
-    if args.command == "demo":
+
+def run(args, course):
+    command = args.command
+    if command == "release":
+        from hw3kit.release import release
+        release(course, args.assignment, check_only=args.check)
+    elif command == "import":
+        from hw3kit.collect import DEFAULT_REGEXP, import_submissions
+        placed, skipped = import_submissions(course, args.assignment, args.source, args.regexp or DEFAULT_REGEXP,
+                                             db_url=args.db)
+        print(f"Imported {len(placed)} submission(s) into submitted/: {', '.join(sorted(placed)) or 'none'}.")
+        for message in skipped:
+            print(f"  not placed: {message}")
+    elif command == "grade":
+        from hw3kit import classgrade
+        outcomes = classgrade.grade(course, args.assignment, students=args.student, jobs=args.jobs,
+                                    force=args.force, timeout=args.timeout, db_url=args.db,
+                                    scheduler=args.scheduler, progress=not args.quiet)
+        _, skipped = classgrade.plan(course, args.assignment, args.student, force=False)
+        print(classgrade.summary(outcomes, skipped=len([s for s in skipped if s not in outcomes])))
+        return 1 if any(o.status == "failed" for o in outcomes.values()) else 0
+    elif command == "feedback":
+        from hw3kit.feedback import generate_feedback
+        written = generate_feedback(course, args.assignment, student=args.student, db_url=args.db)
+        print(f"Wrote {len(written)} feedback file(s) under feedback/.")
+    elif command == "export":
+        from hw3kit.export import export_grades
+        paths = export_grades(course, args.assignment, to=args.to, lms_to=args.lms_to, db_url=args.db)
+        print("Wrote " + " and ".join(paths) + ".")
+    elif command == "report":
+        from hw3kit.report import build_report
+        print(f"Wrote {build_report(course, args.assignment, db_url=args.db, output=args.output)}.")
+    elif command == "demo":
         from hw3kit.demo import run_demo
         run_demo(course)
-    elif args.command == "samples":
+    elif command == "samples":
         from hw3kit.samples import write_samples
         print(f"wrote {write_samples(course)}")
-    elif args.command == "kill-matrix":
+    elif command == "kill-matrix":
         from hw3kit.killmatrix import main as kill_matrix
         return kill_matrix(course, jobs=args.jobs)
     return 0
