@@ -137,10 +137,26 @@ def grade_one(course_root, assignment, student, timeout=None, db_url=None, expec
     log = (result.get("log") or "") + "\n" + (result.get("error") or "")
     if not result.get("success"):
         return Outcome(student, status_store.FAILED, classify_failure(log), seconds)
-    notes = []
-    if "CellTimeoutError" in log or "Cell execution timed out" in log:
-        notes.append("a cell was interrupted at the per-cell time limit")
-    return Outcome(student, status_store.GRADED, "; ".join(notes), seconds)
+    interrupted = interrupted_cells(course_root, assignment, student, expected)
+    note = f"interrupted at the per-cell time limit: {', '.join(interrupted)}" if interrupted else ""
+    return Outcome(student, status_store.GRADED, note, seconds)
+
+
+def interrupted_cells(course_root, assignment, student, notebooks):
+    """Cells of the autograded notebooks that the per-cell timeout interrupted."""
+    found = []
+    for name in notebooks:
+        path = os.path.join(course_root, "autograded", student, assignment, name)
+        if not os.path.isfile(path):
+            continue
+        for index, cell in enumerate(nbformat.read(path, as_version=4).cells):
+            for output in cell.get("outputs", []):
+                if output.get("output_type") == "error" and output.get("ename") in ("KeyboardInterrupt",
+                                                                                   "CellTimeoutError"):
+                    grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+                    found.append(f"{name} cell {index}" + (f" ({grade_id})" if grade_id else ""))
+                    break
+    return found
 
 
 def plan(course_root, assignment, students=None, force=False):

@@ -34,9 +34,8 @@ def out_of_sync(course_root, assignment):
     with tempfile.TemporaryDirectory(prefix="hw3kit-release-") as scratch:
         fresh_course = os.path.join(scratch, "course")
         os.makedirs(fresh_course)
-        shutil.copytree(os.path.join(course_root, "source", assignment),
-                        os.path.join(fresh_course, "source", assignment),
-                        ignore=shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints"))
+        shutil.copytree(os.path.join(course_root, "source"), os.path.join(fresh_course, "source"),
+                        ignore=shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints"))  # headers too
         shutil.copy(os.path.join(course_root, "nbgrader_config.py"), fresh_course)
         grading.nbgrader(fresh_course, "generate_assignment", assignment, "--force",
                          f"--CourseDirectory.root={fresh_course}",

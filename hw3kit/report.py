@@ -1,0 +1,410 @@
+"""A class report of one assignment as a single, self-contained HTML page.
+
+``build_report(course_root)`` reads the nbgrader gradebook (scores), the kit's grading statuses
+(``grading_status.json``: failures, grading times) and the autograded notebooks (the messages of the
+failing tests) and writes ``report.html``: a summary, the distribution of total scores, the score
+per exercise (where the class struggled), the most frequent failure messages per exercise, and the
+failed submissions with grading times. Charts are PNG images embedded as base64 and the styles are
+inline, so the page opens offline; every piece of student-derived text is HTML-escaped.
+
+A submission whose status is ``failed`` is listed with its reason and never counted in the scores
+(nbgrader records a broken notebook as 0.0, which is not a real zero). A student in the gradebook
+without a status (graded by plain nbgrader) counts as graded, with an unknown grading time.
+"""
+import base64
+import datetime
+import glob
+import html
+import io
+import json
+import os
+import re
+import statistics
+from collections import Counter, defaultdict
+
+from hw3kit import status as status_store
+from hw3kit.grading import cell_scores
+
+TOP_MESSAGES = 5
+WEAKEST = 3
+FULL_MARKS_TOLERANCE = 1e-9
+
+
+# ---------------------------------------------------------------------------------------------
+# Collecting the data
+# ---------------------------------------------------------------------------------------------
+
+
+def exercise_of(grade_id):
+    """The exercise of a grade cell: the first four characters of its id (``ex05-...`` -> ``ex05``)."""
+    return grade_id[:4]
+
+
+def normalise_message(text):
+    """The first line of a failure message with the parts that vary between students taken out
+    (counts of differing entries, array previews, received values, addresses), so that the same
+    mistake made by several students groups under one message."""
+    lines = [line.strip() for line in str(text).splitlines() if line.strip()]
+    line = lines[0] if lines else ""
+    line = re.sub(r"\(\d+ of \d+ entries differ\)", "(N of M entries differ)", line)
+    line = re.sub(r"(contains NaN or inf):.*", r"\1.", line)
+    line = re.sub(r"(should be a numeric array; received [\w.]+):.*", r"\1.", line)
+    line = re.sub(r"\[(?=[^\]]*\d\.)[-+0-9.eEnaif,\s]*\]", "[…]", line)  # previews of float arrays
+    line = re.sub(r"0x[0-9a-fA-F]+", "0x…", line)
+    return line[:300] + ("…" if len(line) > 300 else "")
+
+
+def cell_failure(cell):
+    """The normalised failure message of an executed grade cell, or None if it shows no failure."""
+    for output in cell.get("outputs", []):
+        if output.get("output_type") == "error":
+            name, value = output.get("ename", "Error"), str(output.get("evalue", "")).strip()
+            if not value:
+                return f"{name} (no message)"
+            return normalise_message(value if name == "AssertionError" else f"{name}: {value}")
+    for output in cell.get("outputs", []):
+        if output.get("output_type") == "stream" and output.get("name") == "stderr":
+            return "(no error, but the cell wrote to stderr, which nbgrader scores 0)"
+    return None
+
+
+def failure_messages(course_root, assignment, students):
+    """Read every autograded notebook of ``students``: ({exercise: Counter(message)},
+    {(exercise, message): [students]}, notes about missing or unreadable notebooks)."""
+    counts, who, notes = defaultdict(Counter), defaultdict(list), []
+    for student in students:
+        paths = sorted(glob.glob(os.path.join(glob.escape(course_root), "autograded", glob.escape(student),
+                                              glob.escape(assignment), "*.ipynb")))
+        if not paths:
+            notes.append(f"no autograded notebook for {student}")
+        for path in paths:
+            try:
+                with open(path, encoding="utf-8") as handle:
+                    notebook = json.load(handle)
+                cells = notebook["cells"]
+            except (OSError, ValueError, KeyError, TypeError) as error:
+                notes.append(f"skipped {os.path.relpath(path, course_root)}: not a readable notebook "
+                             f"({type(error).__name__}: {str(error)[:120]})")
+                continue
+            for cell in cells:
+                if not isinstance(cell, dict) or cell.get("cell_type") != "code":
+                    continue
+                meta = (cell.get("metadata") or {}).get("nbgrader") or {}
+                if meta.get("grade") is not True or not meta.get("grade_id"):
+                    continue
+                message = cell_failure(cell)
+                if message:
+                    exercise = exercise_of(meta["grade_id"])
+                    counts[exercise][message] += 1
+                    if student not in who[exercise, message]:
+                        who[exercise, message].append(student)
+    return counts, who, notes
+
+
+def cell_maxima(db_url, assignment):
+    """{grade cell id: max score} as defined in the gradebook (known even when nobody is graded)."""
+    from nbgrader.api import Gradebook, MissingEntry
+    maxima = {}
+    with Gradebook(db_url) as gradebook:
+        try:
+            definition = gradebook.find_assignment(assignment)
+        except MissingEntry:
+            return maxima
+        for notebook in definition.notebooks:
+            for cell in notebook.grade_cells:
+                maxima[cell.name] = float(cell.max_score or 0.0)
+    return maxima
+
+
+def weakness(exercise):
+    """Sort key of an exercise row, weakest first: lowest mean %, ties broken by the mean points lost
+    (what costs the class most); exercises nobody was graded on come last."""
+    if exercise["percent"] is None:
+        return (float("inf"), 0.0, exercise["exercise"])
+    return (round(exercise["percent"], 9), exercise["mean"] - exercise["max"], exercise["exercise"])
+
+
+def collect(course_root, assignment="hw3", db_url=None):
+    """Everything the report shows, as plain data."""
+    notes = []
+    if db_url is None:
+        database = os.path.join(course_root, "gradebook.db")
+        db_url = f"sqlite:///{database}" if os.path.isfile(database) else None
+        if db_url is None:
+            notes.append("no gradebook (gradebook.db) in the course directory: no scores")
+    scores, maxima = {}, {}
+    if db_url:
+        scores = cell_scores(course_root, assignment, db_url)
+        maxima = cell_maxima(db_url, assignment)
+    for cells in scores.values():  # cells graded but missing from the definitions (should not happen)
+        for name, (_, out_of) in cells.items():
+            maxima.setdefault(name, float(out_of or 0.0))
+
+    try:
+        statuses = status_store.load(course_root, assignment)
+        if not os.path.isfile(status_store.path(course_root)):
+            notes.append(f"no {status_store.STATUS_FILE}: grading outcomes and times unknown; "
+                         "every submission in the gradebook counts as graded")
+    except (OSError, ValueError) as error:
+        statuses = {}
+        notes.append(f"{status_store.STATUS_FILE} is unreadable ({type(error).__name__}); ignored")
+
+    students = []
+    for student in sorted(set(scores) | set(statuses)):
+        record = statuses.get(student) or {}
+        state = record.get("status")
+        reason = str(record.get("reason") or "")
+        seconds = record.get("seconds") if isinstance(record.get("seconds"), (int, float)) else None
+        entry = {"student": student, "reason": reason, "seconds": seconds,
+                 "finished": str(record.get("finished") or ""), "status_known": bool(record)}
+        if state == status_store.FAILED:
+            entry["state"] = "failed"
+        elif student not in scores:
+            entry["state"] = "failed"
+            entry["reason"] = (f"status '{state}' but no scores in the gradebook" if state != status_store.GRADED
+                               else "recorded as graded but has no scores in the gradebook") \
+                + (f" ({reason})" if reason else "")
+        else:
+            entry["state"] = "graded"
+            cells = scores[student]
+            per_exercise = defaultdict(float)
+            for name in maxima:
+                score = (cells.get(name) or (0.0, 0.0))[0]
+                per_exercise[exercise_of(name)] += float(score or 0.0)
+            entry["exercises"] = dict(per_exercise)
+            entry["total"] = sum(per_exercise.values())
+        students.append(entry)
+
+    graded = [s for s in students if s["state"] == "graded"]
+    exercise_max = defaultdict(float)
+    for name, out_of in maxima.items():
+        exercise_max[exercise_of(name)] += out_of
+    exercises = []
+    for exercise in sorted(exercise_max):
+        out_of = exercise_max[exercise]
+        got = [s["exercises"].get(exercise, 0.0) for s in graded]
+        mean = statistics.fmean(got) if got else None
+        exercises.append({
+            "exercise": exercise, "max": out_of, "mean": mean,
+            "percent": (100.0 * mean / out_of) if mean is not None and out_of else None,
+            "full": (100.0 * sum(g >= out_of - FULL_MARKS_TOLERANCE for g in got) / len(got)) if got else None,
+        })
+    ranked = sorted((e for e in exercises if e["percent"] is not None and e["percent"] < 100.0), key=weakness)
+    weakest = [e["exercise"] for e in ranked[:WEAKEST]]
+
+    counts, who, read_notes = failure_messages(course_root, assignment, [s["student"] for s in graded])
+    notes.extend(read_notes)
+    totals = [s["total"] for s in graded]
+    return {
+        "course_root": os.path.abspath(course_root), "assignment": assignment,
+        "generated": datetime.datetime.now().isoformat(timespec="seconds"),
+        "students": students, "graded": graded, "failed": [s for s in students if s["state"] == "failed"],
+        "max_total": sum(exercise_max.values()), "totals": totals,
+        "mean": statistics.fmean(totals) if totals else None,
+        "median": statistics.median(totals) if totals else None,
+        "exercises": exercises, "weakest": weakest, "messages": counts, "who": who, "notes": notes,
+    }
+
+
+# ---------------------------------------------------------------------------------------------
+# Charts (PNG, base64)
+# ---------------------------------------------------------------------------------------------
+
+
+def _figure(width, height):
+    from matplotlib.figure import Figure
+    return Figure(figsize=(width, height), dpi=100)
+
+
+def _png(figure):
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    FigureCanvasAgg(figure)
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", bbox_inches="tight")
+    return base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def _charts(data):
+    """{name: base64 PNG} of the charts that have something to show."""
+    import matplotlib
+    from matplotlib.ticker import MaxNLocator
+    charts = {}
+    with matplotlib.rc_context({"text.parse_math": False, "font.size": 10}):
+        if data["totals"]:
+            figure = _figure(7, 3.2)
+            axes = figure.add_subplot()
+            top = data["max_total"] or max(data["totals"]) or 1.0
+            axes.hist(data["totals"], bins=20, range=(0, top), color="#4c72b0", edgecolor="white")
+            axes.axvline(data["mean"], color="#c44e52", linestyle="--", label=f"mean {data['mean']:.1f}")
+            axes.axvline(data["median"], color="#55a868", linestyle=":", label=f"median {data['median']:.1f}")
+            axes.set_xlabel(f"total score (out of {top:g})")
+            axes.set_ylabel("submissions")
+            axes.yaxis.set_major_locator(MaxNLocator(integer=True))
+            axes.set_title(f"Total scores of the {len(data['totals'])} graded submissions")
+            axes.legend(loc="upper left")
+            charts["histogram"] = _png(figure)
+
+        shown = [e for e in data["exercises"] if e["percent"] is not None]
+        if shown:
+            figure = _figure(7, 3.2)
+            axes = figure.add_subplot()
+            colours = ["#c44e52" if e["exercise"] in data["weakest"] else "#4c72b0" for e in shown]
+            bars = axes.bar([e["exercise"] for e in shown], [e["percent"] for e in shown], color=colours)
+            axes.bar_label(bars, labels=[f"{e['percent']:.0f}" for e in shown], fontsize=8)
+            axes.set_ylim(0, 110)
+            axes.set_ylabel("mean score (% of max)")
+            axes.set_title("Score per exercise (weakest in red)")
+            charts["exercises"] = _png(figure)
+
+        timed = sorted((s for s in data["students"] if s["seconds"] is not None), key=lambda s: s["seconds"])
+        if timed:
+            if len(timed) <= 40:
+                figure = _figure(7, 0.6 + 0.22 * len(timed))
+                axes = figure.add_subplot()
+                axes.barh([s["student"] for s in timed], [s["seconds"] for s in timed],
+                          color=["#c44e52" if s["state"] == "failed" else "#4c72b0" for s in timed])
+                axes.set_xlabel("grading time (s); failed in red")
+                axes.tick_params(axis="y", labelsize=8)
+            else:
+                figure = _figure(7, 3)
+                axes = figure.add_subplot()
+                axes.hist([s["seconds"] for s in timed], bins=20, color="#4c72b0", edgecolor="white")
+                axes.set_xlabel("grading time (s)")
+                axes.set_ylabel("submissions")
+                axes.yaxis.set_major_locator(MaxNLocator(integer=True))
+            axes.set_title("Grading time per submission")
+            charts["times"] = _png(figure)
+    return charts
+
+
+# ---------------------------------------------------------------------------------------------
+# HTML
+# ---------------------------------------------------------------------------------------------
+
+STYLE = """
+body { font-family: sans-serif; margin: 2em auto; max-width: 60em; color: #222; line-height: 1.4; }
+h1 { font-size: 1.6em; } h2 { font-size: 1.25em; border-bottom: 1px solid #ccc; margin-top: 2em; }
+table { border-collapse: collapse; margin: 0.5em 0 1em; }
+th, td { border: 1px solid #ccc; padding: 0.25em 0.6em; text-align: left; vertical-align: top; }
+td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
+tr.weak td { background: #fde8e8; font-weight: bold; }
+.muted { color: #777; } .failed { color: #a00; }
+img { max-width: 100%; display: block; margin: 0.5em 0; }
+ul.notes li { color: #7a5a00; }
+"""
+
+
+def _e(value):
+    return html.escape(str(value), quote=True)
+
+
+def _number(value, digits=1):
+    return "–" if value is None else f"{value:.{digits}f}"
+
+
+def _image(charts, name, alt):
+    if name not in charts:
+        return f'<p class="muted">({_e(alt)}: nothing to show)</p>'
+    return f'<img alt="{_e(alt)}" src="data:image/png;base64,{charts[name]}">'
+
+
+def render(data, charts):
+    """The report page of ``collect``'s data."""
+    out = []
+    add = out.append
+    title = f"Assignment {data['assignment']}: class report"
+    add(f'<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n<title>{_e(title)}</title>\n'
+        f"<style>{STYLE}</style>\n</head>\n<body>\n<h1>{_e(title)}</h1>")
+    add(f'<p class="muted">Course {_e(data["course_root"])}, generated {_e(data["generated"])}.</p>')
+
+    # 1. Summary
+    timed = [s["seconds"] for s in data["students"] if s["seconds"] is not None]
+    add('<h2 id="summary">Summary</h2>\n<table class="summary">')
+    rows = [("submissions", len(data["students"])), ("graded", len(data["graded"])),
+            ("failed", len(data["failed"])),
+            ("mean total score", f"{_number(data['mean'])} / {data['max_total']:g}"),
+            ("median total score", f"{_number(data['median'])} / {data['max_total']:g}"),
+            ("mean grading time", f"{_number(statistics.fmean(timed) if timed else None)} s "
+                                  f"({len(timed)} timed, failed included)")]
+    for label, value in rows:
+        add(f'<tr><th>{_e(label)}</th><td class="num" id="summary-{_e(label.replace(" ", "-"))}">{_e(value)}</td></tr>')
+    add("</table>")
+    if data["failed"]:
+        add(f'<p>The {len(data["failed"])} failed submission(s) are not counted in the scores '
+            '(see <a href="#failed">failed submissions</a>).</p>')
+    if data["notes"]:
+        add('<ul class="notes">' + "".join(f"<li>{_e(note)}</li>" for note in data["notes"]) + "</ul>")
+
+    # 2. Histogram
+    add('<h2 id="histogram">Distribution of total scores</h2>')
+    add("<p>Graded submissions only; failed submissions are listed separately and not counted as 0.</p>")
+    add(_image(charts, "histogram", "histogram of total scores"))
+
+    # 3. Per exercise
+    add('<h2 id="exercises">Score per exercise</h2>')
+    if data["weakest"]:
+        weakest = ", ".join(f"{e['exercise']} ({e['percent']:.0f}%)" for e in sorted(data["exercises"], key=weakness)
+                            if e["exercise"] in data["weakest"])
+        add(f"<p>Weakest exercises: <strong>{_e(weakest)}</strong>. "
+            "The table lists exercises from the weakest to the strongest.</p>")
+    add(_image(charts, "exercises", "mean score per exercise"))
+    add('<table class="exercises"><tr><th>exercise</th><th class="num">max points</th>'
+        '<th class="num">mean points</th><th class="num">mean %</th><th class="num">full marks (% of students)</th></tr>')
+    for e in sorted(data["exercises"], key=weakness):
+        weak = ' class="weak"' if e["exercise"] in data["weakest"] else ""
+        add(f'<tr id="exercise-{_e(e["exercise"])}"{weak}><td>{_e(e["exercise"])}</td><td class="num">{e["max"]:g}</td>'
+            f'<td class="num">{_number(e["mean"], 2)}</td><td class="num">{_number(e["percent"])}</td>'
+            f'<td class="num">{_number(e["full"])}</td></tr>')
+    add("</table>")
+
+    # 4. Failure messages
+    add('<h2 id="messages">Most frequent failure messages</h2>')
+    add(f"<p>First line of the error of every failing graded test cell in the autograded notebooks, with "
+        f"student-specific numbers normalised; top {TOP_MESSAGES} per exercise. The count is the number of "
+        "failing cells showing the message.</p>")
+    if not any(data["messages"].values()):
+        add('<p class="muted">(no failure messages)</p>')
+    for exercise in sorted(data["messages"]):
+        counter = data["messages"][exercise]
+        add(f'<h3 id="messages-{_e(exercise)}">{_e(exercise)}</h3>\n<table class="messages">'
+            '<tr><th class="num">count</th><th>message</th><th>students</th></tr>')
+        for message, count in counter.most_common(TOP_MESSAGES):
+            students = data["who"][exercise, message]
+            shown = ", ".join(students[:5]) + (f", … ({len(students)} in all)" if len(students) > 5 else "")
+            add(f'<tr><td class="num">{count}</td><td>{_e(message)}</td><td>{_e(shown)}</td></tr>')
+        add("</table>")
+        if len(counter) > TOP_MESSAGES:
+            add(f'<p class="muted">{len(counter) - TOP_MESSAGES} other message(s).</p>')
+
+    # 5. Failed submissions and grading times
+    add('<h2 id="failed">Failed submissions</h2>')
+    if data["failed"]:
+        add('<table class="failed"><tr><th>student</th><th>reason</th><th>finished</th></tr>')
+        for s in data["failed"]:
+            add(f'<tr><td class="failed">{_e(s["student"])}</td><td>{_e(s["reason"] or "(no reason recorded)")}</td>'
+                f'<td>{_e(s["finished"])}</td></tr>')
+        add("</table>")
+    else:
+        add('<p class="muted">(none)</p>')
+    add('<h2 id="times">Grading time per submission</h2>')
+    add(_image(charts, "times", "grading time per submission"))
+    add('<table class="times"><tr><th>student</th><th>status</th><th class="num">seconds</th>'
+        '<th class="num">total score</th><th>finished</th></tr>')
+    for s in sorted(data["students"], key=lambda s: (-(s["seconds"] or -1), s["student"])):
+        total = f"{s['total']:g}" if s["state"] == "graded" else "–"
+        state = s["state"] + ("" if s["status_known"] else " (no status)")
+        seconds = _number(s["seconds"], 2) if s["seconds"] is not None else "unknown"
+        add(f'<tr><td>{_e(s["student"])}</td><td>{_e(state)}</td><td class="num">{_e(seconds)}</td>'
+            f'<td class="num">{total}</td><td>{_e(s["finished"])}</td></tr>')
+    add("</table>\n</body>\n</html>\n")
+    return "\n".join(out)
+
+
+def build_report(course_root, assignment="hw3", db_url=None, output=None):
+    """Write the class report of ``assignment`` (default ``<course_root>/report.html``); returns its path."""
+    data = collect(course_root, assignment, db_url)
+    page = render(data, _charts(data))
+    output = output or os.path.join(course_root, "report.html")
+    with open(output, "w", encoding="utf-8") as handle:
+        handle.write(page)
+    return output

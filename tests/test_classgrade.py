@@ -1,0 +1,189 @@
+"""The class grading tool: release, import, grade (statuses, broken submissions, resume), CLI help,
+and the same on a course made by `nbgrader quickstart`."""
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import zipfile
+
+import nbformat
+import pytest
+
+from hw3kit import classgrade, grading, release, status
+from hw3kit.collect import import_submissions
+from hw3kit.samples import SAMPLE_STUDENTS
+from hw3kit.submissions import build_submission, load_course_notebooks, write_submission
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+CLI = [sys.executable, "-m", "hw3kit"]
+
+
+def cli(*args, check=True, **kwargs):
+    done = subprocess.run([*CLI, *args], capture_output=True, text=True, **kwargs)
+    if check:
+        assert done.returncode == 0, done.stdout + done.stderr
+    return done
+
+
+def write_raw(course, student, name, content):
+    folder = course / "submitted" / student / "hw3"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / name).write_bytes(content)
+
+
+@pytest.fixture(scope="module")
+def broken_class(tmp_path_factory):
+    """One honest student and one submission of each broken kind, graded once with a 20 s cell limit
+    (long enough for the honest notebook's slowest cell on a busy 2-core machine)."""
+    course = grading.new_course(tmp_path_factory.mktemp("broken") / "course", REPO)
+    release_nb, source_nb = load_course_notebooks(REPO)
+    write_submission(course, "honest", build_submission(release_nb, source_nb, SAMPLE_STUDENTS["sample-full-marks"]))
+    write_raw(course, "invalid-json", "hw3.ipynb", b'{"cells": [ oops')
+    write_raw(course, "empty-file", "hw3.ipynb", b"")
+    write_raw(course, "missing-notebook", "notes.txt", b"I forgot to upload it")
+    write_raw(course, "wrong-name", "homework3.ipynb", nbformat.writes(release_nb).encode())
+    write_raw(course, "binary", "hw3.ipynb", bytes(range(256)))
+    loops = {
+        "ignores-interrupt": "import signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\nwhile True:\n    pass\n",
+        "plain-loop": "while True:\n    pass\n",
+        "kernel-exit": "import os\nos._exit(1)\n",
+    }
+    for student, code in loops.items():
+        answers = dict(SAMPLE_STUDENTS["sample-full-marks"], **{"ex01-answer": code})
+        write_submission(course, student, build_submission(release_nb, source_nb, answers))
+    outcomes = classgrade.grade(course, "hw3", jobs=2, timeout=20, progress=False)
+    return course, outcomes
+
+
+EXPECTED_FAILURES = {
+    "invalid-json": "not a notebook (invalid JSON)",
+    "empty-file": "not a notebook: hw3.ipynb is an empty file",
+    "missing-notebook": "missing notebook: hw3.ipynb is not in the submission",
+    "wrong-name": "wrong file name: found homework3.ipynb, expected hw3.ipynb",
+    "binary": "not a notebook",
+    "ignores-interrupt": "timeout",
+    "kernel-exit": "kernel died",
+}
+
+
+def test_every_submission_ends_with_a_status(broken_class):
+    course, outcomes = broken_class
+    recorded = status.load(course, "hw3")
+    assert set(outcomes) == set(recorded) == set(EXPECTED_FAILURES) | {"honest", "plain-loop"}
+    for student, prefix in EXPECTED_FAILURES.items():
+        assert recorded[student]["status"] == "failed", student
+        assert recorded[student]["reason"].startswith(prefix), (student, recorded[student]["reason"])
+
+
+def test_a_broken_submission_does_not_stop_or_change_the_others(broken_class):
+    course, outcomes = broken_class
+    scores = grading.cell_scores(course)
+    assert outcomes["honest"].status == "graded" and outcomes["honest"].reason == ""
+    assert sum(s for s, _ in scores["honest"].values()) == 100
+
+
+def test_a_looping_cell_is_interrupted_and_the_rest_is_graded(broken_class):
+    course, outcomes = broken_class
+    assert outcomes["plain-loop"].status == "graded"
+    assert "interrupted at the per-cell time limit: hw3.ipynb cell" in outcomes["plain-loop"].reason
+    assert "(ex01-answer)" in outcomes["plain-loop"].reason
+    exercises = grading.exercise_scores(grading.cell_scores(course)["plain-loop"])
+    assert exercises["ex01"] == (0.0, 8.0) and exercises["ex11"] == (12.0, 12.0)
+
+
+def test_a_new_run_skips_graded_submissions_and_retries_failed_ones(broken_class):
+    course, _ = broken_class
+    todo, done = classgrade.plan(course, "hw3")
+    assert set(done) == {"honest", "plain-loop"}
+    assert set(todo) == set(EXPECTED_FAILURES)
+    assert classgrade.plan(course, "hw3", force=True)[1] == []
+    again = classgrade.grade(course, "hw3", students=["invalid-json", "honest"], jobs=1, progress=False)
+    assert set(again) == {"invalid-json"} and again["invalid-json"].status == "failed"
+
+
+def test_an_interrupted_run_resumes_where_it_stopped(tmp_path):
+    course = grading.new_course(tmp_path / "course", REPO)
+    release_nb, source_nb = load_course_notebooks(REPO)
+    students = [f"student-{n}" for n in range(4)]
+    for student in students:
+        write_submission(course, student, build_submission(release_nb, source_nb, SAMPLE_STUDENTS["sample-partial"]))
+    run = subprocess.Popen([*CLI, "grade", "hw3", "--course", str(course), "--jobs", "1", "--quiet"],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 120
+    while time.time() < deadline and not status.load(course, "hw3"):
+        time.sleep(0.2)
+    run.send_signal(signal.SIGINT)
+    out, err = run.communicate(timeout=60)
+    first = status.load(course, "hw3")
+    assert 1 <= len(first) < len(students), (out, err)
+    assert "run the same command again to resume" in err
+    second = cli("grade", "hw3", "--course", str(course), "--jobs", "2", "--quiet")
+    assert f"Graded {len(students) - len(first)}, failed 0, skipped {len(first)} already graded" in second.stdout
+    totals = {s: sum(v for v, _ in cells.values()) for s, cells in grading.cell_scores(course).items()}
+    assert totals == {s: 60.0 for s in students}
+
+
+def test_release_check_accepts_the_repository_and_refuses_leaks(tmp_path):
+    release.release(REPO, "hw3", check_only=True, log=lambda message: None)
+    for item in ("source", "release"):
+        shutil.copytree(os.path.join(REPO, item), tmp_path / item)
+    shutil.copy(os.path.join(REPO, "nbgrader_config.py"), tmp_path)
+    notebook = nbformat.read(tmp_path / "release" / "hw3" / "hw3.ipynb", as_version=4)
+    notebook.cells[3].source += "\n### BEGIN SOLUTION\nx = 1\n### END SOLUTION"
+    nbformat.write(notebook, tmp_path / "release" / "hw3" / "hw3.ipynb")
+    with pytest.raises(release.ReleaseError) as error:
+        release.release(tmp_path, "hw3", check_only=True, log=lambda message: None)
+    assert "leak: hw3.ipynb, cell 3: BEGIN SOLUTION" in str(error.value)
+    assert "out of sync with source/: hw3.ipynb" in str(error.value)
+    done = cli("release", "hw3", "--course", str(tmp_path), "--check", check=False)
+    assert done.returncode == 2 and "not fit to hand out" in done.stderr
+
+
+def test_import_places_folders_and_lms_archives_and_reports_the_rest(tmp_path):
+    course = grading.new_course(tmp_path / "course", REPO)
+    release_nb = nbformat.writes(load_course_notebooks(REPO)[0])
+    download = tmp_path / "download"
+    (download / "alice").mkdir(parents=True)
+    (download / "alice" / "hw3.ipynb").write_text(release_nb)
+    (download / "bob_hw3.ipynb").write_text(release_nb)
+    (download / "carol_41_9913_hw3.ipynb").write_text(release_nb)  # Canvas-style name
+    (download / "readme.txt").write_text("not a submission")
+    archive = tmp_path / "lms.zip"
+    with zipfile.ZipFile(archive, "w") as bundle:
+        for path in download.rglob("*"):
+            if path.is_file():
+                bundle.write(path, path.relative_to(tmp_path))
+    for source in (download, archive):
+        shutil.rmtree(course / "submitted", ignore_errors=True)
+        placed, skipped = import_submissions(course, "hw3", str(source))
+        assert placed == {"alice": ["hw3.ipynb"], "bob": ["hw3.ipynb"], "carol": ["hw3.ipynb"]}
+        assert len(skipped) == 1 and "readme.txt" in skipped[0]
+    done = cli("import", "hw3", str(tmp_path / "missing.zip"), "--course", str(course), check=False)
+    assert done.returncode == 2 and "does not exist" in done.stderr
+    outcomes = classgrade.grade(course, "hw3", jobs=2, progress=False)
+    assert {s: o.status for s, o in outcomes.items()} == {"alice": "graded", "bob": "graded", "carol": "graded"}
+
+
+@pytest.mark.parametrize("command", ["release", "import", "grade", "feedback", "export", "report", "demo",
+                                     "samples", "kill-matrix"])
+def test_every_subcommand_has_help(command):
+    done = cli(command, "--help")
+    assert "usage: python -m hw3kit " + command in done.stdout and "--course" in done.stdout
+
+
+def test_works_on_a_course_made_by_nbgrader_quickstart(tmp_path):
+    grading.nbgrader(tmp_path, "quickstart", "course101")
+    course = tmp_path / "course101"
+    cli("release", "ps1", "--course", str(course))
+    shutil.copytree(course / "release" / "ps1", course / "submitted" / "bitdiddle" / "ps1")
+    broken = course / "submitted" / "hacker" / "ps1"
+    shutil.copytree(course / "release" / "ps1", broken)
+    (broken / "problem1.ipynb").write_text("{ not json")
+    done = cli("grade", "ps1", "--course", str(course), "--jobs", "2", "--quiet", check=False)
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "Graded 1, failed 1" in done.stdout
+    assert "FAILED hacker: not a notebook (invalid JSON): problem1.ipynb" in done.stdout
+    assert json.loads((course / "grading_status.json").read_text())["ps1"]["bitdiddle"]["status"] == "graded"

@@ -1,0 +1,160 @@
+"""The class report (hw3kit.report): a real course in which four students are autograded by nbgrader
+(the solution, the blank release, the typical mistakes, a single ex05 mistake) and one broken notebook
+is recorded as failed; the report's page is checked against the numbers these give."""
+import html
+import re
+import shutil
+
+import pytest
+
+from hw3kit import grading, status
+from hw3kit.report import build_report, collect, normalise_message
+from hw3kit.samples import ALL_ANSWERS, SAMPLE_STUDENTS
+from hw3kit.submissions import SOLUTION, build_submission, load_course_notebooks, write_submission
+
+from conftest import REPO
+
+MISTAKES = SAMPLE_STUDENTS["sample-typical-mistakes"]
+DB_MEAN = MISTAKES["ex05-answer"]  # db as a mean over the samples instead of a sum
+EVIL_REASON = 'invalid JSON: Expecting value: line 1 column 1 (char 0) <script>alert("x")</script>'
+DB2_MESSAGE = "Exercise 5: grads['db2'] has the right shape (3, 1) but wrong values (N of M entries differ)."
+# Totals: solution 100, blank 0, typical mistakes 56, only the ex05 mistake 100 - 18 = 82.
+GRADED_TOTALS = {"alice-solution": 100.0, "bob-blank": 0.0, "carol-mistakes": 56.0, "dave-db-mean": 82.0}
+
+
+@pytest.fixture(scope="module")
+def course(tmp_path_factory):
+    course = grading.new_course(tmp_path_factory.mktemp("report") / "course", REPO)
+    release, source = load_course_notebooks(REPO)
+    write_submission(course, "alice-solution", source)
+    write_submission(course, "bob-blank", release)
+    write_submission(course, "carol-mistakes", build_submission(release, source, MISTAKES))
+    only_db = {answer: SOLUTION for answer in ALL_ANSWERS} | {"ex05-answer": DB_MEAN}
+    write_submission(course, "dave-db-mean", build_submission(release, source, only_db))
+    broken = course / "submitted" / "erin-broken" / "hw3"
+    broken.mkdir(parents=True)
+    (broken / "hw3.ipynb").write_text("{ this is not JSON")
+    grading.autograde(course, [*GRADED_TOTALS, "erin-broken"])
+
+    # The kit's statuses; bob-blank has none (graded by plain nbgrader), frank never reached nbgrader.
+    for student, seconds in (("alice-solution", 4.25), ("carol-mistakes", 5.5), ("dave-db-mean", 3.75)):
+        status.record(course, "hw3", student, status.GRADED, seconds=seconds)
+    status.record(course, "hw3", "erin-broken", status.FAILED, EVIL_REASON, seconds=0.5)
+    status.record(course, "hw3", "frank-timeout", status.FAILED, "timeout: the kernel died", seconds=61.0)
+    # An unreadable notebook next to a good one is skipped with a note.
+    (course / "autograded" / "alice-solution" / "hw3" / "scratch.ipynb").write_text("{ not a notebook")
+    return course
+
+
+@pytest.fixture(scope="module")
+def page(course):
+    path = build_report(course)
+    assert path == str(course / "report.html")
+    return (course / "report.html").read_text(encoding="utf-8")
+
+
+def exercise_row(page, exercise):
+    row = re.search(rf'<tr id="exercise-{exercise}"[^>]*>(.*?)</tr>', page, re.S)
+    assert row, f"no table row for {exercise}"
+    return re.findall(r"<td[^>]*>(.*?)</td>", row.group(1)), row.group(0)
+
+
+def summary(page, label):
+    return html.unescape(re.search(rf'id="summary-{label}">(.*?)</td>', page).group(1))
+
+
+def test_summary_counts_failed_submissions_apart(course, page):
+    # nbgrader recorded the broken notebook as a submission with 0 points: the report must not count it.
+    assert "erin-broken" in grading.cell_scores(course)
+    assert summary(page, "submissions") == "6"
+    assert summary(page, "graded") == "4"
+    assert summary(page, "failed") == "2"
+    assert summary(page, "mean-total-score") == "59.5 / 100"   # (100 + 0 + 56 + 82) / 4
+    assert summary(page, "median-total-score") == "69.0 / 100"
+    data = collect(course)
+    assert sorted(data["totals"]) == sorted(GRADED_TOTALS.values())
+    assert {s["student"]: s["total"] for s in data["graded"]} == GRADED_TOTALS
+
+
+def test_exercise_table_has_the_class_means_and_marks_the_weakest(page):
+    expected = {  # exercise: (max, mean points, mean %, % full marks) over alice, bob, carol, dave
+        "ex01": ("8", "6.00", "75.0", "75.0"),
+        "ex02": ("8", "5.00", "62.5", "50.0"),    # carol loses 4 of 8 (ReLU'(0))
+        "ex05": ("18", "4.50", "25.0", "25.0"),   # carol and dave lose all 18
+        "ex10": ("10", "5.00", "50.0", "50.0"),
+        "ex11": ("12", "6.00", "50.0", "50.0"),
+    }
+    for exercise, values in expected.items():
+        cells, _ = exercise_row(page, exercise)
+        assert tuple(cells[1:]) == values, exercise
+    assert len(re.findall(r'<tr id="exercise-ex\d\d"', page)) == 11
+    # weakest: ex05, then ex11 and ex10 (50 %, ex11 loses more points), marked and listed first
+    for exercise in ("ex05", "ex11", "ex10"):
+        assert 'class="weak"' in exercise_row(page, exercise)[1]
+    for exercise in ("ex01", "ex02", "ex03"):
+        assert 'class="weak"' not in exercise_row(page, exercise)[1]
+    order = re.findall(r'<tr id="exercise-(ex\d\d)"', page)
+    assert order[:3] == ["ex05", "ex11", "ex10"] and order[3] == "ex02"
+    assert "Weakest exercises: <strong>ex05 (25%), ex11 (50%), ex10 (50%)</strong>" in page
+
+
+def test_failure_messages_are_grouped_per_exercise(page):
+    section = re.search(r'<h3 id="messages-ex05">.*?</table>', page, re.S).group(0)
+    rows = {html.unescape(message): int(count) for count, message in
+            re.findall(r'<tr><td class="num">(\d+)</td><td>(.*?)</td>', section)}
+    assert rows[DB2_MESSAGE] == 2           # carol and dave, same mistake, one group
+    assert rows["Exercise 5: back_propagation(Y, parameters, caches, act_derivative) raised "
+                "NotImplementedError: replace the `raise NotImplementedError()` line with your code."] == 1
+    assert "grads[&#x27;db2&#x27;]" in section   # escaped in the page
+    assert sum(rows.values()) == 3           # nothing from erin-broken's 0-point "submission"
+    ex02 = html.unescape(re.search(r'<h3 id="messages-ex02">.*?</table>', page, re.S).group(0))
+    assert "ReLU().derivative(matrix) has the right shape (2, 3) but wrong values (N of M entries differ)." in ex02
+
+
+def test_failed_submissions_with_reasons_and_grading_times(page):
+    failed = re.search(r'<table class="failed">.*?</table>', page, re.S).group(0)
+    assert "erin-broken" in failed and "frank-timeout" in failed
+    assert "timeout: the kernel died" in failed
+    assert html.escape(EVIL_REASON) in failed
+    times = re.search(r'<table class="times">.*?</table>', page, re.S).group(0)
+    assert re.search(r"<td>carol-mistakes</td><td>graded</td><td class=\"num\">5.50</td>", times)
+    assert re.search(r"<td>bob-blank</td><td>graded \(no status\)</td><td class=\"num\">unknown</td>", times)
+    assert re.search(r"<td>frank-timeout</td><td>failed</td><td class=\"num\">61.00</td>", times)
+    assert "scratch.ipynb: not a readable notebook" in page
+
+
+def test_page_is_self_contained_and_escaped(page):
+    assert page.count('<img alt="') == 3 and page.count('src="data:image/png;base64,') == 3
+    assert "<script" not in page                          # neither ours nor a student's
+    assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;" in page
+    assert not re.search(r"""(src|href)\s*=\s*["']?\s*(https?:)?//""", page, re.I)
+    assert not re.search(r"<link\b|@import|url\(", page, re.I)
+
+
+def test_missing_notebooks_and_status_file_are_noted(course, tmp_path):
+    copy = tmp_path / "course"
+    shutil.copytree(course, copy, ignore=shutil.ignore_patterns("submitted", "source", "release", "report.html"))
+    shutil.rmtree(copy / "autograded" / "dave-db-mean")
+    (copy / status.STATUS_FILE).unlink()
+    page = open(build_report(copy, output=str(tmp_path / "out.html")), encoding="utf-8").read()
+    assert "no autograded notebook for dave-db-mean" in page
+    assert "no grading_status.json" in page
+    # without statuses the broken notebook's 0 counts as a grade: five graded, nobody failed
+    assert summary(page, "graded") == "5" and summary(page, "failed") == "0"
+    assert not (copy / "report.html").exists()
+
+
+def test_empty_class(tmp_path):
+    page = open(build_report(tmp_path), encoding="utf-8").read()
+    assert summary(page, "submissions") == "0" and summary(page, "mean-total-score") == "– / 0"
+    assert "no gradebook" in page and "nothing to show" in page
+    assert not (tmp_path / "gradebook.db").exists()
+
+
+def test_normalise_message_groups_identical_mistakes():
+    first = "Exercise 3: Z has the right shape (4, 2) but wrong values (3 of 8 entries differ).\n  expected: ..."
+    second = "Exercise 3: Z has the right shape (4, 2) but wrong values (5 of 8 entries differ).\n  expected: ..."
+    assert normalise_message(first) == normalise_message(second)
+    assert normalise_message("Exercise 4: A contains NaN or inf: [nan, 1.5].") == "Exercise 4: A contains NaN or inf."
+    assert (normalise_message("Exercise 1: initialize_dnn_parameters([5, 4, 3]) raised KeyError: 'W1'")
+            == "Exercise 1: initialize_dnn_parameters([5, 4, 3]) raised KeyError: 'W1'")
