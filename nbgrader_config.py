@@ -4,7 +4,7 @@ import os
 from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
 from nbgrader.preprocessors import ClearHiddenTests, GetGrades
 
-from hw3kit.feedback import ShortTracebacks
+from hw3kit.feedback import FeedbackHTMLExporter, ShortTracebacks
 
 c = get_config()  # noqa: F821 (provided by nbgrader when it loads this file)
 
@@ -28,3 +28,6 @@ c.OverwriteCells.add_missing_cells = True
 # Feedback shows students their scores and the messages of failing tests, but neither the hidden
 # tests' code nor the grader's reference code (nbgrader shows both by default: its issue #917).
 c.GenerateFeedback.preprocessors = [GetGrades, ClearHiddenTests, ShortTracebacks, CSSHTMLHeaderPreprocessor]
+# nbgrader's feedback template ignores HTMLExporter.mathjax_url (it always writes the CDN address); this
+# exporter honours it, so `hw3kit.feedback.generate_feedback` can point the pages at a local MathJax copy.
+c.GenerateFeedback.exporter_class = FeedbackHTMLExporter
