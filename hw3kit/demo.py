@@ -1,18 +1,22 @@
-"""The main job, end to end on the sample students: release, autograde, feedback, export, table."""
+"""The main job, end to end on the sample students: release, grade, feedback, export, report, table."""
 import os
 import shutil
 import time
 
-from hw3kit import grading
+from hw3kit import classgrade, grading
+from hw3kit.export import export_grades
+from hw3kit.feedback import generate_feedback
+from hw3kit.release import release
+from hw3kit.report import build_report
 from hw3kit.samples import SAMPLE_STUDENTS
 
 
 def run_demo(course_root, log=print):
     started = time.perf_counter()
-    log("1/5 Generating the student version: release/hw3/ ...")
-    grading.nbgrader(course_root, "generate_assignment", grading.ASSIGNMENT, "--force")
+    log("1/6 Generating and checking the student version: release/hw3/ ...")
+    release(course_root, grading.ASSIGNMENT, log=lambda message: None)
 
-    log(f"2/5 Collecting the {len(SAMPLE_STUDENTS)} sample submissions from samples/submitted/ ...")
+    log(f"2/6 Collecting the {len(SAMPLE_STUDENTS)} sample submissions from samples/submitted/ ...")
     samples = os.path.join(course_root, "samples", "submitted")
     for student in SAMPLE_STUDENTS:
         source = os.path.join(samples, student, grading.ASSIGNMENT)
@@ -22,22 +26,28 @@ def run_demo(course_root, log=print):
         shutil.rmtree(destination, ignore_errors=True)
         shutil.copytree(source, destination)
 
-    log("3/5 Autograding them (nbgrader autograde) ...")
-    submitted = os.listdir(os.path.join(course_root, "submitted"))
-    others = ",".join(s for s in submitted if s not in SAMPLE_STUDENTS)
-    extra = [f"--CourseDirectory.student_id_exclude={others}"] if others else []
-    grading.nbgrader(course_root, "autograde", grading.ASSIGNMENT, "--force", *extra)
+    log("3/6 Autograding them (2 nbgrader workers) ...")
+    outcomes = classgrade.grade(course_root, grading.ASSIGNMENT, students=list(SAMPLE_STUDENTS), jobs=2,
+                                force=True, progress=False)
+    failed = {s: o.reason for s, o in outcomes.items() if o.status != "graded"}
+    if failed:
+        raise RuntimeError(f"sample submissions failed to grade: {failed}")
 
-    log("4/5 Generating feedback: feedback/<student>/hw3/hw3.html ...")
-    grading.nbgrader(course_root, "generate_feedback", grading.ASSIGNMENT, "--force", *extra)
+    log("4/6 Generating feedback: feedback/<student>/hw3/hw3.html (maths rendered offline) ...")
+    for student in SAMPLE_STUDENTS:
+        generate_feedback(course_root, grading.ASSIGNMENT, student=student)
 
-    log("5/5 Exporting grades: grades.csv ...")
+    log("5/6 Exporting grades: grades.csv (nbgrader), grades_by_exercise.csv, grades_lms.csv ...")
     grading.nbgrader(course_root, "export", "--to", os.path.join(course_root, "grades.csv"))
+    export_grades(course_root, grading.ASSIGNMENT)
+
+    log("6/6 Writing the class report: report.html ...")
+    build_report(course_root, grading.ASSIGNMENT)
 
     scores = {s: cells for s, cells in grading.cell_scores(course_root).items() if s in SAMPLE_STUDENTS}
     log("")
     log(grading.format_table(scores))
     log("")
-    log(f"Done in {time.perf_counter() - started:.0f} s. Grades: grades.csv; feedback: feedback/; "
-        f"gradebook: gradebook.db.")
+    log(f"Done in {time.perf_counter() - started:.0f} s. Grades: grades.csv, grades_by_exercise.csv, "
+        f"grades_lms.csv; feedback: feedback/; report: report.html; gradebook: gradebook.db.")
     return scores
