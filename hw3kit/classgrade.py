@@ -10,6 +10,7 @@ stops the others and never passes for a plain 0.
 import glob
 import json
 import os
+import re
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -91,6 +92,10 @@ def classify_failure(text):
     for sign, reason in FAILURE_SIGNS:
         if sign in text:
             return reason
+    exceptions = [m.group(0) for m in re.finditer(r"\b\w+(?:Error|Exception): .+", text)
+                  if not m.group(0).startswith("NbGraderException")]
+    if exceptions:
+        return f"nbgrader failed: {exceptions[-1][:200]}"
     lines = [line for line in text.strip().splitlines() if line.strip()]
     return f"nbgrader failed: {lines[-1][:200] if lines else 'no log'}"
 

@@ -74,13 +74,14 @@ def cell_scores(course_root, assignment=ASSIGNMENT, db_url=None):
 
 
 def exercise_scores(cells):
-    """Sum cell scores per exercise: {'ex01': (score, max_score), ...}."""
+    """Sum cell scores per exercise: {'ex01': (score, max_score), ..., 'written': (...)}; a grade cell
+    outside the numbered exercises counts under the first word of its id."""
     totals = {}
     for name, (score, max_score) in cells.items():
         match = EXERCISE_OF_CELL.match(name)
-        if match:
-            got, out_of = totals.get(match.group(1), (0.0, 0.0))
-            totals[match.group(1)] = (got + score, out_of + max_score)
+        part = match.group(1) if match else name.split("-", 1)[0]  # e.g. "written" for the written question
+        got, out_of = totals.get(part, (0.0, 0.0))
+        totals[part] = (got + score, out_of + max_score)
     return dict(sorted(totals.items()))
 
 
@@ -94,7 +95,7 @@ def format_table(scores_by_student):
         for ex, (_, out_of) in exercise_scores(cells).items():
             maxima[ex] = out_of
     width = max([len("student")] + [len(s) for s in scores_by_student])
-    header = f"{'student':<{width}} " + " ".join(f"{ex:>5}" for ex in exercises) + "  total"
+    header = f"{'student':<{width}} " + " ".join(f"{ex[:5]:>5}" for ex in exercises) + "  total"
     lines = [header, f"{'(max)':<{width}} " + " ".join(f"{maxima[ex]:>5g}" for ex in exercises)
              + f"  {sum(maxima.values()):>5g}", "-" * len(header)]
     for student, cells in sorted(scores_by_student.items()):

@@ -23,7 +23,7 @@ import statistics
 from collections import Counter, defaultdict
 
 from hw3kit import status as status_store
-from hw3kit.grading import cell_scores
+from hw3kit.grading import EXERCISE_OF_CELL, cell_scores
 
 TOP_MESSAGES = 5
 WEAKEST = 3
@@ -36,8 +36,10 @@ FULL_MARKS_TOLERANCE = 1e-9
 
 
 def exercise_of(grade_id):
-    """The exercise of a grade cell: the first four characters of its id (``ex05-...`` -> ``ex05``)."""
-    return grade_id[:4]
+    """The exercise of a grade cell, as in the exports: ``ex05-...`` -> ``ex05``; a cell outside the
+    numbered exercises counts under the first word of its id (``written-...`` -> ``written``)."""
+    match = EXERCISE_OF_CELL.match(grade_id)
+    return match.group(1) if match else grade_id.split("-", 1)[0]
 
 
 def normalise_message(text):
@@ -189,7 +191,9 @@ def collect(course_root, assignment="hw3", db_url=None):
             "percent": (100.0 * mean / out_of) if mean is not None and out_of else None,
             "full": (100.0 * sum(g >= out_of - FULL_MARKS_TOLERANCE for g in got) / len(got)) if got else None,
         })
-    ranked = sorted((e for e in exercises if e["percent"] is not None and e["percent"] < 100.0), key=weakness)
+    # Only the numbered (autograded) exercises are ranked: a hand-graded question reads 0 until graded.
+    ranked = sorted((e for e in exercises if e["percent"] is not None and e["percent"] < 100.0
+                     and EXERCISE_OF_CELL.match(e["exercise"] + "-")), key=weakness)
     weakest = [e["exercise"] for e in ranked[:WEAKEST]]
 
     counts, who, read_notes = failure_messages(course_root, assignment, [s["student"] for s in graded])

@@ -18,11 +18,12 @@ def grade_id(cell):
 
 
 def solved_answers(source_notebook):
-    """The instructor's answer cells with the solution markers removed, by grade id."""
+    """The instructor's answer cells (code, and markdown for written answers) with the solution
+    markers removed, by grade id."""
     answers = {}
     for cell in source_notebook.cells:
         meta = cell.get("metadata", {}).get("nbgrader", {})
-        if meta.get("solution") and cell.cell_type == "code":
+        if meta.get("solution"):
             answers[meta["grade_id"]] = _SOLUTION_REGION.sub(lambda m: m.group(1), cell.source)
     return answers
 

@@ -56,9 +56,13 @@ def test_grade_cells_are_numbered_by_exercise_and_total_100(repo):
     source = nbformat.read(repo / "source" / "hw3" / "hw3.ipynb", as_version=4)
     grades = {grade_id(c): c.metadata.nbgrader["points"] for c in cells_of(source, "grade")}
     assert sum(grades.values()) == 100
-    assert sorted({g[:4] for g in grades}) == [f"ex{n:02d}" for n in range(1, 12)]
-    assert all(re.fullmatch(r"ex\d\d-[a-z0-9-]+", g) for g in grades)
-    assert len(cells_of(source, "solution")) == 11
+    automatic = {g: p for g, p in grades.items() if g != "written-optimizer-comparison"}
+    assert sum(automatic.values()) == 95 and grades["written-optimizer-comparison"] == 5
+    assert sorted({g[:4] for g in automatic}) == [f"ex{n:02d}" for n in range(1, 12)]
+    assert all(re.fullmatch(r"ex\d\d-[a-z0-9-]+", g) for g in automatic)
+    assert len([c for c in cells_of(source, "solution") if c.cell_type == "code"]) == 11
+    written = next(c for c in source.cells if grade_id(c) == "written-optimizer-comparison")
+    assert written.cell_type == "markdown" and written.metadata.nbgrader["solution"]
 
 
 def test_release_holds_no_solution_and_no_hidden_test(repo):
@@ -72,8 +76,10 @@ def test_release_holds_no_solution_and_no_hidden_test(repo):
                       for line in region.splitlines() if line.strip()}
     release_lines = {line.strip() for c in release.cells for line in c.source.splitlines()}
     assert solution_lines and not solution_lines & release_lines
-    answers = cells_of(release, "solution")
+    answers = [c for c in cells_of(release, "solution") if c.cell_type == "code"]
     assert len(answers) == 11
+    written = next(c for c in release.cells if grade_id(c) == "written-optimizer-comparison")
+    assert written.source == "YOUR ANSWER HERE"
     for cell in answers:
         stubs = cell.source.count("raise NotImplementedError()")
         expected = 2 if grade_id(cell) in ("ex02-answer", "ex06-answer") else 1
@@ -93,7 +99,7 @@ def test_release_runs_to_the_end_and_every_test_asks_for_the_missing_code(repo, 
     assert not [o for o in errors if o.ename in ("SyntaxError", "IndentationError")]
     for cell in cells_of(executed, "solution"):
         assert not [o for o in cell.outputs if o.output_type == "error"], grade_id(cell)
-    for cell in cells_of(executed, "grade"):
+    for cell in (c for c in cells_of(executed, "grade") if c.cell_type == "code"):
         messages = [o.evalue for o in cell.outputs if o.output_type == "error"]
         assert len(messages) == 1 and "NotImplementedError" in messages[0], (grade_id(cell), messages)
 

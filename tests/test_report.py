@@ -18,8 +18,9 @@ MISTAKES = SAMPLE_STUDENTS["sample-typical-mistakes"]
 DB_MEAN = MISTAKES["ex05-answer"]  # db as a mean over the samples instead of a sum
 EVIL_REASON = 'invalid JSON: Expecting value: line 1 column 1 (char 0) <script>alert("x")</script>'
 DB2_MESSAGE = "Exercise 5: grads['db2'] has the right shape (3, 1) but wrong values (N of M entries differ)."
-# Totals: solution 100, blank 0, typical mistakes 56, only the ex05 mistake 100 - 18 = 82.
-GRADED_TOTALS = {"alice-solution": 100.0, "bob-blank": 0.0, "carol-mistakes": 56.0, "dave-db-mean": 82.0}
+# Autograded totals (the 5-point written question is not graded yet): solution 95, blank 0, typical
+# mistakes 55, only the ex05 mistake 95 - 16 = 79.
+GRADED_TOTALS = {"alice-solution": 95.0, "bob-blank": 0.0, "carol-mistakes": 55.0, "dave-db-mean": 79.0}
 
 
 @pytest.fixture(scope="module")
@@ -69,8 +70,8 @@ def test_summary_counts_failed_submissions_apart(course, page):
     assert summary(page, "submissions") == "6"
     assert summary(page, "graded") == "4"
     assert summary(page, "failed") == "2"
-    assert summary(page, "mean-total-score") == "59.5 / 100"   # (100 + 0 + 56 + 82) / 4
-    assert summary(page, "median-total-score") == "69.0 / 100"
+    assert summary(page, "mean-total-score") == "57.2 / 100"   # (95 + 0 + 55 + 79) / 4 = 57.25
+    assert summary(page, "median-total-score") == "67.0 / 100"
     data = collect(course)
     assert sorted(data["totals"]) == sorted(GRADED_TOTALS.values())
     assert {s["student"]: s["total"] for s in data["graded"]} == GRADED_TOTALS
@@ -80,9 +81,9 @@ def test_exercise_table_has_the_class_means_and_marks_the_weakest(page):
     expected = {  # exercise: (max, mean points, mean %, % full marks) over alice, bob, carol, dave
         "ex01": ("8", "6.00", "75.0", "75.0"),
         "ex02": ("8", "5.00", "62.5", "50.0"),    # carol loses 4 of 8 (ReLU'(0))
-        "ex05": ("18", "4.50", "25.0", "25.0"),   # carol and dave lose all 18
-        "ex10": ("10", "5.00", "50.0", "50.0"),
-        "ex11": ("12", "6.00", "50.0", "50.0"),
+        "ex05": ("16", "4.00", "25.0", "25.0"),   # carol and dave lose all 16
+        "ex10": ("9", "4.50", "50.0", "50.0"),
+        "ex11": ("11", "5.50", "50.0", "50.0"),
     }
     for exercise, values in expected.items():
         cells, _ = exercise_row(page, exercise)
