@@ -44,6 +44,8 @@ def build_parser():
                        help="grade on a Dask distributed cluster, e.g. tcp://10.0.0.5:8786 (every worker must "
                             "see the course directory at the same path and have this environment)")
     grade.add_argument("--quiet", action="store_true", help="no progress bar")
+    grade.add_argument("--no-sandbox", action="store_true",
+                       help="run student code WITHOUT the bubblewrap sandbox (only for submissions you trust)")
 
     feedback = add("feedback", "write feedback HTML (renders offline, no hidden tests) to feedback/",
                    assignment, database)
@@ -101,7 +103,8 @@ def run(args, course):
         from hw3kit import classgrade
         outcomes = classgrade.grade(course, args.assignment, students=args.student, jobs=args.jobs,
                                     force=args.force, timeout=args.timeout, db_url=args.db,
-                                    scheduler=args.scheduler, progress=not args.quiet)
+                                    scheduler=args.scheduler, progress=not args.quiet,
+                                    sandboxed=not args.no_sandbox)
         _, skipped = classgrade.plan(course, args.assignment, args.student, force=False)
         print(classgrade.summary(outcomes, skipped=len([s for s in skipped if s not in outcomes])))
         return 1 if any(o.status == "failed" for o in outcomes.values()) else 0

@@ -12,6 +12,7 @@ import json
 import os
 import re
 import sys
+import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
@@ -103,9 +104,24 @@ def classify_failure(text):
 _API_CACHE = {}
 
 
-def _api(course_root, timeout, db_url):
+def _sandbox_environment():
+    """Point this worker's Jupyter at the sandboxed kernelspec and a runtime folder the sandbox shares."""
+    from hw3kit import sandbox
+
+    folder = tempfile.mkdtemp(prefix="hw3kit-worker-")
+    runtime = os.path.join(folder, "runtime")
+    os.makedirs(runtime)
+    os.chmod(folder, 0o755)
+    os.chmod(runtime, 0o1777)  # the unprivileged kernel creates its sockets here
+    share = sandbox.install_kernelspec(os.path.join(folder, "share"))
+    os.environ["JUPYTER_PATH"] = share + os.pathsep + os.environ.get("JUPYTER_PATH", "")
+    os.environ["JUPYTER_RUNTIME_DIR"] = runtime
+    return runtime
+
+
+def _api(course_root, timeout, db_url, sandboxed=True):
     """One NbGraderAPI per worker process and setting, with the course's nbgrader_config.py loaded."""
-    key = (course_root, timeout, db_url)
+    key = (course_root, timeout, db_url, sandboxed)
     if key not in _API_CACHE:
         os.environ["PATH"] = os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", "")
         from nbgrader.apps import NbGraderAPI
@@ -121,12 +137,21 @@ def _api(course_root, timeout, db_url):
             config.Execute.timeout = int(timeout)
         if db_url:
             config.CourseDirectory.db_url = db_url
+        if sandboxed:
+            from hw3kit.sandbox import KERNEL_NAME
+            runtime = _sandbox_environment()
+            config.Execute.kernel_name = KERNEL_NAME
+            # Unix sockets in the worker's own runtime folder, the only folder it shares with the sandbox
+            # (the sandbox has no network). A worker runs one kernel at a time, so fixed names suffice.
+            config.KernelManager.transport = "ipc"
+            config.KernelManager.ip = os.path.join(runtime, "kernel")
+            config.KernelManager.connection_file = os.path.join(runtime, "kernel.json")
         coursedir = CourseDirectory(config=config)
         _API_CACHE[key] = NbGraderAPI(coursedir, config=config)
     return _API_CACHE[key]
 
 
-def grade_one(course_root, assignment, student, timeout=None, db_url=None, expected=None):
+def grade_one(course_root, assignment, student, timeout=None, db_url=None, expected=None, sandboxed=True):
     """Autograde one submission and say how it went. Runs in a worker process or on a Dask worker."""
     started = time.perf_counter()
     expected = expected or source_notebooks(course_root, assignment)
@@ -134,7 +159,7 @@ def grade_one(course_root, assignment, student, timeout=None, db_url=None, expec
     if problem:
         return Outcome(student, status_store.FAILED, problem, time.perf_counter() - started)
     try:
-        result = _api(course_root, timeout, db_url).autograde(assignment, student, force=True, create=True)
+        result = _api(course_root, timeout, db_url, sandboxed).autograde(assignment, student, force=True, create=True)
     except Exception as error:  # a crash inside nbgrader is this submission's failure, not the class's
         return Outcome(student, status_store.FAILED, classify_failure(f"{type(error).__name__}: {error}"),
                        time.perf_counter() - started)
@@ -175,15 +200,26 @@ def plan(course_root, assignment, students=None, force=False):
 
 
 def grade(course_root, assignment, students=None, jobs=1, force=False, timeout=None, db_url=None,
-          scheduler=None, progress=True):
-    """Grade the class; returns {student: Outcome} for the submissions graded in this run."""
+          scheduler=None, progress=True, sandboxed=True):
+    """Grade the class; returns {student: Outcome} for the submissions graded in this run.
+
+    Student code runs in the bubblewrap sandbox (``hw3kit.sandbox``) unless ``sandboxed=False``;
+    if the sandbox cannot be set up here, nothing is graded and GradingSetupError says why."""
     course_root = os.path.abspath(course_root)
     expected = source_notebooks(course_root, assignment)
+    if sandboxed and not scheduler:
+        from hw3kit.sandbox import SandboxUnavailable, check_available
+        try:
+            check_available()
+        except SandboxUnavailable as error:
+            raise GradingSetupError(f"cannot sandbox student code on this machine: {error}. Refusing to "
+                                    "grade; pass --no-sandbox to run submissions unsandboxed (only for "
+                                    "code you trust).") from None
     todo, skipped = plan(course_root, assignment, students, force)
     outcomes = {}
     bar = _progress(len(todo), progress, skipped)
     try:
-        for outcome in _run(course_root, assignment, todo, jobs, timeout, db_url, scheduler, expected):
+        for outcome in _run(course_root, assignment, todo, jobs, timeout, db_url, scheduler, expected, sandboxed):
             status_store.record(course_root, assignment, outcome.student, outcome.status, outcome.reason,
                                 outcome.seconds)
             outcomes[outcome.student] = outcome
@@ -206,15 +242,15 @@ def _progress(total, enabled, skipped):
     return tqdm(total=total, unit="submission", desc="Grading", file=sys.stderr)
 
 
-def _run(course_root, assignment, students, jobs, timeout, db_url, scheduler, expected):
+def _run(course_root, assignment, students, jobs, timeout, db_url, scheduler, expected, sandboxed):
     if not students:
         return
     if scheduler:
-        yield from _run_on_dask(scheduler, course_root, assignment, students, timeout, db_url, expected)
+        yield from _run_on_dask(scheduler, course_root, assignment, students, timeout, db_url, expected, sandboxed)
         return
     with ProcessPoolExecutor(max_workers=max(1, jobs), mp_context=get_context("spawn"),
                              initializer=_quiet_worker) as pool:
-        futures = {pool.submit(grade_one, course_root, assignment, s, timeout, db_url, expected): s
+        futures = {pool.submit(grade_one, course_root, assignment, s, timeout, db_url, expected, sandboxed): s
                    for s in students}
         for future in as_completed(futures):
             yield _result_or_failure(future, futures[future])
@@ -227,14 +263,15 @@ def _quiet_worker():
 
     warnings.filterwarnings("ignore")
     devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 1)
     os.dup2(devnull, 2)
 
 
-def _run_on_dask(scheduler, course_root, assignment, students, timeout, db_url, expected):
+def _run_on_dask(scheduler, course_root, assignment, students, timeout, db_url, expected, sandboxed):
     from distributed import Client, as_completed as dask_completed
 
     with Client(scheduler, timeout=30) as client:
-        futures = {client.submit(grade_one, course_root, assignment, s, timeout, db_url, expected,
+        futures = {client.submit(grade_one, course_root, assignment, s, timeout, db_url, expected, sandboxed,
                                  key=f"hw3kit-grade-{assignment}-{s}-{time.time_ns()}", pure=False): s
                    for s in students}
         for future in dask_completed(list(futures)):
