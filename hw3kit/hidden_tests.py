@@ -5,12 +5,30 @@ with the student's function or class passed in. Each test uses its own seeds, si
 (other than the public ones), swaps in the grader's reference pieces (``hw3kit.reference``) for
 everything except the exercise under test, and names the known mistake when a wrong answer matches
 one. Helpers and message formats come from ``public_tests``, which nbgrader restores from the
-source folder next to every submission before grading.
+source folder next to every submission before grading; every test first checks that the notebook has
+not tampered with numpy, the built-ins or those helpers (``hw3kit.integrity``).
 """
+import functools
+
 import numpy as np
 
-import public_tests as pt
+from hw3kit import integrity
 from hw3kit import reference as ref
+
+# A private copy of the public test helpers, loaded from the read-only file next to the notebook:
+# notebook code cannot have patched it (see hw3kit.integrity).
+pt = integrity.trusted_public_tests()
+
+
+def guarded(exercise):
+    """Refuse to run (and fail the cell) when the notebook has tampered with what the tests use."""
+    def decorate(test):
+        @functools.wraps(test)
+        def run_guarded(*args, **kwargs):
+            integrity.check(exercise, pt)
+            return test(*args, **kwargs)
+        return run_guarded
+    return decorate
 
 FINITE_DIFFERENCE_STEP = 1e-6
 
@@ -38,6 +56,7 @@ def hint_for(received, variants, default=None):
 
 # --- Exercise 1 -------------------------------------------------------------------------------
 
+@guarded(1)
 def test_initialize_dnn_parameters(initialize_dnn_parameters):
     for seed, layer_dims in ((7, [6, 3, 4, 2]), (21, [3, 1]), (4, [8, 8, 8, 8, 5])):
         with pt.seeded(seed):
@@ -74,6 +93,7 @@ def _relu_inputs():
     return x
 
 
+@guarded(2)
 def test_relu_forward(ReLU):
     x = _relu_inputs()
     relu = pt.run(2, "ReLU()", ReLU)
@@ -89,6 +109,7 @@ def test_relu_forward(ReLU):
         pt.fail(2, "ReLU().forward(x) changed its input x in place.", "return a new array, e.g. np.maximum(0, x).")
 
 
+@guarded(2)
 def test_relu_derivative(ReLU):
     x = _relu_inputs()
     relu = pt.run(2, "ReLU()", ReLU)
@@ -104,6 +125,7 @@ def test_relu_derivative(ReLU):
 
 # --- Exercise 3 -------------------------------------------------------------------------------
 
+@guarded(3)
 def test_layer(layer):
     for seed, (n, n_prev, m), act in ((31, (4, 6, 7), ref.Sigmoid()), (32, (1, 3, 2), ref.ReLU())):
         rs = np.random.RandomState(seed)
@@ -127,6 +149,7 @@ def test_layer(layer):
 
 # --- Exercise 4 -------------------------------------------------------------------------------
 
+@guarded(4)
 def test_forward_propagation(forward_propagation):
     for seed, layer_dims, act in ((41, [5, 4, 6, 3], ref.Sigmoid()), (42, [3, 2], ref.ReLU()),
                                   (43, [4, 3, 3, 3, 2], ref.ReLU())):
@@ -171,6 +194,7 @@ def finite_difference_gradients(parameters, X, Y, act, h=FINITE_DIFFERENCE_STEP)
     return grads
 
 
+@guarded(5)
 def test_back_propagation(back_propagation):
     for seed, layer_dims, act in ((51, [4, 5, 3, 2], ref.Sigmoid()), (52, [3, 4, 1], ref.ReLU()),
                                   (53, [2, 3], ref.Sigmoid())):
@@ -213,6 +237,7 @@ def _reference_pieces():
                 forward_propagation=ref.forward_propagation, back_propagation=ref.back_propagation)
 
 
+@guarded(6)
 def test_network_initialize(NeuralNetwork):
     for seed, (n_x, n_y, n_h, depth) in ((61, (7, 2, 5, 4)), (62, (3, 1, 9, 1)), (63, (4, 3, 2, 2))):
         layer_dims = [n_x] + [n_h] * (depth - 1) + [n_y]
@@ -229,6 +254,7 @@ def test_network_initialize(NeuralNetwork):
                            received[key], expected[key], "initialize with the layer_dims list built in initialize().")
 
 
+@guarded(6)
 def test_network_backward(NeuralNetwork):
     for seed, (n_x, n_y, n_h, depth), act in ((64, (4, 2, 3, 3), ref.Sigmoid()), (65, (3, 1, 4, 2), ref.ReLU())):
         rs = np.random.RandomState(seed)
@@ -258,6 +284,7 @@ def _gradients_like(parameters, seed):
     return {"d" + key: rs.randn(*value.shape) for key, value in parameters.items()}
 
 
+@guarded(7)
 def test_gradient_descent_step(gradient_descent_step):
     for seed, layer_dims, learning_rate in ((71, [4, 3, 5, 2], 0.37), (72, [2, 1], 1.5)):
         parameters = random_network(seed, layer_dims)
@@ -276,6 +303,7 @@ def test_gradient_descent_step(gradient_descent_step):
                 pt.fail(7, f"gradient_descent_step changed grads['{key}'].", "only parameters change.")
 
 
+@guarded(8)
 def test_gradient_descent(GradientDescent):
     parameters = random_network(81, [3, 4, 2])
     network = pt.StandInNetwork(parameters, _gradients_like(parameters, 82))
@@ -392,6 +420,7 @@ class _AdamEpsilonInside(_AdamVariant):
     epsilon_inside = True
 
 
+@guarded(9)
 def test_momentum(GradientDescentWithMomentum):
     mistakes = {"v = beta * v + (1 - beta) * grad: the factor (1 - beta) is missing.": _MomentumNoDamping,
                 "keep the velocity between steps: store it in self.velocities[key].":
@@ -403,6 +432,7 @@ def test_momentum(GradientDescentWithMomentum):
                      {"learning_rate": 0.05}, mistakes, rule, seed=92)
 
 
+@guarded(10)
 def test_rmsprop(RMSProp):
     mistakes = {"epsilon goes outside the square root: grad / (np.sqrt(s) + epsilon).": _RMSPropEpsilonInside,
                 "keep s between steps: store it in self.squared_gradients[key].": _Forgetful(ref.RMSProp)}
@@ -412,6 +442,7 @@ def test_rmsprop(RMSProp):
     _check_optimizer(10, "RMSProp", RMSProp, ref.RMSProp, {"learning_rate": 0.01}, mistakes, rule, seed=93)
 
 
+@guarded(11)
 def test_adam(Adam):
     mistakes = {"this homework's Adam has no bias correction: use v and s as they are.": _AdamBiasCorrected,
                 "epsilon goes outside the square root: v / (np.sqrt(s) + epsilon).": _AdamEpsilonInside,

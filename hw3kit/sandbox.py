@@ -5,7 +5,8 @@ nbgrader starts each notebook's kernel from a kernelspec; the kit's kernelspec (
 Outside the sandbox this module builds the ``bwrap`` command and replaces itself with it; inside,
 it lowers the limits, drops to an unprivileged user and becomes ``ipykernel``.
 
-What the student's code sees: the submission folder (the kernel's working directory, read-write),
+What the student's code sees: the submission folder (the kernel's working directory, read-write,
+except the files nbgrader copied from source/ such as public_tests.py, which are read-only),
 the Python environment and the system's programs and libraries (read-only), an empty /tmp, and
 nothing else: not the course directory (source/, gradebook.db, other students), not /root or /home,
 not the network (its own network namespace), and no other process (its own PID namespace). Limits:
@@ -71,6 +72,10 @@ def bwrap_command(workdir, runtime_dir, inner):
         command += _parents_with_dirs(path) + ["--ro-bind", path, path]
     for path in (runtime_dir, workdir):
         command += _parents_with_dirs(path) + ["--bind", path, path]
+    for name in sorted(os.listdir(workdir)):  # the test helpers nbgrader copied in stay as they are
+        path = os.path.join(workdir, name)
+        if os.path.isfile(path) and not name.endswith(".ipynb"):
+            command += ["--ro-bind", path, path]
     command += ["--chdir", workdir, "--setenv", "HOME", "/tmp", "--setenv", "MPLCONFIGDIR", "/tmp",
                 "--setenv", "TMPDIR", "/tmp",
                 # the kernel's parent is outside its PID namespace: it must not poll for it
@@ -126,7 +131,10 @@ def _inside(connection_file, kernel_arguments):
         os.chmod(copy, 0o644)
         for root, folders, files in os.walk(os.getcwd()):
             for name in [root] + [os.path.join(root, n) for n in folders + files]:
-                os.chown(name, UNPRIVILEGED, UNPRIVILEGED)
+                try:
+                    os.chown(name, UNPRIVILEGED, UNPRIVILEGED)
+                except OSError:  # the read-only test helpers keep their owner
+                    pass
         os.setgroups([])
         os.setgid(UNPRIVILEGED)
         os.setuid(UNPRIVILEGED)
