@@ -83,7 +83,8 @@ FAILURE_SIGNS = [  # (text in nbgrader's log or error, reason shown to the instr
     ("DeadKernelError", "kernel died while running the notebook"),
     ("Kernel died", "kernel died while running the notebook"),
     ("NotJSONError", "not a notebook (invalid JSON)"),
-    ("KeyError: 'grade_id'", "test cells tampered with: a grade cell lost its id"),
+    ("KeyError: 'grade_id'", "test cells tampered with (a grade cell duplicated, renamed or without its id): "
+                             "nbgrader cannot match the notebook to the assignment"),
     ("MissingEntry", "the notebook does not match the assignment in the gradebook"),
     ("UnresponsiveKernelError", "kernel did not start or stopped responding"),
 ]

@@ -25,7 +25,9 @@ import sys
 import tempfile
 
 KERNEL_NAME = "hw3kit-sandbox"
-UNPRIVILEGED = 65534  # nobody / nogroup
+# Each sandboxed kernel runs as a user id of its own (no account needed), so that one submission's
+# processes never count against another's process limit: 100000 + the launcher's process id.
+FIRST_SANDBOX_UID = 100000
 SYSTEM_PATHS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/etc")
 LIMITS = {  # resource: (soft, hard); a fork bomb stops at the process limit, a memory bomb at the address space
     resource.RLIMIT_AS: 4 * 1024**3,
@@ -80,7 +82,7 @@ def bwrap_command(workdir, runtime_dir, inner):
                 "--setenv", "TMPDIR", "/tmp",
                 # the kernel's parent is outside its PID namespace: it must not poll for it
                 "--unsetenv", "JPY_PARENT_PID"]
-    if os.geteuid() == 0:  # root: keep only what the inner step needs to give the folder away and drop to nobody
+    if os.geteuid() == 0:  # root: keep only what the inner step needs to give the folder away and drop to its own user
         command += ["--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID", "--cap-add", "CAP_CHOWN"]
     return command + ["--", *inner]
 
@@ -112,17 +114,19 @@ def install_kernelspec(folder):
 
 def _outside(connection_file, kernel_arguments):
     runtime_dir = os.path.dirname(os.path.abspath(connection_file))
-    inner = [sys.executable, "-m", "hw3kit.sandbox", "--inside", os.path.abspath(connection_file), *kernel_arguments]
+    uid = str(FIRST_SANDBOX_UID + os.getpid())
+    inner = [sys.executable, "-m", "hw3kit.sandbox", "--inside", uid, os.path.abspath(connection_file),
+             *kernel_arguments]
     command = bwrap_command(os.getcwd(), runtime_dir, inner)
     os.execv(command[0], command)
 
 
-def _inside(connection_file, kernel_arguments):
+def _inside(uid, connection_file, kernel_arguments):
     for limit, value in LIMITS.items():
         resource.setrlimit(limit, (value, value))
     if os.geteuid() == 0:
         # The connection file is root's (mode 0600): hand the kernel a readable copy, give it the
-        # submission folder, then become nobody with no capabilities left.
+        # submission folder, then become the sandbox's own user with no capabilities left.
         with open(connection_file) as handle:
             info = handle.read()
         copy = connection_file[:-5] + "-sandbox.json" if connection_file.endswith(".json") else connection_file + ".sandbox"
@@ -132,12 +136,12 @@ def _inside(connection_file, kernel_arguments):
         for root, folders, files in os.walk(os.getcwd()):
             for name in [root] + [os.path.join(root, n) for n in folders + files]:
                 try:
-                    os.chown(name, UNPRIVILEGED, UNPRIVILEGED)
+                    os.chown(name, uid, uid)
                 except OSError:  # the read-only test helpers keep their owner
                     pass
         os.setgroups([])
-        os.setgid(UNPRIVILEGED)
-        os.setuid(UNPRIVILEGED)
+        os.setgid(uid)
+        os.setuid(uid)
         connection_file = copy
     os.execv(sys.executable, [sys.executable, "-m", "ipykernel_launcher", "-f", connection_file, *kernel_arguments])
 
@@ -145,6 +149,6 @@ def _inside(connection_file, kernel_arguments):
 if __name__ == "__main__":
     # nbgrader appends its kernel arguments (Execute.extra_arguments) after the connection file.
     if sys.argv[1:2] == ["--inside"]:
-        _inside(sys.argv[2], sys.argv[3:])
+        _inside(int(sys.argv[2]), sys.argv[3], sys.argv[4:])
     else:
         _outside(sys.argv[1], sys.argv[2:])

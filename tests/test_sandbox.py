@@ -1,0 +1,170 @@
+"""Sandboxed grading against the bad-submission corpus (tests/hostile.py), through the kit's grade."""
+import os
+import socket
+import threading
+
+import nbformat
+import pytest
+
+import hostile
+from hw3kit import classgrade, grading, status
+from hw3kit.submissions import build_submission, load_course_notebooks, write_submission
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+class Listener(threading.Thread):
+    """A TCP server on the host's loopback that counts the connections it receives."""
+
+    def __init__(self, port):
+        super().__init__(daemon=True)
+        self.server = socket.create_server(("127.0.0.1", port))
+        self.server.settimeout(0.5)
+        self.connections, self.running = 0, True
+
+    def run(self):
+        while self.running:
+            try:
+                connection, _ = self.server.accept()
+            except (socket.timeout, OSError):
+                continue
+            self.connections += 1
+            connection.close()
+
+    def stop(self):
+        self.running = False
+        self.join()
+        self.server.close()
+
+
+def write_case(course, name, case, release_nb, source_nb):
+    folder = course / "submitted" / name / "hw3"
+    if callable(case):
+        write_submission(course, name, case(release_nb, source_nb))
+    elif isinstance(case, bytes):
+        folder.mkdir(parents=True)
+        (folder / "hw3.ipynb").write_bytes(case)
+    else:
+        folder.mkdir(parents=True)
+        for file_name, kind in case.items():
+            notebook = release_nb if kind == "release" else build_submission(release_nb, source_nb, hostile.FULL)
+            nbformat.write(notebook, folder / file_name)
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory):
+    course = grading.new_course(tmp_path_factory.mktemp("hostile") / "course", REPO)
+    release_nb, source_nb = load_course_notebooks(REPO)
+    for name, (case, _) in hostile.CASES.items():
+        write_case(course, name, case, release_nb, source_nb)
+    (course / "submitted" / "cheat-touch-timestamp" / "hw3" / "timestamp.txt").write_text("2026-11-20 10:00:00")
+    victim = (course / "submitted" / "honest-full" / "hw3" / "hw3.ipynb").read_bytes()
+    listener = Listener(hostile.NETWORK_PORT)
+    listener.start()
+    try:
+        outcomes = classgrade.grade(course, "hw3", jobs=2, timeout=15, progress=False)
+    finally:
+        listener.stop()
+    return {"course": course, "outcomes": outcomes, "scores": grading.cell_scores(course),
+            "connections": listener.connections, "victim": victim}
+
+
+def total(cells):
+    return sum(score for score, _ in cells.values())
+
+
+@pytest.mark.parametrize("name", sorted(hostile.CASES))
+def test_every_case_ends_with_its_status_and_score(corpus, name):
+    expected_status, expected = hostile.CASES[name][1]
+    recorded = status.load(corpus["course"], "hw3")[name]
+    assert recorded["status"] == expected_status, (name, recorded)
+    if expected_status == "failed":
+        assert recorded["reason"] and recorded["reason"].startswith(expected), (name, recorded["reason"])
+    else:
+        assert total(corpus["scores"][name]) == expected, (name, recorded, grading.exercise_scores(corpus["scores"][name]))
+
+
+def test_honest_students_get_exactly_what_they_get_alone(corpus):
+    assert total(corpus["scores"]["honest-full"]) == 95.0
+    assert total(corpus["scores"]["honest-mistakes"]) == 55.0
+
+
+def output_of(course, student):
+    notebook = nbformat.read(course / "autograded" / student / "hw3" / "hw3.ipynb", as_version=4)
+    return "".join(o.get("text", "") for c in notebook.cells for o in c.get("outputs", []) if o.output_type == "stream")
+
+
+@pytest.mark.parametrize("student, what", [
+    ("cheat-read-master-notebook", "read source"), ("cheat-read-gradebook", "read gradebook"),
+    ("cheat-write-other-student", "write other student"), ("cheat-touch-timestamp", "touch timestamp"),
+    ("cheat-network", "network"),
+])
+def test_the_sandbox_blocks_what_a_submission_must_not_do(corpus, student, what):
+    printed = output_of(corpus["course"], student)
+    assert f"BLOCKED: {what}:" in printed and "ESCAPED" not in printed
+
+
+def test_nothing_outside_the_submission_changed_and_nothing_got_through(corpus):
+    course = corpus["course"]
+    assert (course / "submitted" / "honest-full" / "hw3" / "hw3.ipynb").read_bytes() == corpus["victim"]
+    assert (course / "submitted" / "cheat-touch-timestamp" / "hw3" / "timestamp.txt").read_text() == "2026-11-20 10:00:00"
+    assert corpus["connections"] == 0
+
+
+def run_in_sandbox(tmp_path, code):
+    import subprocess
+    import sys
+    from hw3kit import sandbox
+    workdir, runtime = tmp_path / "work", tmp_path / "runtime"
+    workdir.mkdir()
+    runtime.mkdir()
+    inner = [sys.executable, "-c", "import resource, sys\n"
+             "for limit, value in {int(k): v for k, v in %r.items()}.items():\n"
+             "    resource.setrlimit(limit, (value, value))\n" % {int(k): v for k, v in sandbox.LIMITS.items()}
+             + "import os\nos.setgid(%d); os.setuid(%d)\n" % (sandbox.FIRST_SANDBOX_UID, sandbox.FIRST_SANDBOX_UID)
+             + code]
+    done = subprocess.run(sandbox.bwrap_command(str(workdir), str(runtime), inner), capture_output=True,
+                          text=True, timeout=120)
+    return done.stdout + done.stderr
+
+
+def test_the_sandbox_bounds_processes_and_memory_and_hides_the_course(tmp_path):
+    printed = run_in_sandbox(tmp_path, """
+import os, time
+children = 0
+while True:
+    try:
+        pid = os.fork()
+    except OSError:
+        break
+    if pid == 0:
+        time.sleep(2)
+        os._exit(0)
+    children += 1
+print('children', children)
+try:
+    hog = bytearray(16 * 1024 ** 3)
+    print('memory: allocated')
+except MemoryError:
+    print('memory: refused')
+print('course visible', os.path.exists(%r), os.path.exists(%r))
+print('uid', os.getuid())
+""" % (os.path.join(REPO, "source"), os.path.join(REPO, "gradebook.db")))
+    children = int(printed.split("children ")[1].split()[0])
+    assert 0 < children < 128, printed
+    assert "memory: refused" in printed
+    assert "course visible False False" in printed
+    assert "uid 0" not in printed
+
+
+def test_tampering_fails_closed_with_a_message(corpus):
+    notebook = nbformat.read(corpus["course"] / "autograded" / "cheat-patch-isclose" / "hw3" / "hw3.ipynb", as_version=4)
+    messages = [o.evalue for c in notebook.cells for o in c.get("outputs", []) if o.output_type == "error"]
+    assert any("the notebook changed what the tests rely on (numpy.isclose was replaced" in m for m in messages)
+
+
+def test_grading_refuses_to_run_unsandboxed_unless_told(tmp_path, monkeypatch):
+    from hw3kit import sandbox
+    monkeypatch.setattr(sandbox.shutil, "which", lambda name: None)
+    with pytest.raises(classgrade.GradingSetupError, match="Refusing to grade; pass --no-sandbox"):
+        classgrade.grade(REPO, "hw3", students=["nobody"], progress=False)
