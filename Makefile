@@ -4,12 +4,16 @@ PYTHON := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed
 RUN := PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(PYTHON)
 
-.PHONY: demo test kill-matrix release samples
+.PHONY: demo test kill-matrix release samples lab
 
 $(INSTALLED): requirements.txt pyproject.toml
 	python3 -m venv $(VENV)
 	$(PYTHON) -m pip install --quiet -r requirements.txt
 	$(PYTHON) -m pip install --quiet --no-deps -e .
+	@# grading sandboxes student code with bubblewrap (Debian package); install it when we can
+	command -v bwrap >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get update -qq && \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap >/dev/null; } || \
+	    echo "WARNING: bubblewrap is missing (apt-get install bubblewrap): grading will refuse to run unsandboxed"
 	touch $(INSTALLED)
 
 demo: $(INSTALLED)  ## release, autograde the sample students, feedback, export, per-exercise table
@@ -26,3 +30,6 @@ release: $(INSTALLED)  ## regenerate release/hw3 from source/hw3 (commit the res
 
 samples: $(INSTALLED)  ## regenerate samples/submitted from the release and the solutions
 	$(RUN) -m hw3kit samples
+
+lab: $(INSTALLED)  ## JupyterLab for the course on 127.0.0.1 with nbgrader (formgrader, Validate); prints its URL and token
+	$(RUN) -m hw3kit.lab $(if $(PORT),--port $(PORT))

@@ -59,6 +59,9 @@ def build_parser():
     report = add("report", "write one self-contained HTML class report (report.html)", assignment, database)
     report.add_argument("--output", help="where to write it (default: report.html in the course)")
 
+    from hw3kit.lab import add_arguments as add_lab_arguments
+    add_lab_arguments(add("lab", "start JupyterLab for the course on 127.0.0.1 with nbgrader (formgrader, "
+                                 "Validate) and print its URL with the token"))
     add("demo", "the main job on the sample students: release, autograde, feedback, export, score table")
     add("samples", "rewrite samples/submitted/ from the release and the solutions")
     matrix = add("kill-matrix", "grade the mutation catalogue (tests/catalogue.py) and print its kill matrix")
@@ -119,6 +122,9 @@ def run(args, course):
     elif command == "report":
         from hw3kit.report import build_report
         print(f"Wrote {build_report(course, args.assignment, db_url=args.db, output=args.output)}.")
+    elif command == "lab":
+        from hw3kit.lab import run as run_lab
+        return run_lab(args, course)
     elif command == "demo":
         from hw3kit.demo import run_demo
         run_demo(course)

@@ -67,7 +67,8 @@ def bwrap_command(workdir, runtime_dir, inner):
     if not bwrap:
         raise SandboxUnavailable("bubblewrap is not installed (apt-get install bubblewrap)")
     command = [bwrap, "--die-with-parent", "--new-session", "--unshare-ipc", "--unshare-pid", "--unshare-net",
-               "--unshare-uts", "--unshare-cgroup-try", "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp"]
+               "--unshare-uts", "--unshare-cgroup-try", "--proc", "/proc", "--dev", "/dev",
+               "--perms", "1777", "--tmpfs", "/tmp"]
     for path in SYSTEM_PATHS:
         command += ["--ro-bind-try", path, path]
     for path in python_paths():
@@ -79,7 +80,7 @@ def bwrap_command(workdir, runtime_dir, inner):
         if os.path.isfile(path) and not name.endswith(".ipynb"):
             command += ["--ro-bind", path, path]
     command += ["--chdir", workdir, "--setenv", "HOME", "/tmp", "--setenv", "MPLCONFIGDIR", "/tmp",
-                "--setenv", "TMPDIR", "/tmp",
+                "--setenv", "TMPDIR", "/tmp", "--setenv", "XDG_CACHE_HOME", "/tmp",
                 # the kernel's parent is outside its PID namespace: it must not poll for it
                 "--unsetenv", "JPY_PARENT_PID"]
     if os.geteuid() == 0:  # root: keep only what the inner step needs to give the folder away and drop to its own user

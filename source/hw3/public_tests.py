@@ -25,10 +25,11 @@ RTOL = 1e-5
 
 def fail(exercise, message, hint=None):
     """Raise the AssertionError a student reads: exercise, what is wrong, and how to look for it."""
+    __tracebackhide__ = True  # IPython then shows the test cell and this message, not the helpers' frames
     text = f"Exercise {exercise}: {message}"
     if hint:
         text += f"\nHint: {hint}"
-    raise AssertionError(text)
+    raise AssertionError(text) from None
 
 
 def preview(array, entries=6):
@@ -40,6 +41,7 @@ def preview(array, entries=6):
 
 def check_array(exercise, name, received, expected, hint=None, atol=ATOL, rtol=RTOL):
     """Fail unless ``received`` is a numeric array of the expected shape and values."""
+    __tracebackhide__ = True
     expected = np.asarray(expected, dtype=float)
     if received is None:
         fail(exercise, f"{name} is None; expected an array of shape {expected.shape}.",
@@ -117,16 +119,18 @@ def seeded(seed):
 
 
 def run(exercise, what, function, *args, **kwargs):
-    """Call student code; turn an exception into a failure that says where it came from."""
+    """Call student code; turn an exception into a failure that says where it came from (raised
+    outside the except block, so the student reads one short message, not two chained tracebacks)."""
     try:
         return function(*args, **kwargs)
     except NotImplementedError:
-        fail(exercise, f"{what} raised NotImplementedError: replace the `raise NotImplementedError()` "
-                       "line with your code.")
+        problem = (f"{what} raised NotImplementedError: replace the `raise NotImplementedError()` "
+                   "line with your code.")
     except AssertionError:
         raise
     except Exception as error:
-        fail(exercise, f"{what} raised {type(error).__name__}: {error}")
+        problem = f"{what} raised {type(error).__name__}: {error}"
+    fail(exercise, problem)
 
 
 class Replay:
