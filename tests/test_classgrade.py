@@ -14,7 +14,7 @@ import pytest
 
 from hw3kit import classgrade, grading, release, status
 from hw3kit.collect import import_submissions
-from hw3kit.samples import SAMPLE_STUDENTS
+from hw3kit.samples import EXPECTED_TOTALS, SAMPLE_STUDENTS
 from hw3kit.submissions import build_submission, load_course_notebooks, write_submission
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -82,7 +82,7 @@ def test_a_broken_submission_does_not_stop_or_change_the_others(broken_class):
     course, outcomes = broken_class
     scores = grading.cell_scores(course)
     assert outcomes["honest"].status == "graded" and outcomes["honest"].reason == ""
-    assert sum(s for s, _ in scores["honest"].values()) == 100
+    assert sum(s for s, _ in scores["honest"].values()) == EXPECTED_TOTALS["sample-full-marks"]
 
 
 def test_a_looping_cell_is_interrupted_and_the_rest_is_graded(broken_class):
@@ -91,7 +91,7 @@ def test_a_looping_cell_is_interrupted_and_the_rest_is_graded(broken_class):
     assert "interrupted at the per-cell time limit: hw3.ipynb cell" in outcomes["plain-loop"].reason
     assert "(ex01-answer)" in outcomes["plain-loop"].reason
     exercises = grading.exercise_scores(grading.cell_scores(course)["plain-loop"])
-    assert exercises["ex01"] == (0.0, 8.0) and exercises["ex11"] == (12.0, 12.0)
+    assert exercises["ex01"] == (0.0, 8.0) and exercises["ex11"] == (11.0, 11.0)
 
 
 def test_a_new_run_skips_graded_submissions_and_retries_failed_ones(broken_class):
@@ -123,7 +123,7 @@ def test_an_interrupted_run_resumes_where_it_stopped(tmp_path):
     second = cli("grade", "hw3", "--course", str(course), "--jobs", "2", "--quiet")
     assert f"Graded {len(students) - len(first)}, failed 0, skipped {len(first)} already graded" in second.stdout
     totals = {s: sum(v for v, _ in cells.values()) for s, cells in grading.cell_scores(course).items()}
-    assert totals == {s: 60.0 for s in students}
+    assert totals == {s: EXPECTED_TOTALS["sample-partial"] for s in students}
 
 
 def test_release_check_accepts_the_repository_and_refuses_leaks(tmp_path):
