@@ -1,0 +1,470 @@
+"""The student's side: a zygote that forks one worker per submission, inside the sandbox.
+
+Started by ``isograde.sandbox`` as ``python -S -E -s runtime.py`` in a bubblewrap sandbox, with a Unix
+socket to the grader on file descriptor 3. The zygote imports what every notebook needs (numpy,
+matplotlib with the Agg backend, IPython) once, drops to its own unprivileged user and then, for each
+``fork`` request, starts a child that:
+
+1. writes the submission's support files into a fresh working folder;
+2. runs the notebook's code cells in order in an IPython shell (``%magic`` and ``!cmd`` allowed);
+3. answers the grader's requests on its own socket (received with the request): call this function,
+   read that attribute, build this stand-in... Values go back as plain data or as handles (``Ref``).
+
+The child decides nothing and holds nothing secret: the grader sends it inputs and stand-ins, reads
+back values and computes every verdict itself. Whatever the student's code does to this process
+(patching modules, IPython's machinery, these very functions) can only change its own answers.
+Children run one at a time; when one ends, the zygote kills whatever it left running and empties the
+writable folders, so that nothing passes from one submission to the next.
+"""
+import contextlib
+import io
+import os
+import shutil
+import signal
+import socket
+import sys
+import traceback
+
+if __name__ == "__main__":  # started with -S: the environment's packages are added explicitly
+    import site
+    for _folder in filter(None, os.environ.get("ISOGRADE_SITE", "").split(":")):
+        site.addsitedir(_folder)
+    import wire
+else:
+    from . import wire
+
+WORK = os.path.join(os.environ.get("TMPDIR", "/tmp"), "work")
+OUTPUT_LIMIT = 100_000  # characters of printed output kept per cell
+
+
+# ------------------------------------------------------------------------------------------------
+# Generic stand-ins the grader can ask for (they hold recorded data, never grader code)
+# ------------------------------------------------------------------------------------------------
+
+def _matches(received, expected, np):
+    if isinstance(expected, np.ndarray):
+        try:
+            values = np.asarray(received, dtype=float)
+        except (TypeError, ValueError):
+            return False
+        return values.shape == expected.shape and bool(np.allclose(values, expected, atol=1e-6, rtol=1e-5))
+    if isinstance(expected, (list, tuple)) and isinstance(received, (list, tuple)):
+        return len(received) == len(expected) and all(_matches(r, e, np) for r, e in zip(received, expected))
+    if isinstance(expected, dict) and isinstance(received, dict):
+        return set(received) == set(expected) and all(_matches(received[k], e, np) for k, e in expected.items())
+    return received is expected or (type(expected) in (int, float, str, bool, type(None)) and received == expected)
+
+
+def _copy(value):
+    import copy
+    return copy.deepcopy(value)
+
+
+class Replay:
+    """Returns the recorded result of the recorded call whose arguments match; fails on any other."""
+
+    def __init__(self, exercise, name, calls, hint=None):
+        self.exercise, self.name, self.calls, self.hint = exercise, name, calls, hint
+        self.count = 0
+
+    def __call__(self, *args):
+        import numpy as np
+        for expected_args, result in self.calls:
+            if len(args) >= len(expected_args) and all(_matches(a, e, np) for a, e in zip(args, expected_args)):
+                self.count += 1
+                return _copy(result)
+        raise AssertionError(f"Exercise {self.exercise}: {self.name} was called with unexpected arguments."
+                             + (f"\nHint: {self.hint}" if self.hint else ""))
+
+
+class Spy:
+    """Records its calls; returns ``returns``; optionally updates its first argument (a dict)."""
+
+    def __init__(self, returns=None, update=None):
+        self.returns, self.update, self.calls = returns, update, []
+
+    def __call__(self, *args, **kwargs):
+        self.calls.append([list(args), dict(kwargs)])
+        if self.update is not None and args and isinstance(args[0], dict):
+            args[0].update(_copy(self.update))
+        return self.returns
+
+
+class Namespace:
+    """An object with the given attributes; calling it calls the attribute named ``call``."""
+
+    def __init__(self, attributes, call=None):
+        self.__dict__.update(attributes)
+        self._call = call
+
+    def __call__(self, *args, **kwargs):
+        return getattr(self, self._call)(*args, **kwargs)
+
+
+STANDINS = {
+    "replay": lambda s: Replay(s["exercise"], s["name"], s["calls"], s.get("hint")),
+    "spy": lambda s: Spy(s.get("returns"), s.get("update")),
+    "namespace": lambda s: Namespace(s["attributes"], s.get("call")),
+}
+
+
+# ------------------------------------------------------------------------------------------------
+# One child: the student's notebook and the requests about it
+# ------------------------------------------------------------------------------------------------
+
+class Capture(io.TextIOBase):
+    """A capped text buffer standing in for sys.stdout / sys.stderr."""
+
+    def __init__(self):
+        self.parts, self.size = [], 0
+
+    def writable(self):
+        return True
+
+    def write(self, text):
+        text = str(text)
+        if self.size < OUTPUT_LIMIT:
+            self.parts.append(text[:OUTPUT_LIMIT - self.size])
+        self.size += len(text)
+        return len(text)
+
+    def take(self):
+        text = "".join(self.parts)
+        if self.size > OUTPUT_LIMIT:
+            text += f"\n[... {self.size - OUTPUT_LIMIT} more characters not kept]"
+        self.parts, self.size = [], 0
+        return text
+
+
+class Child:
+    def __init__(self, sock, shell):
+        import numpy as np
+        self.np, self.sock, self.shell = np, sock, shell
+        self.objects, self.numbers, self.next_number = {}, {}, 1
+        self.rng_states, self.patches = [], {}
+        self.codec = wire.Codec(make_ref=self._held, describe=self._describe, accept_standins=True)
+        self.stdout, self.stderr = Capture(), Capture()
+
+    # handles ---------------------------------------------------------------------------------------
+    def _held(self, number):
+        if number not in self.objects:
+            raise wire.ProtocolError(f"no object {number}")
+        return self.objects[number]
+
+    def _describe(self, value):
+        if isinstance(value, wire.StandIn):
+            return value
+        return self.hold(value)
+
+    def hold(self, value):
+        number = self.numbers.get(id(value))
+        if number is None or self.objects.get(number) is not value:
+            number, self.next_number = self.next_number, self.next_number + 1
+            self.objects[number], self.numbers[id(value)] = value, number
+        return wire.Ref(number)
+
+    def as_data(self, value, depth=0, top=False):
+        """Plain data where the value is plain data, a handle where it is an object (or already held)."""
+        np = self.np
+        if not top and id(value) in self.numbers and self.objects.get(self.numbers[id(value)]) is value:
+            return wire.Ref(self.numbers[id(value)])
+        if value is None or type(value) in (bool, int, float, str, bytes, complex):
+            return value
+        if depth > 50:
+            return self.hold(value)
+        if isinstance(value, np.ndarray) and value.dtype.kind in wire.ALLOWED_KINDS and value.dtype.fields is None:
+            return np.array(value)
+        if isinstance(value, np.generic) and value.dtype.kind in wire.ALLOWED_KINDS:
+            return value.item()
+        if isinstance(value, (list, tuple)):
+            items = [self.as_data(item, depth + 1) for item in value]
+            return tuple(items) if isinstance(value, tuple) else items
+        if isinstance(value, dict):
+            if all(type(key) in (str, int) for key in value):
+                return {key: self.as_data(item, depth + 1) for key, item in value.items()}
+        return self.hold(value)
+
+    # the notebook ---------------------------------------------------------------------------------
+    def run_cell(self, source):
+        self.shell.last_error = None
+        with self.captured():
+            try:
+                self.shell.run_cell(source, store_history=False)
+            except BaseException as error:  # SystemExit and the like end the cell, not the worker
+                self.shell.last_error = (type(error).__name__, str(error), "")
+        return {"stdout": self.stdout.take(), "stderr": self.stderr.take(), "error": self.shell.last_error}
+
+    @contextlib.contextmanager
+    def captured(self):
+        saved = sys.stdout, sys.stderr
+        sys.stdout, sys.stderr = self.stdout, self.stderr
+        try:
+            yield
+        finally:
+            sys.stdout, sys.stderr = saved
+
+    # requests ---------------------------------------------------------------------------------------
+    def serve(self):
+        while True:
+            frame = wire.receive(self.sock)
+            if frame is None:
+                return
+            number, operation, arguments = self.codec.unpack(frame)
+            try:
+                reply = [number, "ok", getattr(self, "op_" + operation)(*arguments)]
+            except BaseException as error:
+                if isinstance(error, (wire.ProtocolError,)):
+                    raise
+                reply = [number, "error", type(error).__name__, _text(error)]
+            try:
+                data = self.codec.pack(reply)
+            except Exception as error:
+                data = self.codec.pack([number, "error", "UnsendableValue", _text(error)])
+            wire.send(self.sock, data)
+
+    def op_run(self, source):
+        return self.run_cell(source)
+
+    def op_files(self, files):
+        for name, content in files.items():
+            if "/" in name or name in (".", "..") or not isinstance(content, bytes):
+                raise ValueError(f"refused file name {name!r}")
+            with open(os.path.join(WORK, name), "wb") as handle:
+                handle.write(content)
+
+    def op_global(self, name):
+        namespace = self.shell.user_ns
+        if name not in namespace:
+            return ["missing"]
+        return ["found", self.hold(namespace[name])]
+
+    def op_call(self, target, args, kwargs):
+        with self.captured():
+            result = target(*args, **kwargs)
+        self.stdout.take(), self.stderr.take()  # what student code prints during a check is not kept
+        return self.as_data(result)
+
+    def op_getattr(self, target, name):
+        with self.captured():
+            return self.as_data(getattr(target, name))
+
+    def op_setattr(self, target, name, value):
+        with self.captured():
+            setattr(target, name, value)
+
+    def op_getitem(self, target, key):
+        with self.captured():
+            return self.as_data(target[key])
+
+    def op_fetch(self, target):
+        return self.as_data(target, top=True)
+
+    def op_put(self, value):
+        return self.hold(value)
+
+    def op_make(self, standin):
+        return self.hold(STANDINS[standin.kind](standin.settings))
+
+    def op_new(self, cls):
+        return self.hold(cls.__new__(cls))
+
+    def op_calls(self, spy):
+        return self.as_data(spy.calls, top=True)
+
+    def op_same(self, first, second):
+        return first is second or (callable(first) and first == second)
+
+    def op_describe(self, target):
+        return {"type": type(target).__name__, "callable": callable(target)}
+
+    def op_seed(self, seed):
+        self.rng_states.append(self.np.random.get_state())
+        self.np.random.seed(seed)
+
+    def op_unseed(self):
+        self.np.random.set_state(self.rng_states.pop())
+
+    def op_patch(self, target, replacements):
+        namespace = _namespace_of(target, self.shell.user_ns)
+        token = len(self.patches) + 1
+        self.patches[token] = (namespace, {name: namespace[name] for name in replacements if name in namespace},
+                               list(replacements))
+        namespace.update(replacements)
+        return token
+
+    def op_unpatch(self, token):
+        namespace, saved, names = self.patches.pop(token)
+        for name in names:
+            if name in saved:
+                namespace[name] = saved[name]
+            else:
+                namespace.pop(name, None)
+
+
+def _namespace_of(thing, default):
+    """The global namespace in which a notebook function or class looks up other names."""
+    import inspect
+    candidates = [thing] + list(vars(thing).values()) if inspect.isclass(thing) else [thing]
+    for candidate in candidates:
+        candidate = getattr(candidate, "__func__", candidate)
+        if inspect.isfunction(candidate):
+            return candidate.__globals__
+    return default
+
+
+def _text(error):
+    try:
+        return str(error)[:2000]
+    except BaseException:
+        return "(an error whose message could not be read)"
+
+
+# ------------------------------------------------------------------------------------------------
+# The zygote
+# ------------------------------------------------------------------------------------------------
+
+def make_shell():
+    from IPython.core.interactiveshell import InteractiveShell
+
+    class WorkerShell(InteractiveShell):
+        """IPython without a kernel: tracebacks are kept as data, GUI event loops are not needed."""
+        last_error = None
+
+        def _showtraceback(self, etype, evalue, stb):
+            self.last_error = (etype.__name__ if isinstance(etype, type) else str(etype), _text(evalue),
+                               "\n".join(stb)[-5000:])
+
+        def showsyntaxerror(self, filename=None, running_compiled_code=False):
+            etype, value, _ = sys.exc_info()
+            self.last_error = (getattr(etype, "__name__", "SyntaxError"), _text(value), "")
+
+        def enable_gui(self, gui=None):
+            pass
+
+    from traitlets.config import Config
+    config = Config()
+    config.HistoryManager.enabled = False  # no history.sqlite anywhere
+    return WorkerShell.instance(config=config)
+
+
+def preload():
+    import numpy  # noqa: F401
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot  # noqa: F401
+    return make_shell()
+
+
+def child_main(sock, limits):
+    import resource
+    os.setpgid(0, 0)
+    for name, value in limits.items():
+        resource.setrlimit(getattr(resource, name), (value, value))
+    os.makedirs(WORK, exist_ok=True)
+    os.chdir(WORK)
+    devnull = os.open(os.devnull, os.O_RDWR)
+    for fd in ((0, 1) if os.environ.get("ISOGRADE_DEBUG") else (0, 1, 2)):  # C-level writes of student code go nowhere; the socket is the only channel
+        os.dup2(devnull, fd)
+    try:
+        Child(sock, SHELL).serve()
+    finally:
+        os._exit(0)
+
+
+def wipe(folder):
+    for name in os.listdir(folder):
+        path = os.path.join(folder, name)
+        if os.path.isdir(path) and not os.path.islink(path):
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            with contextlib.suppress(OSError):
+                os.unlink(path)
+
+
+def kill_leftovers(pid):
+    """Kill what the child left running: in the sandbox (its own PID namespace, its own user) every
+    process but the zygote; without a sandbox, the child's process group. Then reap them."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        if os.environ.get("ISOGRADE_SANDBOXED") and os.geteuid() != 0:
+            os.kill(-1, signal.SIGKILL)
+        else:
+            os.killpg(pid, signal.SIGKILL)
+    while True:
+        try:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
+
+
+class Control:
+    """Small messages to and from the grader on a SOCK_SEQPACKET socket (one message per packet)."""
+
+    def __init__(self, fd):
+        self.sock = socket.socket(fileno=fd)
+        self.codec = wire.Codec(make_ref=lambda n: n, describe=lambda v: None, accept_standins=False)
+
+    def send(self, message):
+        self.sock.send(self.codec.pack(message))
+
+    def receive(self):
+        data, fds, _, _ = socket.recv_fds(self.sock, 65536, 1)
+        if not data:
+            return None, fds
+        return self.codec.unpack(data), fds
+
+
+def zygote_main():
+    import select
+    global SHELL
+    control = Control(int(os.environ["ISOGRADE_CONTROL_FD"]))
+    SHELL = preload()
+    uid = int(os.environ.get("ISOGRADE_UID") or 0)
+    if uid and os.geteuid() == 0:
+        os.setgroups([])
+        os.setgid(uid)
+        os.setuid(uid)
+    with contextlib.suppress(Exception):
+        import ctypes
+        ctypes.CDLL(None).prctl(4, 0, 0, 0, 0)  # PR_SET_DUMPABLE 0: a child cannot ptrace the zygote
+    control.send({"ready": True, "uid": os.geteuid()})
+    while True:
+        request, fds = control.receive()
+        if request is None:
+            return
+        if request.get("op") != "fork" or len(fds) != 1:
+            for fd in fds:
+                os.close(fd)
+            continue
+        pid = os.fork()
+        if pid == 0:
+            control.sock.close()
+            child_main(socket.socket(fileno=fds[0]), request.get("limits", {}))
+        os.close(fds[0])
+        control.send({"started": pid})
+        status = None
+        while status is None:
+            readable, _, _ = select.select([control.sock], [], [], 0.02)
+            done, code = os.waitpid(pid, os.WNOHANG)
+            if done:
+                status = code
+            elif readable:
+                message, extra = control.receive()
+                for fd in extra:
+                    os.close(fd)
+                if message is None:
+                    os.kill(pid, signal.SIGKILL)
+                    return
+                if message.get("op") == "kill":
+                    os.kill(pid, signal.SIGKILL)
+        kill_leftovers(pid)
+        if os.environ.get("ISOGRADE_SANDBOXED"):
+            wipe("/tmp")
+        control.send({"ended": pid, "status": status})
+
+
+SHELL = None
+
+if __name__ == "__main__":
+    zygote_main()
