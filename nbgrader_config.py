@@ -2,7 +2,11 @@
 import os
 
 from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
-from nbgrader.preprocessors import ClearHiddenTests, GetGrades
+from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, ClearHiddenTests, GetGrades,
+                                    IgnorePattern, LimitOutput, SaveAutoGrades)
+from nbconvert.preprocessors import ClearMetadataPreprocessor
+
+from isograde.preprocessor import GradeInSandbox
 
 from hw3kit.feedback import FeedbackHTMLExporter, ShortTracebacks
 
@@ -11,16 +15,15 @@ c = get_config()  # noqa: F821 (provided by nbgrader when it loads this file)
 c.CourseDirectory.course_id = "hw3-optimization"
 c.CourseDirectory.root = os.path.dirname(os.path.abspath(__file__))
 
-# A student's cell that runs longer than this is interrupted; grading goes on with the next cell.
-c.Execute.timeout = 60
-# nbgrader scores a test cell 0 if anything is written to stderr. A correct Sigmoid on large inputs
-# makes numpy print an overflow RuntimeWarning there, so the grading kernel prints warnings on stdout.
-c.Execute.extra_arguments = [
-    "--HistoryManager.hist_file=:memory:",
-    "--IPKernelApp.exec_lines=import sys, warnings; warnings.showwarning = "
-    "lambda message, category, filename, lineno, file=None, line=None: "
-    "sys.stdout.write(warnings.formatwarning(message, category, filename, lineno, line))",
-]
+# Grading runs student code in a sandboxed worker and every check in the grader's own process
+# (isograde): GradeInSandbox takes the place of nbgrader's Execute; the rest of nbgrader's
+# pipeline (scores, gradebook, feedback) stays as it is.
+c.Autograde.autograde_preprocessors = [GradeInSandbox, IgnorePattern, ClearMetadataPreprocessor, LimitOutput,
+                                       SaveAutoGrades, AssignLatePenalties, CheckCellMetadata]
+# A student's cell that runs longer than this is stopped; grading goes on without it.
+c.GradeInSandbox.cell_timeout = 60
+# The checks of one test cell, the student's code they call included, may take this long.
+c.GradeInSandbox.check_timeout = 30
 
 # A deleted or edited test cell is restored from the master notebook and graded.
 c.OverwriteCells.add_missing_cells = True

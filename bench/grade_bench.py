@@ -1,20 +1,27 @@
-"""Benchmark: grade the same N synthetic submissions with plain nbgrader and with the kit, in one run.
+"""Benchmark: the kit's sandboxed grading against stock nbgrader, same course, same submissions, one run.
 
-    python bench/grade_bench.py [--n 40] [--jobs 2]
+    python bench/grade_bench.py [--n 40] [--class-size 200] [--jobs 2]
 
-A. plain nbgrader: one `nbgrader autograde hw3` process over the whole class, each notebook run in
-   full (HW3_FULL_COMPARISON=1: the MNIST comparison trains 100 iterations, as students run it);
-B. the kit: `python -m hw3kit grade hw3 --jobs N`, with the grader's small MNIST comparison.
+A. stock nbgrader: `nbgrader autograde hw3` in one process, nbgrader's own Execute (a kernel per
+   notebook), on a copy of this course whose nbgrader_config.py sets only the course id, the per-cell
+   timeout and add_missing_cells (none of the kit's settings);
+B. the kit: `python -m hw3kit grade hw3 --jobs J` (sandboxed workers, checks in the grader), on
+   another copy of the same N submissions; then
+C. the kit alone on a class of --class-size submissions (the target: 200 in under a minute).
 
-Both grade copies of the same submissions (the four sample students, cycled) in fresh courses.
-Prints seconds per submission, the ratio A/B and what a class of 200 would take with each.
+Submissions are the four sample students, cycled. Both A and B must give every student the same
+score, or the benchmark stops. Prints seconds per submission, the ratio A/B, the projection for 200,
+the peak memory of each run (the sum of the proportional set sizes of the run's process tree), the
+kit's split of time per submission, and the floor: all checks of one correct notebook in one process.
 """
 import argparse
+import json
 import os
 import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -23,9 +30,18 @@ sys.path.insert(0, REPO)
 from hw3kit import grading  # noqa: E402
 from hw3kit.samples import SAMPLE_STUDENTS  # noqa: E402
 
+STOCK_CONFIG = """c = get_config()  # noqa: F821
+c.CourseDirectory.course_id = "hw3-optimization"
+c.Execute.timeout = 60
+c.OverwriteCells.add_missing_cells = True
+"""
 
-def make_class(workdir, name, n):
+
+def make_class(workdir, name, n, stock=False):
     course = grading.new_course(os.path.join(workdir, name), REPO)
+    if stock:
+        with open(os.path.join(course, "nbgrader_config.py"), "w") as handle:
+            handle.write(STOCK_CONFIG)
     samples = sorted(SAMPLE_STUDENTS)
     for index in range(n):
         sample = samples[index % len(samples)]
@@ -34,37 +50,117 @@ def make_class(workdir, name, n):
     return course
 
 
-def timed(command, cwd, env=None):
+class PeakMemory(threading.Thread):
+    """Samples the summed PSS (/proc/<pid>/smaps_rollup) of a process and all its descendants."""
+
+    def __init__(self, pid):
+        super().__init__(daemon=True)
+        self.pid, self.peak, self.running = pid, 0, True
+
+    def run(self):
+        import psutil
+        root = psutil.Process(self.pid)
+        while self.running:
+            try:
+                pids = [self.pid] + [child.pid for child in root.children(recursive=True)]
+            except psutil.Error:
+                break
+            self.peak = max(self.peak, sum(_pss(pid) for pid in pids))
+            time.sleep(0.05)
+
+
+def _pss(pid):
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as handle:
+            for line in handle:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
+
+
+def timed(command, cwd, env):
     started = time.perf_counter()
-    done = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True)
-    if done.returncode not in (0, 1):
-        sys.exit(f"{' '.join(command)} failed:\n{done.stdout[-2000:]}\n{done.stderr[-2000:]}")
-    return time.perf_counter() - started
+    process = subprocess.Popen(command, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    memory = PeakMemory(process.pid)
+    memory.start()
+    out, err = process.communicate()
+    memory.running = False
+    memory.join()
+    if process.returncode not in (0, 1):
+        sys.exit(f"{' '.join(command)} failed:\n{out[-2000:]}\n{err[-2000:]}")
+    return time.perf_counter() - started, memory.peak
+
+
+def scores(course):
+    return {student: sum(s for s, _ in cells.values()) for student, cells in grading.cell_scores(course).items()}
+
+
+def split(course, n):
+    """The kit's seconds per submission by phase, from grading_status.json."""
+    with open(os.path.join(course, "grading_status.json")) as handle:
+        records = json.load(handle)["hw3"]
+    phases = {}
+    for record in records.values():
+        for phase, seconds in record.get("phases", {}).items():
+            phases[phase] = phases.get(phase, 0.0) + seconds
+    total = sum(record.get("seconds", 0.0) for record in records.values())
+    phases["nbgrader bookkeeping"] = total - sum(phases.values())
+    return {phase: seconds / n for phase, seconds in phases.items()}
+
+
+def floor_seconds(repeats=20):
+    """All checks of the 11 exercises against the master's own solution, in this process."""
+    import io
+    import contextlib
+    from isograde.assignment import Assignment
+
+    assignment = Assignment(REPO, "hw3", "hw3")
+    namespace = dict(assignment.reference_namespace)
+    started = time.perf_counter()
+    for _ in range(repeats):
+        for grade_id, source in assignment.tests.items():
+            globals_ = dict(namespace, __builtins__=assignment.modules.builtins)
+            with contextlib.redirect_stdout(io.StringIO()):
+                exec(compile(source, grade_id, "exec"), globals_)
+    return (time.perf_counter() - started) / repeats
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--n", type=int, default=40, help="submissions per run (default: 40)")
+    parser.add_argument("--n", type=int, default=40, help="submissions graded by both A and B (default: 40)")
+    parser.add_argument("--class-size", type=int, default=200, help="submissions graded by C (default: 200)")
     parser.add_argument("--jobs", type=int, default=2, help="worker processes for the kit (default: 2)")
     args = parser.parse_args()
     env = dict(os.environ, PATH=os.path.dirname(sys.executable) + os.pathsep + os.environ["PATH"])
+    kit_command = [sys.executable, "-m", "hw3kit", "grade", "hw3", "--jobs", str(args.jobs), "--quiet"]
     with tempfile.TemporaryDirectory(prefix="hw3-bench-") as workdir:
-        plain, kit = make_class(workdir, "plain", args.n), make_class(workdir, "kit", args.n)
-        plain_seconds = timed([sys.executable, "-m", "nbgrader", "autograde", "hw3"], plain,
-                              dict(env, HW3_FULL_COMPARISON="1"))
-        kit_seconds = timed([sys.executable, "-m", "hw3kit", "grade", "hw3", "--jobs", str(args.jobs), "--quiet"],
-                            kit, env)
-        totals = {name: sorted(sum(s for s, _ in cells.values()) for cells in grading.cell_scores(course).values())
-                  for name, course in (("plain", plain), ("kit", kit))}
-    if totals["plain"] != totals["kit"]:
-        sys.exit(f"the two runs disagree on scores: {totals}")
-    per = {"plain": plain_seconds / args.n, "kit": kit_seconds / args.n}
-    print(f"{args.n} submissions, {os.cpu_count()} cores, same scores in both runs")
-    print(f"A plain `nbgrader autograde hw3` (1 process, full notebook): {plain_seconds:7.1f} s "
-          f"= {per['plain']:.2f} s/submission -> 200 students: {200 * per['plain'] / 60:.1f} min")
-    print(f"B `hw3kit grade --jobs {args.jobs}` (small MNIST comparison):  {kit_seconds:7.1f} s "
-          f"= {per['kit']:.2f} s/submission -> 200 students: {200 * per['kit'] / 60:.1f} min")
-    print(f"Ratio A/B: {plain_seconds / kit_seconds:.2f}x")
+        stock = make_class(workdir, "stock", args.n, stock=True)
+        kit = make_class(workdir, "kit", args.n)
+        big = make_class(workdir, "class", args.class_size)
+        stock_seconds, stock_memory = timed([sys.executable, "-m", "nbgrader", "autograde", "hw3"], stock, env)
+        kit_seconds, kit_memory = timed(kit_command, kit, env)
+        class_seconds, class_memory = timed(kit_command, big, env)
+        stock_scores, kit_scores = scores(stock), scores(kit)
+        if stock_scores != kit_scores or len(kit_scores) != args.n:
+            sys.exit(f"the two runs disagree on scores: stock {stock_scores}, kit {kit_scores}")
+        phases = split(big, args.class_size)
+    floor = floor_seconds()
+    per = {"stock": stock_seconds / args.n, "kit": kit_seconds / args.n, "class": class_seconds / args.class_size}
+    mib = 1024 ** 2
+    print(f"{os.cpu_count()} cores; A and B graded the same {args.n} submissions with the same scores")
+    print(f"A stock `nbgrader autograde hw3` (1 process, a kernel per notebook): {stock_seconds:7.1f} s = "
+          f"{per['stock']:.3f} s/submission -> 200: {200 * per['stock']:6.1f} s; peak {stock_memory / mib:.0f} MiB")
+    print(f"B `hw3kit grade --jobs {args.jobs}` (sandboxed, checks in the grader):   {kit_seconds:7.1f} s = "
+          f"{per['kit']:.3f} s/submission -> 200: {200 * per['kit']:6.1f} s; peak {kit_memory / mib:.0f} MiB")
+    print(f"Ratio A/B: {stock_seconds / kit_seconds:.1f}x")
+    print(f"C `hw3kit grade --jobs {args.jobs}` on a class of {args.class_size}: {class_seconds:.1f} s = "
+          f"{per['class']:.3f} s/submission; peak {class_memory / mib:.0f} MiB")
+    print("  split per submission (CPU-side seconds in the grading workers): "
+          + ", ".join(f"{phase} {seconds:.3f}" for phase, seconds in sorted(phases.items(), key=lambda x: -x[1])))
+    print(f"Floor: all checks of one correct notebook in one process {floor:.3f} s; "
+          f"C per submission is {per['class'] / floor:.1f}x the floor")
 
 
 if __name__ == "__main__":

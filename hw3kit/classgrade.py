@@ -12,7 +12,6 @@ import json
 import os
 import re
 import sys
-import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
@@ -105,21 +104,6 @@ def classify_failure(text):
 _API_CACHE = {}
 
 
-def _sandbox_environment():
-    """Point this worker's Jupyter at the sandboxed kernelspec and a runtime folder the sandbox shares."""
-    from hw3kit import sandbox
-
-    folder = tempfile.mkdtemp(prefix="hw3kit-worker-")
-    runtime = os.path.join(folder, "runtime")
-    os.makedirs(runtime)
-    os.chmod(folder, 0o755)
-    os.chmod(runtime, 0o1777)  # the unprivileged kernel creates its sockets here
-    share = sandbox.install_kernelspec(os.path.join(folder, "share"))
-    os.environ["JUPYTER_PATH"] = share + os.pathsep + os.environ.get("JUPYTER_PATH", "")
-    os.environ["JUPYTER_RUNTIME_DIR"] = runtime
-    return runtime
-
-
 def _api(course_root, timeout, db_url, sandboxed=True):
     """One NbGraderAPI per worker process and setting, with the course's nbgrader_config.py loaded."""
     key = (course_root, timeout, db_url, sandboxed)
@@ -135,18 +119,11 @@ def _api(course_root, timeout, db_url, sandboxed=True):
             config.merge(PyFileConfigLoader(config_file).load_config())
         config.CourseDirectory.root = course_root
         if timeout:
-            config.Execute.timeout = int(timeout)
+            config.GradeInSandbox.cell_timeout = float(timeout)
         if db_url:
             config.CourseDirectory.db_url = db_url
-        if sandboxed:
-            from hw3kit.sandbox import KERNEL_NAME
-            runtime = _sandbox_environment()
-            config.Execute.kernel_name = KERNEL_NAME
-            # Unix sockets in the worker's own runtime folder, the only folder it shares with the sandbox
-            # (the sandbox has no network). A worker runs one kernel at a time, so fixed names suffice.
-            config.KernelManager.transport = "ipc"
-            config.KernelManager.ip = os.path.join(runtime, "kernel")
-            config.KernelManager.connection_file = os.path.join(runtime, "kernel.json")
+        if not sandboxed:
+            config.GradeInSandbox.sandbox = False
         coursedir = CourseDirectory(config=config)
         _API_CACHE[key] = NbGraderAPI(coursedir, config=config)
     return _API_CACHE[key]
@@ -169,12 +146,12 @@ def grade_one(course_root, assignment, student, timeout=None, db_url=None, expec
     if not result.get("success"):
         return Outcome(student, status_store.FAILED, classify_failure(log), seconds)
     interrupted = interrupted_cells(course_root, assignment, student, expected)
-    note = f"interrupted at the per-cell time limit: {', '.join(interrupted)}" if interrupted else ""
+    note = (f"stopped at the time limit or ended the worker: {', '.join(interrupted)}" if interrupted else "")
     return Outcome(student, status_store.GRADED, note, seconds)
 
 
 def interrupted_cells(course_root, assignment, student, notebooks):
-    """Cells of the autograded notebooks that the per-cell timeout interrupted."""
+    """Cells of the autograded notebooks that ran past their time limit or ended the student's worker."""
     found = []
     for name in notebooks:
         path = os.path.join(course_root, "autograded", student, assignment, name)
@@ -182,8 +159,8 @@ def interrupted_cells(course_root, assignment, student, notebooks):
             continue
         for index, cell in enumerate(nbformat.read(path, as_version=4).cells):
             for output in cell.get("outputs", []):
-                if output.get("output_type") == "error" and output.get("ename") in ("KeyboardInterrupt",
-                                                                                   "CellTimeoutError"):
+                if output.get("output_type") == "error" and output.get("ename") in ("CellTimeoutError",
+                                                                                   "WorkerDied"):
                     grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
                     found.append(f"{name} cell {index}" + (f" ({grade_id})" if grade_id else ""))
                     break
@@ -204,12 +181,12 @@ def grade(course_root, assignment, students=None, jobs=1, force=False, timeout=N
           scheduler=None, progress=True, sandboxed=True):
     """Grade the class; returns {student: Outcome} for the submissions graded in this run.
 
-    Student code runs in the bubblewrap sandbox (``hw3kit.sandbox``) unless ``sandboxed=False``;
+    Student code runs in the bubblewrap sandbox (``isograde.sandbox``) unless ``sandboxed=False``;
     if the sandbox cannot be set up here, nothing is graded and GradingSetupError says why."""
     course_root = os.path.abspath(course_root)
     expected = source_notebooks(course_root, assignment)
     if sandboxed and not scheduler:
-        from hw3kit.sandbox import SandboxUnavailable, check_available
+        from isograde.sandbox import SandboxUnavailable, check_available
         try:
             check_available()
         except SandboxUnavailable as error:

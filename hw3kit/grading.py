@@ -36,6 +36,10 @@ def new_course(destination, template_root):
     os.makedirs(destination, exist_ok=True)
     shutil.copytree(os.path.join(template_root, "source"), os.path.join(destination, "source"),
                     ignore=shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints"))
+    grader = os.path.join(template_root, "grader")
+    if os.path.isdir(grader):
+        shutil.copytree(grader, os.path.join(destination, "grader"),
+                        ignore=shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints"))
     shutil.copy(os.path.join(template_root, "nbgrader_config.py"), destination)
     nbgrader(destination, "generate_assignment", ASSIGNMENT, "--force")
     return destination

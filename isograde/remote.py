@@ -49,7 +49,7 @@ class Zygote:
         self.codec = wire.Codec(make_ref=lambda n: n, describe=lambda v: None, accept_standins=False)
         fd = theirs.fileno()
         if sandboxed:
-            command = sandbox.bwrap_command(list(secrets), sandbox.FIRST_UID + os.getpid())
+            command = sandbox.bwrap_command(list(secrets), sandbox.FIRST_UID + 100000 * (os.getpid() % 40000))
             command[-6:-6] = ["--setenv", "ISOGRADE_CONTROL_FD", str(fd)]
             environment = None
         else:
@@ -124,6 +124,7 @@ class Worker:
     def __init__(self, zygote, sock):
         self.zygote, self.sock = zygote, sock
         self.handles, self.next_request = {}, 1
+        self.callbacks, self.stand_ins = {}, {}
         self.deadline = None
         self.codec = wire.Codec(make_ref=self._handle, describe=self._describe, accept_standins=False)
         self.side = RemoteSide(self)
@@ -161,6 +162,9 @@ class Worker:
                     raise self._lost("your code ended the worker process (for example os._exit, a crash or "
                                      "running out of memory)")
                 reply = self.codec.unpack(frame)
+                if isinstance(reply, list) and len(reply) == 3 and reply[0] == "callback":
+                    wire.send(self.sock, self.codec.pack(self._answer(*reply[1:])))
+                    continue
                 if isinstance(reply, list) and reply and reply[0] == number:
                     break
                 raise self._lost("the worker process sent a message out of turn")
@@ -175,6 +179,18 @@ class Worker:
         if len(reply) == 4 and reply[1] == "error" and isinstance(reply[2], str) and isinstance(reply[3], str):
             raise StudentError(reply[2][:100], reply[3][:2000])
         raise self._lost("the worker process sent a malformed reply")
+
+    def _answer(self, number, call):
+        """The grader's answer to a stand-in's call: ["answer", "ok", result, update] or an error."""
+        stand_in = self.callbacks.get(number) if isinstance(number, int) else None
+        if stand_in is None or not (isinstance(call, list) and len(call) == 2 and isinstance(call[0], list)
+                                    and isinstance(call[1], dict)):
+            return ["answer", "error", "a stand-in was called in a way the grader does not know"]
+        try:
+            result, update = stand_in.answer(call[0], call[1])
+        except AssertionError as refusal:
+            return ["answer", "error", str(refusal)]
+        return ["answer", "ok", result, update]
 
     def _lost(self, reason):
         self.gone = reason
@@ -282,15 +298,22 @@ class RemoteSide:
         return self.worker.request("new", cls)
 
     def replay(self, exercise, name, calls, hint=None):
-        settings = {"exercise": exercise, "name": name, "calls": [[list(args), result] for args, result in calls],
-                    "hint": hint}
-        return self.worker.request("make", wire.StandIn("replay", settings))
+        return self._stand_in(Replay(exercise, name, calls, hint), name)
 
     def spy(self, returns=None, update=None):
-        return self.worker.request("make", wire.StandIn("spy", {"returns": returns, "update": update}))
+        return self._stand_in(Spy(returns, update), "spy")
 
     def calls(self, spy):
-        return self.worker.request("calls", spy)
+        """The calls the spy received, as the grader logged them (the student's process cannot
+        change this log)."""
+        return [[list(args), dict(kwargs)] for args, kwargs in self.worker.callbacks[self.worker.stand_ins[spy]].calls]
+
+    def _stand_in(self, answerer, name):
+        number = len(self.worker.callbacks) + 1
+        self.worker.callbacks[number] = answerer
+        handle = self.worker.request("make", wire.StandIn("callback", {"id": number, "name": name}))
+        self.worker.stand_ins[handle] = number
+        return handle
 
     def namespace(self, call=None, **attributes):
         return self.worker.request("make", wire.StandIn("namespace", {"attributes": attributes, "call": call}))
@@ -299,3 +322,66 @@ class RemoteSide:
         if not isinstance(first, Handle) or not isinstance(second, Handle):
             return first is second
         return self.worker.request("same", first, second) is True
+
+
+class Replay:
+    """The grader's half of a replayed function: the recorded calls and their results. A call whose
+    arguments match none of them is refused with the exercise's message."""
+
+    def __init__(self, exercise, name, calls, hint=None):
+        self.exercise, self.name, self.hint = exercise, name, hint
+        self.calls = [(tuple(args), result) for args, result in calls]
+        self.count = 0
+
+    def answer(self, args, kwargs):
+        for expected, result in self.calls:
+            if len(args) >= len(expected) and all(matches(a, e) for a, e in zip(args, expected)):
+                self.count += 1
+                return result, None
+        raise AssertionError(f"Exercise {self.exercise}: {self.name} was called with unexpected arguments "
+                             f"({', '.join(_summary(a) for a in args)})."
+                             + (f"\nHint: {self.hint}" if self.hint else ""))
+
+
+def _summary(value):
+    """A short view of an argument: the first entries of an array, else the kind of value."""
+    import numpy as np
+    if isinstance(value, np.ndarray):
+        flat = value.ravel()
+        shown = np.array2string(flat[:4], precision=8, separator=", ")
+        return shown[:-1] + (", ...]" if flat.size > 4 else "]")
+    return "an object" if isinstance(value, Handle) else type(value).__name__
+
+
+class Spy:
+    """The grader's half of a spy: it logs every call and gives the same answer."""
+
+    def __init__(self, returns, update):
+        self.returns, self.update, self.calls = returns, update, []
+
+    def answer(self, args, kwargs):
+        self.calls.append((args, kwargs))
+        return self.returns, self.update
+
+
+def matches(received, expected):
+    """Does a received argument match a recorded one? Arrays by shape and value, containers item by
+    item, handles by identity, plain values by equality."""
+    import numpy as np
+    if isinstance(expected, np.ndarray):
+        if not isinstance(received, (np.ndarray, int, float, list, tuple)):
+            return False
+        try:
+            values = np.asarray(received, dtype=float)
+        except (TypeError, ValueError):
+            return False
+        return values.shape == expected.shape and bool(np.allclose(values, expected, atol=1e-6, rtol=1e-5))
+    if isinstance(expected, (list, tuple)):
+        return (isinstance(received, (list, tuple)) and len(received) == len(expected)
+                and all(matches(r, e) for r, e in zip(received, expected)))
+    if isinstance(expected, dict):
+        return (isinstance(received, dict) and set(received) == set(expected)
+                and all(matches(received[k], v) for k, v in expected.items()))
+    if isinstance(expected, Handle):
+        return received is expected
+    return type(received) in (int, float, bool, str, type(None)) and received == expected

@@ -5,7 +5,8 @@ What the sandbox shows, all read-only: the system's programs and libraries, the 
 /opt/isograde); plus an empty, writable /tmp and a minimal /dev. Not shown: the course directory
 (source/, grader/, gradebook.db, other students), the grader's code, /root, /home, /proc. The
 environment is cleared (no variable of the grader's shell). Own network (none), PID, IPC and UTS
-namespaces; the zygote drops to a user id of its own before any student code runs.
+namespaces. Run as root, the zygote keeps only the capabilities to manage its children, and each child
+becomes a user id of its own, with no capability left, before any student code runs.
 
 Files of site-packages that would name the course directory (an editable install's finder and
 ``.pth``, ``direct_url.json``) are covered with empty files. bubblewrap (Debian ``bubblewrap``) does
@@ -21,7 +22,7 @@ import tempfile
 RUNTIME_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "worker")
 SYSTEM_PATHS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/etc/ld.so.cache", "/etc/fonts",
                 "/etc/alternatives")
-FIRST_UID = 200000  # each zygote runs as FIRST_UID + the grader's pid: no account is needed
+FIRST_UID = 200000  # children run as FIRST_UID + n: no account is needed
 
 
 class SandboxUnavailable(RuntimeError):
@@ -88,8 +89,9 @@ def bwrap_command(secrets, uid):
                    "ISOGRADE_UID": str(uid), "LANG": "C.UTF-8"}
     for name, value in environment.items():
         command += ["--setenv", name, value]
-    if os.geteuid() == 0:  # the zygote drops from root to its own uid once its modules are loaded
-        command += ["--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"]
+    if os.geteuid() == 0:  # the zygote gives each child a uid of its own, kills and cleans up after it
+        for capability in ("CAP_SETUID", "CAP_SETGID", "CAP_KILL", "CAP_FOWNER", "CAP_DAC_OVERRIDE"):
+            command += ["--cap-add", capability]
     return command + ["--chdir", "/tmp", python, "-S", "-E", "-s", "-B", "/opt/isograde/runtime.py"]
 
 

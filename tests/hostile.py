@@ -135,33 +135,35 @@ CASES = {
     "cells-answer-metadata-stripped": (tampered(strip_answer_metadata), ("graded", 95.0)),
     # runaway code
     "run-infinite-loop": (with_code_before("ex01-answer", "while True:\n    pass"), ("graded", 87.0)),
+    # the grader kills a worker that runs past the limit: ignoring SIGINT changes nothing
     "run-ignores-interrupt": (with_code_before("ex01-answer", "import signal\nsignal.signal(signal.SIGINT, "
-                                               "signal.SIG_IGN)\nwhile True:\n    pass"), ("failed", "timeout")),
-    # the bomb stops at the sandbox's process limit, but the kernel it forked from no longer answers
-    "run-fork-bomb": (with_code_before("ex01-answer", FORK_BOMB), ("failed", "timeout")),
+                                               "signal.SIG_IGN)\nwhile True:\n    pass"), ("graded", 87.0)),
+    # the bomb stops at the worker's process limit; the cell then goes on and defines the answer
+    "run-fork-bomb": (with_code_before("ex01-answer", FORK_BOMB), ("graded", 95.0)),
     "run-memory-bomb": (with_code_before("ex01-answer", "hog = bytearray(16 * 1024 ** 3)"), ("graded", 87.0)),
     "run-huge-output": (with_code_before("ex01-answer", "print('x' * 20_000_000)"), ("graded", 95.0)),
-    "run-os-exit": (with_code_before("ex01-answer", "import os\nos._exit(3)"), ("failed", "kernel died")),
+    # a cell that ends the worker costs that cell: a fresh worker runs the rest without it
+    "run-os-exit": (with_code_before("ex01-answer", "import os\nos._exit(3)"), ("graded", 87.0)),
     "run-sys-exit": (with_code_before("ex01-answer", "import sys\nsys.exit(0)"), ("graded", 87.0)),
-    "run-segfault": (with_code_before("ex01-answer", "import ctypes\nctypes.string_at(0)"), ("failed", "kernel died")),
+    "run-segfault": (with_code_before("ex01-answer", "import ctypes\nctypes.string_at(0)"), ("graded", 87.0)),
     "run-input": (with_code_before("ex01-answer", "name = input('Your name? ')"), ("graded", 87.0)),
-    # cheats: never more than the honest work under them (55); tampering with what the tests use fails
-    # closed (every test cell after it scores 0), other patches change nothing
+    # cheats: never more than the honest work under them (55). The checks run in the grader's own
+    # process, so patching the student's process changes nothing there
     "cheat-patch-isclose": (with_code_after("ex01-answer", "np.isclose = lambda *a, **k: np.ones(np.shape(a[0]), bool)\n"
-                                            "np.allclose = lambda *a, **k: True", MISTAKES), ("graded", 0.0)),
+                                            "np.allclose = lambda *a, **k: True", MISTAKES), ("graded", 55.0)),
     "cheat-patch-np-testing": (with_code_after("ex01-answer", "np.testing.assert_allclose = lambda *a, **k: None\n"
                                                "np.testing.assert_array_equal = lambda *a, **k: None", MISTAKES),
                                ("graded", 55.0)),
     "cheat-patch-ndarray-eq": (with_code_after("ex01-answer", "np.ndarray.__eq__ = lambda self, other: True", MISTAKES),
                                ("graded", 55.0)),
     "cheat-patch-assertionerror": (with_code_after("ex01-answer", "import builtins\nbuiltins.AssertionError = "
-                                                   "type('AssertionError', (Warning,), {})", MISTAKES), ("graded", 0.0)),
+                                                   "type('AssertionError', (Warning,), {})", MISTAKES), ("graded", 55.0)),
     "cheat-patch-print": (with_code_after("ex01-answer", "import builtins\nbuiltins.print = lambda *a, **k: None",
-                                          MISTAKES), ("graded", 0.0)),
+                                          MISTAKES), ("graded", 55.0)),
     "cheat-patch-public-tests": (with_code_after("ex01-answer", "import public_tests\n"
                                                  "public_tests.fail = lambda *a, **k: None\n"
                                                  "public_tests.check_array = lambda *a, **k: None", MISTAKES),
-                                 ("graded", 55.0)),  # the hidden tests use their own copy: nothing gained
+                                 ("graded", 55.0)),  # the grader uses its own copy: nothing gained
     "cheat-del-raises": (with_code_after("ex01-answer", "class Bomb:\n    def __del__(self):\n"
                                          "        raise RuntimeError('boom')\nkeep = [Bomb() for _ in range(3)]\n"
                                          "del keep", MISTAKES), ("graded", 55.0)),

@@ -22,7 +22,10 @@ def executed_master(repo, tmp_path_factory):
     for item in (repo / "source" / "hw3").iterdir():
         if item.is_file():
             (folder / item.name).write_bytes(item.read_bytes())
-    return execute_notebook(folder / "hw3.ipynb", env={"HOME": str(folder)})
+    # the hidden regions import the grader's checks from grader/hw3 (isograde.hidden finds it by this name
+    # when the notebook runs outside the course folder)
+    return execute_notebook(folder / "hw3.ipynb", env={"HOME": str(folder),
+                                                       "ISOGRADE_GRADER_FOLDER": str(repo / "grader" / "hw3")})
 
 
 def test_master_notebook_runs_without_errors(executed_master):
@@ -69,7 +72,7 @@ def test_release_holds_no_solution_and_no_hidden_test(repo):
     source = nbformat.read(repo / "source" / "hw3" / "hw3.ipynb", as_version=4)
     release = nbformat.read(repo / "release" / "hw3" / "hw3.ipynb", as_version=4)
     text = nbformat.writes(release)
-    for marker in ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "hidden_tests", "hw3kit"):
+    for marker in ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "hw3_checks", "isograde", "hw3kit"):
         assert marker not in text
     solution_lines = {line.strip() for c in cells_of(source, "solution")
                       for region in re.findall(r"### BEGIN SOLUTION\n(.*?)### END SOLUTION", c.source, re.S)

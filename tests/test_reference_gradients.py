@@ -1,6 +1,6 @@
 """The grader's reference back-propagation against two independent gradient oracles.
 
-``hw3kit.reference.back_propagation`` is what hidden tests swap in for a student's own code, so its
+The master notebook's ``back_propagation`` is the reference the hidden checks compare with, so its
 gradients must be right. They are checked against
 
 a) central finite differences of ``compute_cost(forward_propagation(X, params, act)[0], Y)`` with
@@ -20,7 +20,12 @@ import numpy as np
 import pytest
 import tensorflow as tf  # a pinned requirement of the kit: a missing TensorFlow is an error, not a skip
 
-from hw3kit import reference as ref
+from pathlib import Path
+
+from isograde.assignment import Assignment
+
+# The reference is the master notebook's solution and given cells, executed as the grader executes them.
+ref = Assignment(Path(__file__).resolve().parents[1], "hw3", "hw3").reference
 
 FD_STEP = 1e-6
 # Observed worst absolute errors over all cases: ~6e-10 for finite differences, ~1e-15 for TensorFlow.

@@ -7,6 +7,10 @@ inputs and, where the exercise relies on an earlier one, uses stand-ins that rep
 so each exercise is tested on its own: a mistake in ``layer`` does not fail the test of
 ``forward_propagation``. No test here contains the solution of an exercise.
 
+A test reaches your code only through its *side* (``student_side``): in your notebook, this very
+process (``LOCAL``). The grader runs the same tests with your code in a separate process, through a
+side with the same methods, so that you read the same messages in both places.
+
 The grader runs these tests and more (other sizes, seeds and settings) that you do not see.
 """
 import contextlib
@@ -40,7 +44,7 @@ def preview(array, entries=6):
 
 
 def check_array(exercise, name, received, expected, hint=None, atol=ATOL, rtol=RTOL):
-    """Fail unless ``received`` is a numeric array of the expected shape and values."""
+    """Fail unless ``received`` (plain data) is a numeric array of the expected shape and values."""
     __tracebackhide__ = True
     expected = np.asarray(expected, dtype=float)
     if received is None:
@@ -48,7 +52,7 @@ def check_array(exercise, name, received, expected, hint=None, atol=ATOL, rtol=R
              hint or "Did you forget a return statement, or to store the result?")
     try:
         values = np.asarray(received, dtype=float)
-    except (TypeError, ValueError):
+    except Exception:  # not numbers (a string, a dict, ragged lists, an object of the student's process)
         fail(exercise, f"{name} should be a numeric array; received {type(received).__name__}: {received!r:.200}.",
              hint)
     if values.shape != expected.shape:
@@ -69,14 +73,23 @@ def check_array(exercise, name, received, expected, hint=None, atol=ATOL, rtol=R
 
 
 def check_keys(exercise, name, received, expected_keys, hint=None):
-    """Fail unless ``received`` is a dict with exactly the expected keys."""
+    """Fail unless ``received`` (plain data) is a dict with exactly the expected keys."""
+    __tracebackhide__ = True
     if not isinstance(received, dict):
         fail(exercise, f"{name} should be a dict; received {type(received).__name__}.", hint)
-    missing = sorted(set(expected_keys) - set(received))
-    extra = sorted(set(received) - set(expected_keys))
+    missing = _sorted(set(expected_keys) - set(received))
+    extra = _sorted(set(received) - set(expected_keys))
     if missing or extra:
-        fail(exercise, f"{name} has keys {sorted(received)}; expected {sorted(expected_keys)} "
+        fail(exercise, f"{name} has keys {_sorted(received)}; expected {_sorted(expected_keys)} "
                        f"(missing {missing}, unexpected {extra}).", hint)
+
+
+def _sorted(keys):
+    """Keys in order, even when they mix types that do not compare (such as 'W1' and 1)."""
+    try:
+        return sorted(keys)
+    except TypeError:
+        return sorted(keys, key=repr)
 
 
 def namespace_of(thing):
@@ -120,25 +133,48 @@ def seeded(seed):
 
 def run(exercise, what, function, *args, **kwargs):
     """Call student code; turn an exception into a failure that says where it came from (raised
-    outside the except block, so the student reads one short message, not two chained tracebacks)."""
+    outside the except block, so the student reads one short message, not two chained tracebacks).
+
+    An exception from the student's process (when the grader runs the tests) names its type in
+    ``remote_type`` and is read as that exception raised here; a stand-in's failure raised there
+    ("Exercise N: ...") becomes the same failure raised here."""
     try:
         return function(*args, **kwargs)
-    except NotImplementedError:
-        problem = (f"{what} raised NotImplementedError: replace the `raise NotImplementedError()` "
-                   "line with your code.")
-    except AssertionError:
-        raise
     except Exception as error:
-        problem = f"{what} raised {type(error).__name__}: {error}"
+        remote_type = getattr(error, "remote_type", None)
+        if remote_type is None and isinstance(error, AssertionError):
+            raise
+        problem = _problem(what, error, remote_type)
     fail(exercise, problem)
+
+
+def _problem(what, error, remote_type):
+    """What ``run`` reports about an exception raised by student code (here or in its process)."""
+    if remote_type == "NotImplementedError" or (remote_type is None and isinstance(error, NotImplementedError)):
+        return (f"{what} raised NotImplementedError: replace the `raise NotImplementedError()` "
+                "line with your code.")
+    message = str(error)
+    if remote_type == "AssertionError" and message.startswith("Exercise "):
+        return message.partition(": ")[2]
+    return f"{what} raised {remote_type or type(error).__name__}: {message}"
+
+
+def attribute(thing, name):
+    """``thing.name``, or None if ``thing`` has no such attribute (here or in the student's process)."""
+    try:
+        return getattr(thing, name)
+    except Exception as error:
+        if isinstance(error, AttributeError) or getattr(error, "remote_type", None) == "AttributeError":
+            return None
+        raise
 
 
 class Replay:
     """A stand-in for a function the code under test should call: given the expected arguments of
     each call, it returns the recorded result, and fails with a clear message on any other call."""
 
-    def __init__(self, exercise, name, calls, compare=None):
-        self.exercise, self.name, self.calls, self.compare = exercise, name, calls, compare
+    def __init__(self, exercise, name, calls, hint=None):
+        self.exercise, self.name, self.calls, self.hint = exercise, name, list(calls), hint
         self.count = 0
 
     def __call__(self, *args):
@@ -147,58 +183,152 @@ class Replay:
                 self.count += 1
                 return _copy(result)
         shown = ", ".join(preview(a, 4) if _is_array(a) else type(a).__name__ for a in args)
-        fail(self.exercise, f"{self.name} was called with unexpected arguments ({shown}).",
-             f"check what you pass to {self.name}: the inputs of every call must be the ones the formulas give.")
+        fail(self.exercise, f"{self.name} was called with unexpected arguments ({shown}).", self.hint)
 
 
 def _is_array(value):
     return isinstance(value, np.ndarray)
 
 
+_SCALARS = (bool, int, float, str, type(None), np.generic)
+
+
 def _same(received, expected):
+    """Whether a stand-in received what it expects: arrays by shape and values, lists, tuples and
+    dicts entry by entry, plain scalars and strings by value, anything else by identity."""
     if _is_array(expected):
         try:
             values = np.asarray(received, dtype=float)
         except (TypeError, ValueError):
             return False
         return values.shape == expected.shape and np.allclose(values, expected, atol=ATOL, rtol=RTOL)
-    return received is expected or received == expected
+    if isinstance(expected, (list, tuple)):
+        return (isinstance(received, (list, tuple)) and len(received) == len(expected)
+                and all(_same(r, e) for r, e in zip(received, expected)))
+    if isinstance(expected, dict):
+        return (isinstance(received, dict) and received.keys() == expected.keys()
+                and all(_same(received[key], value) for key, value in expected.items()))
+    if received is expected:
+        return True
+    return isinstance(expected, _SCALARS) and isinstance(received, _SCALARS) and bool(received == expected)
 
 
-def _copy(result):
-    if isinstance(result, tuple):
-        return tuple(_copy(r) for r in result)
-    return result.copy() if _is_array(result) else result
+def _copy(value):
+    """A copy of recorded data, so that code changing what it received cannot change the record."""
+    if isinstance(value, (list, tuple)):
+        items = [_copy(item) for item in value]
+        return tuple(items) if isinstance(value, tuple) else items
+    if isinstance(value, dict):
+        return {key: _copy(item) for key, item in value.items()}
+    return value.copy() if _is_array(value) else value
+
+
+def _floats(arrays):
+    """Float copies of a dict of arrays."""
+    return {key: np.array(value, dtype=float) for key, value in arrays.items()}
 
 
 class Spy:
-    """A stand-in that records its calls and runs ``effect`` (or returns ``returns``)."""
+    """A stand-in that records its calls and returns ``returns``; given ``update`` (a dict), it also
+    updates its first argument with a copy of ``update`` when that argument is a dict."""
 
-    def __init__(self, returns=None, effect=None):
-        self.calls, self.returns, self.effect = [], returns, effect
+    def __init__(self, returns=None, update=None):
+        self.calls, self.returns, self.update = [], returns, update
 
     def __call__(self, *args, **kwargs):
         self.calls.append((args, kwargs))
-        return self.effect(*args, **kwargs) if self.effect else self.returns
+        if isinstance(self.update, dict) and args and isinstance(args[0], dict):
+            args[0].update(_copy(self.update))
+        return self.returns
 
 
-class StandInNetwork:
-    """What an optimizer needs of a network: ``parameters`` and ``grads`` dicts."""
+class Namespace:
+    """An object with the given attributes; calling it calls the attribute named ``call``."""
 
-    def __init__(self, parameters, grads):
-        self.parameters = {key: np.array(value, dtype=float) for key, value in parameters.items()}
-        self.grads = {key: np.array(value, dtype=float) for key, value in grads.items()}
+    def __init__(self, call, attributes):
+        self.__dict__.update(attributes)
+        self._call = call
+
+    def __call__(self, *args, **kwargs):
+        return getattr(self, self._call)(*args, **kwargs)
 
 
-class ReplayActivation:
-    """An activation whose ``forward`` and ``derivative`` replay recorded values."""
+class LocalSide:
+    """Where the student's code runs when these tests run in the student's own notebook: right here.
 
-    def __init__(self, exercise, forward_calls=(), derivative_calls=()):
-        self.forward = Replay(exercise, "act", list(forward_calls))
-        self.derivative = Replay(exercise, "act_derivative", list(derivative_calls))
+    The grader runs the same tests with the student's code in another, sandboxed process; there the
+    function under test is a handle whose ``__student_side__`` is the grader's remote side, with the
+    same methods. Tests reach the student's process only through these methods:
 
-    def __call__(self, x):
-        return self.forward(x)
+    - ``put(value)``: a live copy of ``value`` in the student's process (here: ``value`` itself); put
+      what the code under test should change in place or receive by identity, then ``fetch`` it;
+    - ``fetch(value)``: plain data (numbers, strings, lists, tuples, dicts, numpy arrays);
+    - ``seeded(seed)``: seed the student's ``np.random`` for a block and restore it afterwards;
+    - ``replaced(thing, **stand_ins)``: rebind names that ``thing`` looks up, for a block;
+    - ``new(cls)``: an instance made without running ``__init__``;
+    - ``replay(exercise, name, calls, hint=None)``: a stand-in function answering recorded calls;
+    - ``spy(returns=None, update=None)``: a stand-in that records its calls (``calls(spy)``), returns
+      ``returns`` and, given ``update``, updates its first argument (a dict) with it;
+    - ``namespace(call=None, **attributes)``: an object with these attributes (callable as ``call``);
+    - ``same(a, b)``: ``a is b`` (or equal bound methods) in the student's process.
+    """
+
+    def put(self, value):
+        return value
+
+    def fetch(self, value):
+        return value
+
+    def seeded(self, seed):
+        return seeded(seed)
+
+    def replaced(self, thing, **stand_ins):
+        return replaced(thing, **stand_ins)
+
+    def new(self, cls):
+        return cls.__new__(cls)
+
+    def replay(self, exercise, name, calls, hint=None):
+        return Replay(exercise, name, list(calls), hint=hint)
+
+    def spy(self, returns=None, update=None):
+        return Spy(returns=returns, update=update)
+
+    def calls(self, spy):
+        return [[list(args), dict(kwargs)] for args, kwargs in spy.calls]
+
+    def namespace(self, call=None, **attributes):
+        return Namespace(call, attributes)
+
+    def same(self, first, second):
+        return first is second or (callable(first) and first == second)
+
+
+LOCAL = LocalSide()
+
+
+def student_side(thing):
+    """The side on which ``thing`` (the function or class under test) lives."""
+    return getattr(thing, "__student_side__", None) or LOCAL
+
+
+def replay(side, exercise, name, calls):
+    """A stand-in for the function ``name``, on ``side``, that answers the recorded calls only."""
+    return side.replay(exercise, name, calls, hint=f"check what you pass to {name}: the inputs of every call "
+                                                   "must be the ones the formulas give.")
+
+
+def replay_activation(side, exercise, forward_calls=(), derivative_calls=()):
+    """An activation, on ``side``, whose ``forward`` (also its call) and ``derivative`` replay
+    recorded values."""
+    return side.namespace(call="forward", forward=replay(side, exercise, "act", forward_calls),
+                          derivative=replay(side, exercise, "act_derivative", derivative_calls))
+
+
+def stand_in_network(side, parameters, grads):
+    """What an optimizer needs of a network, on ``side``: ``parameters`` and ``grads`` dicts (float
+    copies, put there so that in-place updates can be fetched back)."""
+    return side.namespace(parameters=side.put(_floats(parameters)), grads=side.put(_floats(grads)))
 
 
 def bind(signature_of, args, kwargs):
@@ -376,10 +506,11 @@ def optimizer_problem():
 
 
 def sigmoid_network():
-    """The 3-layer Sigmoid network of section 1.6 and its gradients, as printed in the text."""
-    parameters = {f"W{l}": SEED[f"net_W{l}"] for l in (1, 2, 3)}
+    """The 3-layer Sigmoid network of section 1.6 and its gradients, as printed in the text (copies:
+    code under test may change them in place)."""
+    parameters = {f"W{l}": SEED[f"net_W{l}"].copy() for l in (1, 2, 3)}
     parameters.update({f"b{l}": np.zeros((SEED[f"net_W{l}"].shape[0], 1)) for l in (1, 2, 3)})
-    grads = {f"d{kind}{l}": SEED[f"net_d{kind}{l}"] for l in (1, 2, 3) for kind in "Wb"}
+    grads = {f"d{kind}{l}": SEED[f"net_d{kind}{l}"].copy() for l in (1, 2, 3) for kind in "Wb"}
     return parameters, grads
 
 
@@ -388,8 +519,9 @@ def sigmoid_network():
 # ---------------------------------------------------------------------------------------------
 
 def test_initialize_dnn_parameters(initialize_dnn_parameters):
-    with seeded(1):
-        parameters = run(1, "initialize_dnn_parameters([5, 4, 3])", initialize_dnn_parameters, [5, 4, 3])
+    side = student_side(initialize_dnn_parameters)
+    with side.seeded(1):
+        parameters = side.fetch(run(1, "initialize_dnn_parameters([5, 4, 3])", initialize_dnn_parameters, [5, 4, 3]))
     check_keys(1, "parameters", parameters, ["W1", "b1", "W2", "b2"],
                "one W and one b per layer after the input: keys 'W1', 'b1', ..., 'W' + str(L-1), 'b' + str(L-1).")
     hint = ("W_l = np.sqrt(1 / layer_dims[l-1]) * np.random.randn(layer_dims[l], layer_dims[l-1]); "
@@ -403,32 +535,38 @@ def test_initialize_dnn_parameters(initialize_dnn_parameters):
 
 
 def test_relu_forward(ReLU):
+    side = student_side(ReLU)
     x = seed_inputs()[1]
     relu = run(2, "ReLU()", ReLU)
-    check_array(2, "ReLU()(x)", run(2, "ReLU().forward(x)", relu, x.copy()), SEED["relu_x"],
+    received = side.fetch(run(2, "ReLU().forward(x)", relu, x.copy()))
+    check_array(2, "ReLU()(x)", received, SEED["relu_x"],
                 "ReLU keeps positive entries and sets negative ones to 0: np.maximum(0, x).")
     matrix = np.array([[-2.0, 0.0, 3.5], [1e-3, -1e-3, 7.0]])
-    check_array(2, "ReLU()(matrix)", run(2, "ReLU().forward(matrix)", relu, matrix.copy()),
-                [[0.0, 0.0, 3.5], [1e-3, 0.0, 7.0]], "forward must work element-wise on arrays of any shape.")
+    received = side.fetch(run(2, "ReLU().forward(matrix)", relu, matrix.copy()))
+    check_array(2, "ReLU()(matrix)", received, [[0.0, 0.0, 3.5], [1e-3, 0.0, 7.0]],
+                "forward must work element-wise on arrays of any shape.")
     passed("2 (forward)")
 
 
 def test_relu_derivative(ReLU):
+    side = student_side(ReLU)
     x = seed_inputs()[1]
     relu = run(2, "ReLU()", ReLU)
-    check_array(2, "ReLU().derivative(x)", run(2, "ReLU().derivative(x)", relu.derivative, x.copy()),
-                SEED["relu_prime_x"], "the derivative is 1 where x >= 0 and 0 where x < 0.")
+    received = side.fetch(run(2, "ReLU().derivative(x)", relu.derivative, x.copy()))
+    check_array(2, "ReLU().derivative(x)", received, SEED["relu_prime_x"],
+                "the derivative is 1 where x >= 0 and 0 where x < 0.")
     matrix = np.array([[-2.0, 0.0, 3.5], [1e-3, -1e-3, 7.0]])
-    check_array(2, "ReLU().derivative(matrix)", run(2, "ReLU().derivative(matrix)", relu.derivative, matrix.copy()),
-                [[0.0, 1.0, 1.0], [1.0, 0.0, 1.0]],
+    received = side.fetch(run(2, "ReLU().derivative(matrix)", relu.derivative, matrix.copy()))
+    check_array(2, "ReLU().derivative(matrix)", received, [[0.0, 1.0, 1.0], [1.0, 0.0, 1.0]],
                 "in this homework ReLU'(0) = 1 (the condition is x >= 0, not x > 0).")
     passed("2 (derivative)")
 
 
 def test_layer(layer):
+    side = student_side(layer)
     parameters, _, X, _ = seed_inputs()
-    act = ReplayActivation(3, forward_calls=[((SEED["Z1"],), SEED["A1"])])
-    result = run(3, "layer(X, W1, b1, act)", layer, X, parameters["W1"], parameters["b1"], act)
+    act = replay_activation(side, 3, forward_calls=[((SEED["Z1"],), SEED["A1"])])
+    result = side.fetch(run(3, "layer(X, W1, b1, act)", layer, X, parameters["W1"], parameters["b1"], act))
     if not isinstance(result, tuple) or len(result) != 2:
         fail(3, f"layer should return the pair (A, Z); received {type(result).__name__}.")
     A, Z = result
@@ -438,14 +576,15 @@ def test_layer(layer):
 
 
 def test_forward_propagation(forward_propagation):
+    side = student_side(forward_propagation)
     parameters, _, X, _ = seed_inputs()
-    act = ReplayActivation(4, forward_calls=[((SEED["Z1"],), SEED["A1"]), ((SEED["Z2"],), SEED["A2"])])
-    layer = Replay(4, "layer", [
+    act = replay_activation(side, 4, forward_calls=[((SEED["Z1"],), SEED["A1"]), ((SEED["Z2"],), SEED["A2"])])
+    layer = replay(side, 4, "layer", [
         ((X, parameters["W1"], parameters["b1"], act), (SEED["A1"], SEED["Z1"])),
         ((SEED["A1"], parameters["W2"], parameters["b2"], act), (SEED["A2"], SEED["Z2"])),
     ])
-    with replaced(forward_propagation, layer=layer):
-        result = run(4, "forward_propagation(X, parameters, act)", forward_propagation, X, parameters, act)
+    with side.replaced(forward_propagation, layer=layer):
+        result = side.fetch(run(4, "forward_propagation(X, parameters, act)", forward_propagation, X, parameters, act))
     if not isinstance(result, tuple) or len(result) != 2:
         fail(4, f"forward_propagation should return (A, caches); received {type(result).__name__}.")
     A, caches = result
@@ -460,12 +599,13 @@ def test_forward_propagation(forward_propagation):
 
 
 def test_back_propagation(back_propagation):
+    side = student_side(back_propagation)
     parameters, _, X, Y = seed_inputs()
-    caches = {"A0": X, "Z1": SEED["Z1"], "A1": SEED["A1"], "Z2": SEED["Z2"], "A2": SEED["A2"]}
-    act = ReplayActivation(5, derivative_calls=[((SEED["Z2"],), (SEED["Z2"] >= 0).astype(float)),
-                                                ((SEED["Z1"],), (SEED["Z1"] >= 0).astype(float))])
-    grads = run(5, "back_propagation(Y, parameters, caches, act_derivative)",
-                back_propagation, Y, parameters, caches, act.derivative)
+    caches = {"A0": X, **{key: SEED[key].copy() for key in ("Z1", "A1", "Z2", "A2")}}
+    act = replay_activation(side, 5, derivative_calls=[((SEED["Z2"],), (SEED["Z2"] >= 0).astype(float)),
+                                                       ((SEED["Z1"],), (SEED["Z1"] >= 0).astype(float))])
+    grads = side.fetch(run(5, "back_propagation(Y, parameters, caches, act_derivative)",
+                           back_propagation, Y, parameters, caches, act.derivative))
     check_keys(5, "grads", grads, ["dW1", "db1", "dW2", "db2"])
     hints = {"dW": "dW = dZ @ A_prev.T, with A_prev = caches['A' + str(l-1)].",
              "db": "db = np.sum(dZ, axis=1, keepdims=True): a sum over the samples (not a mean), "
@@ -477,18 +617,21 @@ def test_back_propagation(back_propagation):
 
 
 def test_network_initialize(NeuralNetwork):
-    parameters = {"W1": np.ones((4, 5)), "b1": np.zeros((4, 1))}
-    initialize = Spy(returns=parameters)
-    with replaced(NeuralNetwork, initialize_dnn_parameters=initialize):
-        network = run(6, "NeuralNetwork(5, 3, 4, depth=3, act=...)", NeuralNetwork, 5, 3, 4, 3, ReplayActivation(6))
-    if len(initialize.calls) != 1:
-        fail(6, f"initialize() called initialize_dnn_parameters {len(initialize.calls)} times; expected once.",
+    side = student_side(NeuralNetwork)
+    parameters = side.put({"W1": np.ones((4, 5)), "b1": np.zeros((4, 1))})
+    initialize = side.spy(returns=parameters)
+    with side.replaced(NeuralNetwork, initialize_dnn_parameters=initialize):
+        network = run(6, "NeuralNetwork(5, 3, 4, depth=3, act=...)", NeuralNetwork, 5, 3, 4, 3,
+                      replay_activation(side, 6))
+    calls = side.calls(initialize)
+    if len(calls) != 1:
+        fail(6, f"initialize() called initialize_dnn_parameters {len(calls)} times; expected once.",
              "self.parameters = initialize_dnn_parameters(layer_dims)")
-    layer_dims = bind(lambda layer_dims: None, *initialize.calls[0])["layer_dims"]
+    layer_dims = side.fetch(bind(lambda layer_dims: None, *calls[0])["layer_dims"])
     if list(layer_dims) != [5, 4, 4, 3]:
         fail(6, f"initialize_dnn_parameters received layer_dims {list(layer_dims)}; expected [5, 4, 4, 3].",
              "pass the layer_dims list that initialize() builds.")
-    if getattr(network, "parameters", None) is not parameters:
+    if not side.same(attribute(network, "parameters"), parameters):
         fail(6, "network.parameters is not the dict that initialize_dnn_parameters returned.",
              "store the result: self.parameters = initialize_dnn_parameters(layer_dims)")
     passed("6 (initialize)")
@@ -497,36 +640,43 @@ def test_network_initialize(NeuralNetwork):
 def bare_network(NeuralNetwork, n_x, n_y, n_h, depth, act, parameters):
     """A NeuralNetwork whose attributes are set directly, without running its initialize(), so that
     backward() is tested on its own."""
-    network = NeuralNetwork.__new__(NeuralNetwork)
+    network = student_side(NeuralNetwork).new(NeuralNetwork)
     network.n_x, network.n_y, network.n_h, network.depth, network.act = n_x, n_y, n_h, depth, act
     network.parameters = parameters
     return network
 
 
 def test_network_backward(NeuralNetwork):
-    _, _, _, Y = seed_inputs()
-    parameters, caches, grads = {"W1": np.ones((3, 5))}, {"A0": np.ones((5, 5))}, {"dW1": np.ones((3, 5))}
-    back_propagation = Spy(returns=grads)
-    network = bare_network(NeuralNetwork, 5, 3, 4, 1, ReplayActivation(6), parameters)
+    side = student_side(NeuralNetwork)
+    Y = side.put(seed_inputs()[3])
+    parameters, caches, grads = (side.put(value) for value in
+                                 ({"W1": np.ones((3, 5))}, {"A0": np.ones((5, 5))}, {"dW1": np.ones((3, 5))}))
+    back_propagation = side.spy(returns=grads)
+    network = bare_network(NeuralNetwork, 5, 3, 4, 1, replay_activation(side, 6), parameters)
     network.caches = caches
-    with replaced(NeuralNetwork, back_propagation=back_propagation):
+    with side.replaced(NeuralNetwork, back_propagation=back_propagation):
         run(6, "network.backward(Y)", network.backward, Y)
-    if len(back_propagation.calls) != 1:
-        fail(6, f"backward() called back_propagation {len(back_propagation.calls)} times; expected once.")
-    arguments = bind(lambda Y, parameters, caches, act_derivative=None: None, *back_propagation.calls[0])
-    if arguments["Y"] is not Y or arguments["parameters"] is not parameters or arguments["caches"] is not caches:
+    calls = side.calls(back_propagation)
+    if len(calls) != 1:
+        fail(6, f"backward() called back_propagation {len(calls)} times; expected once.")
+    arguments = bind(lambda Y, parameters, caches, act_derivative=None: None, *calls[0])
+    if not all(side.same(arguments[name], value) for name, value in
+               (("Y", Y), ("parameters", parameters), ("caches", caches))):
         fail(6, "back_propagation should receive Y, self.parameters and self.caches.")
-    if arguments.get("act_derivative") != network.act.derivative:
+    if not side.same(arguments.get("act_derivative"), network.act.derivative):
         fail(6, "back_propagation did not receive the network's activation derivative.",
              "pass self.act.derivative; otherwise the default (ReLU) is used even for a Sigmoid network.")
-    if getattr(network, "grads", None) is not grads:
+    if not side.same(attribute(network, "grads"), grads):
         fail(6, "network.grads is not the dict that back_propagation returned.", "store it in self.grads.")
     passed("6 (backward)")
 
 
 def test_gradient_descent_step(gradient_descent_step):
+    side = student_side(gradient_descent_step)
     parameters, grads = sigmoid_network()
-    run(7, "gradient_descent_step(parameters, grads, 0.01)", gradient_descent_step, parameters, grads, 0.01)
+    shared = side.put(parameters)
+    run(7, "gradient_descent_step(parameters, grads, 0.01)", gradient_descent_step, shared, grads, 0.01)
+    parameters = side.fetch(shared)
     for key in ("W1", "b1", "W2", "b2", "W3", "b3"):
         check_array(7, f"parameters['{key}'] after one step", parameters[key], SEED[f"step_{key}"],
                     "W = W - learning_rate * dW, and store the result back into parameters.")
@@ -534,60 +684,70 @@ def test_gradient_descent_step(gradient_descent_step):
 
 
 def test_gradient_descent(GradientDescent):
+    side = student_side(GradientDescent)
     parameters, grads = sigmoid_network()
-    network = StandInNetwork(parameters, grads)
-
-    def recorded_step(parameters_, grads_, learning_rate):
-        if parameters_ is not network.parameters or grads_ is not network.grads or learning_rate != 0.01:
-            fail(8, "gradient_descent_step should receive self.network.parameters, self.network.grads "
-                    "and self.learning_rate.")
-        parameters_.update({key: SEED[f"step_{key}"].copy() for key in parameters_})
-
+    network = stand_in_network(side, parameters, grads)
+    shared = network.parameters, network.grads
+    step = side.spy(update={key: SEED[f"step_{key}"] for key in parameters})  # what a right step leaves
     optimizer = run(8, "GradientDescent(network, learning_rate=0.01)", GradientDescent, network, 0.01)
-    with replaced(GradientDescent, gradient_descent_step=recorded_step):
+    with side.replaced(GradientDescent, gradient_descent_step=step):
         run(8, "optimizer.step()", optimizer.step)
+    if not all(_steps_network(side, call, *shared, 0.01) for call in side.calls(step)):
+        fail(8, "gradient_descent_step should receive self.network.parameters, self.network.grads "
+                "and self.learning_rate.")
+    parameters = side.fetch(network.parameters)
     for key in ("W1", "b1", "W2", "b2", "W3", "b3"):
-        check_array(8, f"network.parameters['{key}'] after step()", network.parameters[key], SEED[f"step_{key}"],
+        check_array(8, f"network.parameters['{key}'] after step()", parameters[key], SEED[f"step_{key}"],
                     "step() applies gradient_descent_step to the network's parameters and gradients.")
     passed(8)
 
 
-def _two_steps(exercise, name, make_optimizer):
+def _steps_network(side, call, parameters, grads, learning_rate):
+    """Whether a recorded call of gradient_descent_step received these parameters and grads (the
+    very dicts) and this learning rate."""
+    try:
+        arguments = bind(lambda parameters, grads, learning_rate: None, *call)
+    except TypeError:
+        return False
+    return (side.same(arguments["parameters"], parameters) and side.same(arguments["grads"], grads)
+            and _same(arguments["learning_rate"], learning_rate))
+
+
+def _two_steps(exercise, name, optimizer_class, **settings):
+    """The stand-in network's parameters (fetched) after two steps of a fresh optimizer."""
+    side = student_side(optimizer_class)
     parameters, first, second = optimizer_problem()
-    network = StandInNetwork(parameters, first)
-    optimizer = run(exercise, f"{name}(network, ...)", make_optimizer, network)
+    network = stand_in_network(side, parameters, first)
+    optimizer = run(exercise, f"{name}(network, ...)", optimizer_class, network, **settings)
     run(exercise, "the first optimizer.step()", optimizer.step)
-    network.grads = StandInNetwork({}, second).grads
+    network.grads = side.put(_floats(second))
     run(exercise, "the second optimizer.step()", optimizer.step)
-    return network
+    return side.fetch(network.parameters)
 
 
 def test_momentum(GradientDescentWithMomentum):
-    network = _two_steps(9, "GradientDescentWithMomentum",
-                         lambda net: GradientDescentWithMomentum(net, learning_rate=0.1, beta=0.8))
+    parameters = _two_steps(9, "GradientDescentWithMomentum", GradientDescentWithMomentum,
+                            learning_rate=0.1, beta=0.8)
     for key in ("W1", "b1"):
-        check_array(9, f"parameters['{key}'] after two steps", network.parameters[key],
-                    OPTIMIZER_EXPECTED["momentum"][key],
+        check_array(9, f"parameters['{key}'] after two steps", parameters[key], OPTIMIZER_EXPECTED["momentum"][key],
                     "v = beta * v + (1 - beta) * grad, then param = param - learning_rate * v; "
                     "keep v in self.velocities between steps.")
     passed(9)
 
 
 def test_rmsprop(RMSProp):
-    network = _two_steps(10, "RMSProp", lambda net: RMSProp(net, learning_rate=0.1, beta=0.8))
+    parameters = _two_steps(10, "RMSProp", RMSProp, learning_rate=0.1, beta=0.8)
     for key in ("W1", "b1"):
-        check_array(10, f"parameters['{key}'] after two steps", network.parameters[key],
-                    OPTIMIZER_EXPECTED["rmsprop"][key],
+        check_array(10, f"parameters['{key}'] after two steps", parameters[key], OPTIMIZER_EXPECTED["rmsprop"][key],
                     "s = beta * s + (1 - beta) * grad**2, then param = param - learning_rate * grad / "
                     "(np.sqrt(s) + epsilon), epsilon outside the square root; keep s between steps.")
     passed(10)
 
 
 def test_adam(Adam):
-    network = _two_steps(11, "Adam", lambda net: Adam(net, learning_rate=0.1, beta1=0.8, beta2=0.9))
+    parameters = _two_steps(11, "Adam", Adam, learning_rate=0.1, beta1=0.8, beta2=0.9)
     for key in ("W1", "b1"):
-        check_array(11, f"parameters['{key}'] after two steps", network.parameters[key],
-                    OPTIMIZER_EXPECTED["adam"][key],
+        check_array(11, f"parameters['{key}'] after two steps", parameters[key], OPTIMIZER_EXPECTED["adam"][key],
                     "v = beta1 * v + (1 - beta1) * grad, s = beta2 * s + (1 - beta2) * grad**2, then "
                     "param = param - learning_rate * v / (np.sqrt(s) + epsilon), with no bias correction.")
     passed(11)
