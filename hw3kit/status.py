@@ -35,13 +35,16 @@ def load(course_root, assignment):
     return load_all(course_root).get(assignment, {})
 
 
-def record(course_root, assignment, student, status, reason="", seconds=0.0):
-    """Store one submission's outcome, atomically (a crash never leaves a half-written file)."""
+def record(course_root, assignment, student, status, reason="", seconds=0.0, phases=None):
+    """Store one submission's outcome, atomically (a crash never leaves a half-written file).
+    ``phases``: seconds spent per grading phase (sandbox, student cells, checks)."""
     statuses = load_all(course_root)
     statuses.setdefault(assignment, {})[student] = {
-        "status": status, "reason": reason, "seconds": round(float(seconds), 2),
+        "status": status, "reason": reason, "seconds": round(float(seconds), 4),
         "finished": datetime.datetime.now().isoformat(timespec="seconds"),
     }
+    if phases:
+        statuses[assignment][student]["phases"] = {name: round(value, 4) for name, value in phases.items()}
     handle, temporary = tempfile.mkstemp(dir=course_root, prefix=".grading_status.")
     with os.fdopen(handle, "w") as stream:
         json.dump(statuses, stream, indent=1, sort_keys=True)

@@ -5,8 +5,8 @@ The master notebook (``source/<assignment>/<notebook>.ipynb``) is the one source
 - its solution and given code cells, executed here in the grader's process, are the **reference**;
 - its test cells (public tests, and hidden tests between ``### BEGIN HIDDEN TESTS`` and
   ``### END HIDDEN TESTS``) are the **checks**, executed here against the student's code;
-- cells tagged ``skip-when-grading`` only illustrate (load data, train, plot): the grader runs them
-  neither here nor in the student's worker.
+- cells tagged ``skip-execution`` only illustrate (load data, train, plot): the grader runs them
+  neither here nor in the student's worker (nbclient, and so nbgrader's Execute, skips them too).
 
 Modules the checks import resolve first to the assignment's grader folder (``grader/<assignment>/``,
 never released, never shown to the sandbox), then to its source folder (``public_tests.py``), then
@@ -24,7 +24,7 @@ import types
 import nbformat
 import numpy as np
 
-SKIP_TAG = "skip-when-grading"
+SKIP_TAG = "skip-execution"  # the tag Jupyter's own runner (nbclient, hence nbgrader's Execute) skips
 
 
 class GraderSetupError(RuntimeError):

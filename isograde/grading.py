@@ -4,7 +4,7 @@ Cells are taken in the notebook's order. A code cell of the student's runs in th
 output is kept as the student's); a test cell runs the master's version of it here, in the grader,
 with the assignment's names bound to handles of the student's objects; its outputs are the grader's
 verdict, in the form nbgrader scores (``nbgrader.utils.determine_grade``): an error output for a
-failure (0 points), printed text for a pass (full points). Cells tagged ``skip-when-grading`` are not
+failure (0 points), printed text for a pass (full points). Cells tagged ``skip-execution`` are not
 run: they keep the outputs the student submitted, marked as such.
 
 A cell or check that runs past its time limit, or code that ends the worker, costs that cell only: the
@@ -145,21 +145,30 @@ class NotebookGrader:
                 warnings.simplefilter("ignore")  # the reference's own warnings are not the student's business
                 exec(compile(source, f"<test cell {grade_id}>", "exec"), namespace)
         except AssertionError as failure:
+            self._replace_if_gone(notebook, index)
             return _printed(printed) + [_error("AssertionError", str(failure))]
         except WorkerGone as gone:
             self._replace_worker(notebook, index)
             return _printed(printed) + [_error("CellTimeoutError" if "timed out" in gone.reason else "WorkerDied",
                                                gone.reason)]
         except StudentError as error:
+            self._replace_if_gone(notebook, index)
             return _printed(printed) + [_error(error.remote_type, f"your code raised {error.remote_type}: {error}")]
         except ImportError as error:  # the checks cannot run at all: a setup error, never a student's 0
             raise GraderSetupError(f"test cell {grade_id}: {error}; the checks import it from "
                                    f"{self.assignment.grader_folder} or {self.assignment.source_folder}") from None
         except NameError as error:
+            self._replace_if_gone(notebook, index)
             return _printed(printed) + [_error("NameError", f"{error}: the notebook does not define it.")]
         except Exception as error:  # a value the checks could not handle is a wrong answer, never a pass
+            self._replace_if_gone(notebook, index)
             return _printed(printed) + [_error(type(error).__name__, f"the grader could not check your answer: {error}")]
+        self._replace_if_gone(notebook, index)
         return _printed(printed) or [new_output("stream", name="stdout", text="Passed.\n")]
+
+    def _replace_if_gone(self, notebook, index):
+        if self.worker is not None and self.worker.gone:
+            self._replace_worker(notebook, index)
 
 
 def _printed(buffer):
@@ -173,15 +182,21 @@ def _error(name, message, trace=None):
 
 
 def _outputs_by_id(notebook):
-    return {nbgrader_of(c).get("grade_id"): c.get("outputs", []) for c in notebook.cells
-            if c.get("cell_type") == "code" and nbgrader_of(c).get("grade_id")}
+    """The submitted outputs of each nbgrader code cell (the file is the student's: trust no shape)."""
+    try:
+        return {nbgrader_of(c).get("grade_id"): c.get("outputs", []) for c in notebook.cells
+                if c.get("cell_type") == "code" and nbgrader_of(c).get("grade_id")}
+    except (AttributeError, TypeError):
+        return {}
 
 
 def _as_submitted(outputs):
     """The student's own outputs of a cell the grader does not run: text and PNG images only (no
     HTML or script reaches the instructor's browser), after a note that says where they come from."""
     kept = [new_output("stream", name="stdout", text=SUBMITTED_NOTE)]
-    for output in outputs or []:
+    for output in outputs if isinstance(outputs, list) else []:
+        if not isinstance(output, dict) or not isinstance(output.get("data", {}), dict):
+            continue
         kind = output.get("output_type")
         if kind == "stream" and isinstance(output.get("text"), str):
             kept.append(new_output("stream", name="stdout", text=output["text"]))

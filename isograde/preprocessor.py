@@ -10,10 +10,15 @@ reference are kept per process (module level), so a class pays their start once 
 """
 import json
 import os
+import traceback
 
+import jsonschema
 import nbformat
 from nbconvert.preprocessors import Preprocessor
 from nbgrader.coursedir import CourseDirectory
+from nbgrader.nbgraderformat import MetadataValidator, ValidationError
+from nbgrader.nbgraderformat.common import BaseMetadataValidator, SchemaTooNewError, SchemaTooOldError
+from nbgrader.preprocessors import CheckCellMetadata
 from traitlets import Bool, Float, Unicode
 
 from isograde.assignment import Assignment
@@ -88,6 +93,51 @@ def _submitted_notebook(coursedir, info):
     try:
         folder = coursedir.format_path(coursedir.submitted_directory, info["student"], info["assignment"])
         with open(os.path.join(folder, info["notebook"] + ".ipynb"), encoding="utf-8") as handle:
-            return nbformat.read(handle, as_version=4)
-    except (OSError, ValueError, json.JSONDecodeError, KeyError):
+            return nbformat.from_dict(json.load(handle))  # only its outputs are used, filtered by type
+    except (OSError, ValueError, json.JSONDecodeError, KeyError, TypeError):
         return None
+
+
+class _CachedSchemaValidation(BaseMetadataValidator):
+    """nbgrader's cell validation, with the JSON schema compiled once: nbgrader calls
+    ``jsonschema.validate``, which checks the schema itself again for every cell (~0.1 s a notebook)."""
+
+    def validate_cell(self, cell):
+        if "nbgrader" not in cell.metadata:
+            return
+        version = cell.metadata["nbgrader"].get("schema_version", 0)
+        if version < self.schema_version:
+            raise SchemaTooOldError(f"Outdated schema version: {version} (expected {self.schema_version})",
+                                    version, self.schema_version)
+        if version > self.schema_version:
+            raise SchemaTooNewError(f"Schema version is too new: {version} (expected {self.schema_version})",
+                                    version, self.schema_version)
+        _schema_validator(self.schema).validate(cell.metadata["nbgrader"])
+
+
+class _FastMetadataValidator(MetadataValidator, _CachedSchemaValidation):
+    """nbgrader's MetadataValidator (v3 checks included) on the cached schema validation above."""
+
+
+_VALIDATORS = {}
+
+
+def _schema_validator(schema):
+    key = json.dumps(schema, sort_keys=True)
+    if key not in _VALIDATORS:
+        _VALIDATORS[key] = jsonschema.validators.validator_for(schema)(schema)
+    return _VALIDATORS[key]
+
+
+class CheckCellMetadataOnce(CheckCellMetadata):
+    """nbgrader's CheckCellMetadata, same checks and same errors, with the schema compiled once."""
+
+    def preprocess(self, nb, resources):
+        try:
+            _FastMetadataValidator().validate_nb(nb)
+        except ValidationError:
+            self.log.error(traceback.format_exc())
+            message = "Notebook failed to validate; the nbgrader metadata may be corrupted."
+            self.log.error(message)
+            raise ValidationError(message)
+        return nb, resources

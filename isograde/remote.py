@@ -23,8 +23,11 @@ from isograde.worker import wire
 CHILD_LIMITS = {"RLIMIT_AS": 6 * 1024**3, "RLIMIT_CPU": 600, "RLIMIT_NPROC": 64, "RLIMIT_FSIZE": 64 * 1024**2}
 
 
-class WorkerGone(Exception):
-    """The worker stopped answering: it ran past its time limit, or the student's code ended it."""
+class WorkerGone(BaseException):
+    """The worker stopped answering: it ran past its time limit, or the student's code ended it.
+    A BaseException, like KeyboardInterrupt: the checks' ``except Exception`` (which turns a student's
+    error into a failure message) must not swallow it; it ends the test cell, and the grader then
+    replaces the worker."""
 
     def __init__(self, reason):
         super().__init__(reason)

@@ -19,11 +19,13 @@ REPO = Path(__file__).resolve().parents[1]
 os.environ["PATH"] = str(Path(sys.executable).parent) + os.pathsep + os.environ["PATH"]
 
 
-def execute_notebook(path, env=None, timeout=300):
-    """Execute a notebook in its own folder with a fresh kernel; returns the executed notebook."""
+def execute_notebook(path, env=None, timeout=300, every_cell=False):
+    """Execute a notebook in its own folder with a fresh kernel; returns the executed notebook.
+    ``every_cell``: run the cells tagged skip-execution too, as a student's Run All does."""
     notebook = nbformat.read(path, as_version=4)
     client = NotebookClient(notebook, timeout=timeout, kernel_name="python3", allow_errors=True,
-                            resources={"metadata": {"path": str(Path(path).parent)}})
+                            resources={"metadata": {"path": str(Path(path).parent)}},
+                            **({"skip_cells_with_tag": ""} if every_cell else {}))
     saved = dict(os.environ)
     os.environ.update(env or {})
     try:

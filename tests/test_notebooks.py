@@ -25,7 +25,8 @@ def executed_master(repo, tmp_path_factory):
     # the hidden regions import the grader's checks from grader/hw3 (isograde.hidden finds it by this name
     # when the notebook runs outside the course folder)
     return execute_notebook(folder / "hw3.ipynb", env={"HOME": str(folder),
-                                                       "ISOGRADE_GRADER_FOLDER": str(repo / "grader" / "hw3")})
+                                                       "ISOGRADE_GRADER_FOLDER": str(repo / "grader" / "hw3")},
+                            every_cell=True)
 
 
 def test_master_notebook_runs_without_errors(executed_master):
@@ -95,7 +96,7 @@ def test_release_runs_to_the_end_and_every_test_asks_for_the_missing_code(repo, 
     for item in (repo / "release" / "hw3").iterdir():
         if item.is_file():
             (tmp_path / item.name).write_bytes(item.read_bytes())
-    executed = execute_notebook(tmp_path / "hw3.ipynb", env={"HOME": str(tmp_path)})
+    executed = execute_notebook(tmp_path / "hw3.ipynb", env={"HOME": str(tmp_path)}, every_cell=True)
     code_cells = [c for c in executed.cells if c.cell_type == "code"]
     assert all(c.execution_count is not None for c in code_cells)
     errors = [o for c in code_cells for o in c.outputs if o.output_type == "error"]

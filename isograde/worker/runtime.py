@@ -330,7 +330,15 @@ def preload():
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot  # noqa: F401
-    return make_shell()
+    shell = make_shell()
+    # pay IPython's first-cell costs here, once, rather than in every child
+    shell.run_cell("import numpy as np\nimport matplotlib.pyplot as plt\nnp.zeros(3) @ np.ones(3)\nprint(end='')",
+                   store_history=False)
+    for name in ("np", "plt", "_", "__", "___", "_i", "_ii", "_iii", "_1", "_i1", "Out", "In"):
+        shell.user_ns.pop(name, None)
+    shell.user_ns.update(In=[], Out={})
+    shell.execution_count = 1
+    return shell
 
 
 def child_main(sock, limits, uid):
