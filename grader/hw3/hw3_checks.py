@@ -533,15 +533,23 @@ def check_optimizer(exercise, name, student_class, reference_class, settings, mi
     label = ", ".join(f"{key}={value}" for key, value in settings.items())
     problem = optimizer_problem(seed, steps)
     expected = reference_trajectory(reference_class, settings, problem)
-    variants = {hint: reference_trajectory(variant, settings, problem) for hint, variant in mistakes.items()}
     received = student_trajectory(exercise, name, label, student_class, settings, problem)
+    variants = {}
+
+    def hint(step, key, got):  # the known mistakes are run only for a student whose answer is wrong
+        if not variants:
+            variants.update({h: reference_trajectory(v, settings, problem) for h, v in mistakes.items()})
+        return hint_for(got, {h: v[step - 1][key] for h, v in variants.items()}, rule)
+
     for step, (got, want) in enumerate(zip(received, expected), start=1):
         what = f"after step {step} of a fresh {name}({label})"
         pt.check_keys(exercise, f"network.parameters {what}", got, want,
                       "update the entries of self.network.parameters; do not add or remove any.")
         for key in want:
-            hint = hint_for(got[key], {h: v[step - 1][key] for h, v in variants.items()}, rule)
-            pt.check_array(exercise, f"parameter {key} {what}", got[key], want[key], hint)
+            try:
+                pt.check_array(exercise, f"parameter {key} {what}", got[key], want[key])
+            except AssertionError:
+                pt.check_array(exercise, f"parameter {key} {what}", got[key], want[key], hint(step, key, got[key]))
 
 
 def test_momentum(GradientDescentWithMomentum, ref):
