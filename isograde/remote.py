@@ -62,7 +62,7 @@ class Zygote:
         self.process = subprocess.Popen(command, pass_fds=(fd,), env=environment, stdin=subprocess.DEVNULL,
                                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         theirs.close()
-        self.current = None
+        self.current, self.ending = None, False
         ready = self._receive(timeout=120)
         if not ready or not ready.get("ready"):
             with contextlib.suppress(Exception):
@@ -86,6 +86,7 @@ class Zygote:
     def spawn(self, limits=None, timeout=30):
         """A fresh worker (a forked child), after the previous one has ended."""
         self.finish()
+        self._await_end()
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         socket.send_fds(self.control, [self.codec.pack({"op": "fork", "limits": limits or CHILD_LIMITS})],
                         [theirs.fileno()])
@@ -98,20 +99,27 @@ class Zygote:
         return self.current
 
     def finish(self, kill=False):
-        """End the current worker (killing it if asked or if it does not end by itself)."""
+        """End the current worker: close its channel (it then exits), or kill it. The zygote cleans up
+        after it while the grader goes on; the next ``spawn`` waits for that."""
         worker, self.current = self.current, None
         if worker is None:
             return
         worker.close()
+        self.ending = True
         if kill:
             self.control.send(self.codec.pack({"op": "kill"}))
+
+    def _await_end(self):
+        if not getattr(self, "ending", False):
+            return
         ended = self._receive(timeout=5)
-        if ended is None and not kill:
+        if ended is None:  # still running student code, ignoring its closed channel
             self.control.send(self.codec.pack({"op": "kill"}))
             ended = self._receive(timeout=10)
         if ended is None:
             self.close()
             raise sandbox.SandboxUnavailable("the worker sandbox did not end a worker")
+        self.ending = False
 
     def close(self):
         with contextlib.suppress(Exception):
