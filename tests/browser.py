@@ -46,12 +46,12 @@ def new_browser(profile_dir):
 
 
 def copy_course(destination):
-    """A temporary copy of the course (source, release, samples and configuration), so that the tests
+    """A temporary copy of the course (source, grader, release, samples and configuration), so that the tests
     never touch the repository's working tree."""
     destination = Path(destination)
     destination.mkdir(parents=True, exist_ok=True)
     ignore = shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints")
-    for folder in ("source", "release", "samples"):
+    for folder in ("source", "grader", "release", "samples"):
         shutil.copytree(REPO / folder, destination / folder, ignore=ignore)
     shutil.copy(REPO / "nbgrader_config.py", destination)
     return destination
