@@ -132,6 +132,8 @@ def _api(course_root, timeout, db_url, sandboxed=True):
 def grade_one(course_root, assignment, student, timeout=None, db_url=None, expected=None, sandboxed=True):
     """Autograde one submission and say how it went. Runs in a worker process or on a Dask worker."""
     started = time.perf_counter()
+    import isograde
+    isograde.skip_slow_optional_imports()
     expected = expected or source_notebooks(course_root, assignment)
     problem = check_submission(course_root, assignment, student, expected)
     if problem:
@@ -244,6 +246,8 @@ def _quiet_worker():
     submission, while SQLAlchemy warnings and kernels' start-up notices on stderr say nothing useful."""
     import warnings
 
+    import isograde
+    isograde.skip_slow_optional_imports()
     warnings.filterwarnings("ignore")
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, 1)
