@@ -81,7 +81,8 @@ class NotebookGrader:
             self.worker.write_files(self.files)
         for index, cell in enumerate(notebook.cells[:upto]):
             if self._runnable(index, cell):
-                self._execute(index, cell.source)
+                with contextlib.suppress(StudentError):  # reported when the cell ran the first time
+                    self._execute(index, cell.source)
 
     def _runnable(self, index, cell):
         return (cell.cell_type == "code" and cell.source.strip() and not is_test_cell(cell)
@@ -101,6 +102,9 @@ class NotebookGrader:
             self._replace_worker(notebook, index + 1)
             return [_error("CellTimeoutError" if "timed out" in gone.reason else "WorkerDied",
                            f"{gone.reason}; the grader went on without this cell.")]
+        except StudentError as error:  # the notebook broke the worker's own machinery (e.g. built-ins)
+            return [_error("WorkerBroken", f"the worker could not run this cell ({error.remote_type}: {error}); "
+                                           "an earlier cell may have replaced what Python itself needs.")]
         outputs = []
         if result["stdout"]:
             outputs.append(new_output("stream", name="stdout", text=result["stdout"]))
