@@ -169,8 +169,8 @@ def test_import_places_folders_and_lms_archives_and_reports_the_rest(tmp_path):
     assert {s: o.status for s, o in outcomes.items()} == {"alice": "graded", "bob": "graded", "carol": "graded"}
 
 
-@pytest.mark.parametrize("command", ["release", "import", "grade", "feedback", "export", "report", "lab", "demo",
-                                     "samples", "kill-matrix"])
+@pytest.mark.parametrize("command", ["release", "import", "grade", "feedback", "export", "report", "status", "remove",
+                                     "new-term", "lab", "demo", "samples", "kill-matrix"])
 def test_every_subcommand_has_help(command):
     done = cli(command, "--help")
     assert "usage: python -m hw3kit " + command in done.stdout and "--course" in done.stdout
