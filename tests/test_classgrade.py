@@ -188,4 +188,6 @@ def test_works_on_a_course_made_by_nbgrader_quickstart(tmp_path):
     assert done.returncode == 1, done.stdout + done.stderr
     assert "Graded 1, failed 1" in done.stdout
     assert "FAILED hacker: not a notebook (invalid JSON): problem1.ipynb" in done.stdout
-    assert json.loads((course / "grading_status.json").read_text())["ps1"]["bitdiddle"]["status"] == "graded"
+    recorded = status.load(course, "ps1")  # in the course's gradebook
+    assert (recorded["bitdiddle"]["status"], recorded["hacker"]["status"]) == ("graded", "failed")
+    assert not (course / "grading_status.json").exists()
