@@ -18,7 +18,7 @@ import file.
 import csv
 import os
 
-from nbgrader.api import MissingEntry
+from nbgrader.api import Gradebook, MissingEntry
 from nbgrader.plugins import ExportPlugin
 
 from hw3kit import grading, status
@@ -30,7 +30,9 @@ FIELDS = ["assignment", "student_id", "last_name", "first_name", "email", "statu
 # column per assignment; a column whose title matches no existing assignment creates one, with the
 # points of the "Points Possible" row (the second row of Canvas's own gradebook export). Canvas matches
 # a row by ID, SIS User ID or SIS Login ID; nbgrader's student ids are usually login names, so they go
-# in SIS Login ID (change LMS_ID_COLUMN if your ids are SIS user ids). An empty grade changes nothing.
+# in SIS Login ID (change LMS_ID_COLUMN if your ids are SIS user ids). A student imported from a Canvas
+# download has its Canvas user id in the gradebook (Student.lms_user_id): that goes in "ID", which Canvas
+# tries first (GradebookImporter#process_student in instructure/canvas-lms). An empty grade changes nothing.
 LMS_FIELDS = ["Student", "ID", "SIS User ID", "SIS Login ID", "Section"]
 LMS_ID_COLUMN = "SIS Login ID"
 LMS_POINTS_ROW = "    Points Possible"
@@ -104,9 +106,10 @@ class ExerciseCsvExportPlugin(ExportPlugin):
             writer.writerows(rows)
 
 
-def write_lms_csv(exercise_csv, destination):
+def write_lms_csv(exercise_csv, destination, lms_user_ids=None):
     """Write the totals of an ``ExerciseCsvExportPlugin`` CSV as a Canvas gradebook import file: one
-    column per assignment, an empty grade for failed or missing students."""
+    column per assignment, an empty grade for failed or missing students; ``lms_user_ids`` ({student:
+    LMS user id}) fills the "ID" column."""
     with open(exercise_csv, newline="", encoding="utf-8") as stream:
         rows = list(csv.DictReader(stream))
     assignments = list(dict.fromkeys(row["assignment"] for row in rows))
@@ -117,6 +120,7 @@ def write_lms_csv(exercise_csv, destination):
         name = ", ".join(part for part in (row["last_name"], row["first_name"]) if part)
         entry["Student"] = name or row["student_id"]
         entry[LMS_ID_COLUMN] = row["student_id"]
+        entry["ID"] = (lms_user_ids or {}).get(row["student_id"]) or ""
         entry[row["assignment"]] = row["total"] if row["status"] == GRADED else ""
     with open(destination, "w", newline="", encoding="utf-8") as stream:
         writer = csv.DictWriter(stream, fieldnames=LMS_FIELDS + assignments)
@@ -138,4 +142,6 @@ def export_grades(course_root, assignment="hw3", to=None, lms_to=None, db_url=No
     if db_url:
         args.append(f"--CourseDirectory.db_url={db_url}")
     grading.nbgrader(course_root, *args)
-    return to, write_lms_csv(to, lms_to)
+    with Gradebook(db_url or f"sqlite:///{os.path.join(course_root, 'gradebook.db')}") as gradebook:
+        lms_user_ids = {student.id: student.lms_user_id for student in gradebook.students}
+    return to, write_lms_csv(to, lms_to, lms_user_ids)
