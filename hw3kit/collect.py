@@ -44,7 +44,8 @@ EXPECTED = ("expected a folder with one sub-folder per student (alice/hw3.ipynb)
             "or an LMS download (.zip) of such files")
 
 CANVAS = re.compile(r"^(?P<slug>.+?)_(?:(?P<late>LATE)_)?(?P<lms_user_id>\d+)_(?P<file_id>\d+)_(?P<name>.+)$")
-CANVAS_ANONYMOUS = re.compile(r"^(?:(?P<late>LATE)_)?anon_(?P<anonymous_id>[A-Za-z0-9]+)_(?P<file_id>\d+)_(?P<name>.+)$")
+CANVAS_ANONYMOUS = re.compile(r"^(?:(?P<late>LATE)_)?anon_(?P<anonymous_id>[A-Za-z0-9]+)_(?P<file_id>\d+)_"
+                              r"(?P<name>.+)$")
 STUDENT_ID = re.compile(r"^\w[\w.\-]*$")
 
 
@@ -306,7 +307,8 @@ def _slug_holders(slug, lms_user_id, known, new_slugs):
     it) and other new LMS users of this download with the same slug; as words, or '' if nobody."""
     holders = [f"LMS user {lms} (student {student})" for student, lms in sorted(known.items())
                if lms and lms != lms_user_id and student in (slug, f"{slug}-{lms}")]
-    holders += [f"LMS user {other} in this download" for other in sorted(new_slugs.get(slug, ())) if other != lms_user_id]
+    holders += [f"LMS user {other} in this download" for other in sorted(new_slugs.get(slug, ()))
+                if other != lms_user_id]
     return ", ".join(holders)
 
 
