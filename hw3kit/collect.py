@@ -170,6 +170,8 @@ def _notebook_and_version(name, notebooks):
 
 
 def _not_a_notebook_name(name, notebooks):
+    if name.lower().endswith(".zip"):
+        return "an archive inside the download: unpack it into a folder and import that folder"
     expected = " or ".join(notebooks)
     return f"not a notebook of the assignment: {name} (expected {expected})"
 

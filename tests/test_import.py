@@ -192,7 +192,8 @@ def test_unsafe_unreadable_empty_and_ambiguous_files_are_reported_and_nothing_la
     members = {"a/../../hw3.ipynb": good, "../../x/../hw3.ipynb": good, "emptyone_hw3.ipynb": b"",
                "dave/hw3.ipynb": notebook("dave one"), "dave_hw3.ipynb": notebook("dave two"),
                "fay/hw3.ipynb": notebook("fay first"), "fay/hw3-1.ipynb": notebook("fay second"),
-               "crc_hw3.ipynb": notebook("to be corrupted"), "hw3.ipynb": good, "erin_hw3.ipynb": good}
+               "crc_hw3.ipynb": notebook("to be corrupted"), "hw3.ipynb": good, "erin_hw3.ipynb": good,
+               "gus_1_2_hw3.zip": b"PK"}
     with zipfile.ZipFile(archive, "w", compression=zipfile.ZIP_STORED) as bundle:
         for name, content in members.items():
             bundle.writestr(name, content)
@@ -210,6 +211,7 @@ def test_unsafe_unreadable_empty_and_ambiguous_files_are_reported_and_nothing_la
     assert "emptyone_hw3.ipynb: empty file" in out
     assert "crc_hw3.ipynb: unreadable (Bad CRC-32" in out
     assert "hw3.ipynb: no student in its name or folder" in out
+    assert "gus_1_2_hw3.zip: an archive inside the download: unpack it" in out
     assert "dave/hw3.ipynb: dave's hw3.ipynb also comes as dave_hw3.ipynb, and nothing tells which is later" in out
     assert "dave_hw3.ipynb: dave's hw3.ipynb also comes as dave/hw3.ipynb" in out
     assert "fay/hw3.ipynb: superseded by a later upload: fay/hw3-1.ipynb" in out
