@@ -217,3 +217,21 @@ def test_unsafe_unreadable_empty_and_ambiguous_files_are_reported_and_nothing_la
     assert "fay/hw3.ipynb: superseded by a later upload: fay/hw3-1.ipynb" in out
     assert contents(course) == {"erin/hw3/hw3.ipynb": good, "fay/hw3/hw3.ipynb": notebook("fay second")}
     assert sorted(str(p) for p in tmp_path.rglob("*") if "course" not in p.parts) == outside_before
+
+
+def test_canvas_user_ids_are_kept_in_a_postgresql_gradebook(course, tmp_path):
+    from postgres_server import PostgresServer
+
+    archive = make_zip(tmp_path / "submissions.zip", {"smithbob_1001_5001_hw3.ipynb": notebook("bob"),
+                                                       "leeeve_1003_5004_hw3.ipynb": notebook("eve 1003"),
+                                                       "leeeve_1004_5005_hw3.ipynb": notebook("eve 1004")})
+    with PostgresServer() as server:
+        url = server.create_database("gradebook")
+        for _ in range(2):  # the second import finds the same students by their user ids
+            done = run_import(course, archive, "--db", url)
+            assert done.returncode == 0, done.stdout + done.stderr
+            with Gradebook(url) as gradebook:
+                ids = {student.id: student.lms_user_id for student in gradebook.students}
+            assert ids == {"smithbob": "1001", "leeeve-1003": "1003", "leeeve-1004": "1004"}
+    assert "smithbob/hw3.ipynb <- smithbob_1001_5001_hw3.ipynb (LMS user 1001, unchanged)" in done.stdout
+    assert lms_user_ids(course) == {}  # the course's SQLite gradebook was not used
