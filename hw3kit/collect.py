@@ -79,7 +79,7 @@ class Upload:
 class Result:
     imported: list = field(default_factory=list)  # (student, notebook, Upload, "new" | "replaced" | "unchanged")
     not_imported: list = field(default_factory=list)  # (path, reason)
-    renamed: list = field(default_factory=list)  # sentences
+    renamed: list = field(default_factory=list)  # (student, sentence) of the imported students renamed
 
 
 # ---------------------------------------------------------------- the source
@@ -289,7 +289,8 @@ def name_students(uploads, known, result):
             decided[lms_user_id] = None
             continue
         decided[lms_user_id] = student
-        result.renamed.append(f"{student} <- {slug} (LMS user {lms_user_id}): the name {slug} is also {holders}")
+        result.renamed.append((student, f"{student} <- {slug} (LMS user {lms_user_id}): the name {slug} is also "
+                                        f"{holders}"))
     named = []
     for upload in uploads:
         if upload.lms_user_id:
@@ -439,6 +440,8 @@ def import_submissions(course_root, assignment, source, regexp=None, db_url=None
                             "no notebook was placed.") from error
     for upload in chosen:
         result.imported.append((upload.student, upload.notebook, upload, place(course_root, assignment, upload)))
+    result.renamed = [(student, sentence) for student, sentence in result.renamed
+                      if student in {upload.student for upload in chosen}]
     result.not_imported.sort()
     return result
 
@@ -466,7 +469,7 @@ def report_lines(result, assignment):
         lines.append(f"  {student}/{notebook} <- {upload.entry.path} ({', '.join(details)})")
     if result.renamed:
         lines.append(f"Renamed {len(result.renamed)} student(s) whose name is another student's:")
-        lines += [f"  {sentence}" for sentence in result.renamed]
+        lines += [f"  {sentence}" for _, sentence in result.renamed]
     if result.not_imported:
         lines.append(f"Not imported: {len(result.not_imported)} file(s):")
         lines += [f"  {path}: {reason}" for path, reason in result.not_imported]

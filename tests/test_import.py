@@ -193,7 +193,7 @@ def test_unsafe_unreadable_empty_and_ambiguous_files_are_reported_and_nothing_la
                "dave/hw3.ipynb": notebook("dave one"), "dave_hw3.ipynb": notebook("dave two"),
                "fay/hw3.ipynb": notebook("fay first"), "fay/hw3-1.ipynb": notebook("fay second"),
                "crc_hw3.ipynb": notebook("to be corrupted"), "hw3.ipynb": good, "erin_hw3.ipynb": good,
-               "gus_1_2_hw3.zip": b"PK"}
+               "gus_1_2_hw3.zip": b"PK", "hal_7_1_hw3.ipynb": good, "hal_8_2_hw3.ipynb": b"{"}
     with zipfile.ZipFile(archive, "w", compression=zipfile.ZIP_STORED) as bundle:
         for name, content in members.items():
             bundle.writestr(name, content)
@@ -215,7 +215,10 @@ def test_unsafe_unreadable_empty_and_ambiguous_files_are_reported_and_nothing_la
     assert "dave/hw3.ipynb: dave's hw3.ipynb also comes as dave_hw3.ipynb, and nothing tells which is later" in out
     assert "dave_hw3.ipynb: dave's hw3.ipynb also comes as dave/hw3.ipynb" in out
     assert "fay/hw3.ipynb: superseded by a later upload: fay/hw3-1.ipynb" in out
-    assert contents(course) == {"erin/hw3/hw3.ipynb": good, "fay/hw3/hw3.ipynb": notebook("fay second")}
+    assert "hal-7 <- hal (LMS user 7): the name hal is also LMS user 8 in this download" in out
+    assert "hal-8 <-" not in out and "hal_8_2_hw3.ipynb: not a notebook (invalid JSON)" in out
+    assert contents(course) == {"erin/hw3/hw3.ipynb": good, "fay/hw3/hw3.ipynb": notebook("fay second"),
+                                "hal-7/hw3/hw3.ipynb": good}
     assert sorted(str(p) for p in tmp_path.rglob("*") if "course" not in p.parts) == outside_before
 
 
