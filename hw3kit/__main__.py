@@ -31,11 +31,13 @@ def build_parser():
                              "no hidden tests, in sync with source/) and put it in the gradebook", assignment, database)
     release.add_argument("--check", action="store_true", help="only check the existing release, do not regenerate")
 
-    collect = add("import", "import a folder or an LMS download (.zip) of student notebooks into submitted/ "
-                            "(wraps nbgrader zip_collect) and add the students to the gradebook", assignment, database)
-    collect.add_argument("source", help="a folder (one sub-folder or '<student>_<file>.ipynb' per student) or a .zip")
-    collect.add_argument("--regexp", help="regular expression with groups student_id and file_id for file names "
-                                          "(default: '<student>/<file>' or '<student>_..._<file>')")
+    collect = add("import", "import a folder, a notebook or an LMS download (.zip, e.g. Canvas's \"Download "
+                            "Submissions\") into submitted/ and the gradebook; later uploads win; every file not "
+                            "imported is listed with its reason (exit 1 if any)", assignment, database)
+    collect.add_argument("source", help="a folder (alice/hw3.ipynb or alice_hw3.ipynb per student), a notebook, or a "
+                                        ".zip (also Canvas's <name>_<userid>_<fileid>_hw3.ipynb, LATE, -1 re-uploads)")
+    collect.add_argument("--regexp", help="regular expression with the groups student_id and file_id, matched on each "
+                                          "file's path ('/' separators) before the built-in names")
 
     grade = add("grade", "autograde every submission (or --student) in parallel, resumably, with a status "
                          "and a reason for each", assignment, database)
@@ -122,12 +124,10 @@ def run(args, course):
         from hw3kit.release import release
         release(course, args.assignment, check_only=args.check, db_url=args.db)
     elif command == "import":
-        from hw3kit.collect import DEFAULT_REGEXP, import_submissions
-        placed, skipped = import_submissions(course, args.assignment, args.source, args.regexp or DEFAULT_REGEXP,
-                                             db_url=args.db)
-        print(f"Imported {len(placed)} submission(s) into submitted/: {', '.join(sorted(placed)) or 'none'}.")
-        for message in skipped:
-            print(f"  not placed: {message}")
+        from hw3kit.collect import import_submissions, report_lines
+        result = import_submissions(course, args.assignment, args.source, args.regexp, db_url=args.db)
+        print("\n".join(report_lines(result, args.assignment)))
+        return 1 if result.not_imported else 0
     elif command == "grade":
         from hw3kit import classgrade
         outcomes = classgrade.grade(course, args.assignment, students=args.student, jobs=args.jobs,

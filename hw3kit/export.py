@@ -34,7 +34,9 @@ NOT_GRADED_YET = "not graded yet"
 # column per assignment; a column whose title matches no existing assignment creates one, with the
 # points of the "Points Possible" row (the second row of Canvas's own gradebook export). Canvas matches
 # a row by ID, SIS User ID or SIS Login ID; nbgrader's student ids are usually login names, so they go
-# in SIS Login ID (change LMS_ID_COLUMN if your ids are SIS user ids). An empty grade changes nothing.
+# in SIS Login ID (change LMS_ID_COLUMN if your ids are SIS user ids). A student imported from a Canvas
+# download has its Canvas user id in the gradebook (Student.lms_user_id): that goes in "ID", which Canvas
+# tries first (GradebookImporter#process_student in instructure/canvas-lms). An empty grade changes nothing.
 LMS_FIELDS = ["Student", "ID", "SIS User ID", "SIS Login ID", "Section"]
 LMS_ID_COLUMN = "SIS Login ID"
 LMS_POINTS_ROW = "    Points Possible"
@@ -94,7 +96,9 @@ class ExerciseCsvExportPlugin(ExportPlugin):
 
 def write_lms_csv(exercise_csv, destination):
     """Write the totals of an ``ExerciseCsvExportPlugin`` CSV as a Canvas gradebook import file: one
-    column per assignment, an empty grade for failed or missing students."""
+    column per assignment, an empty grade (Canvas then changes nothing) for every student not fully
+    graded: failed, missing, changed since grading, or with an answer not graded yet. The CSV's
+    ``lms_user_id`` (the Canvas user id ``import`` kept) fills the "ID" column."""
     with open(exercise_csv, newline="", encoding="utf-8") as stream:
         rows = list(csv.DictReader(stream))
     assignments = list(dict.fromkeys(row["assignment"] for row in rows))

@@ -1,7 +1,7 @@
 """A class report of one assignment as a single, self-contained HTML page.
 
 ``build_report(course_root)`` reads the nbgrader gradebook (scores), the kit's grading statuses
-(``grading_status.json``: failures, grading times) and the autograded notebooks (the messages of the
+(in the gradebook, ``hw3kit.status``: failures, grading times) and the autograded notebooks (the messages of the
 failing tests) and writes ``report.html``: a summary, the distribution of total scores, the score
 per exercise (where the class struggled), the most frequent failure messages per exercise, and the
 failed submissions with grading times. Charts are PNG images embedded as base64 and the styles are
