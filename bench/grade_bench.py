@@ -16,7 +16,6 @@ the peak memory of each run (the sum of the proportional set sizes of the run's 
 kit's split of time per submission, and the floor: all checks of one correct notebook in one process.
 """
 import argparse
-import json
 import os
 import shutil
 import subprocess
