@@ -15,19 +15,26 @@ from hw3kit.grading import nbgrader
 
 
 class ShortTracebacks(NbGraderPreprocessor):
-    """Reduce every error in a graded cell to its message.
+    """Reduce every error in a graded cell to its message, as the student reads it in the notebook.
 
     A traceback lists the source lines of every frame it passes through, which would show students
     the hidden tests and the grader's reference code (nbgrader issue #917); the message of a failing
-    test already says what is wrong and what to look at.
+    test already says what is wrong and what to look at. A failing test (an AssertionError) shows its
+    message and hint alone, as public_tests' failures do in JupyterLab; any other error its name too.
     """
 
     def preprocess_cell(self, cell, resources, index):
         if cell.cell_type == "code" and utils.is_grade(cell):
             for output in cell.get("outputs", []):
                 if output.get("output_type") == "error":
-                    output["traceback"] = [f"{output.get('ename', 'Error')}: {output.get('evalue', '')}"]
+                    output["traceback"] = _short_form(output.get("ename", "Error"), output.get("evalue", ""))
         return cell, resources
+
+
+def _short_form(name, message):
+    if name == "AssertionError" and message:
+        return message.splitlines()
+    return [f"{name}: {message}"]
 
 
 # --- Feedback HTML that renders maths offline ---------------------------------------------------------
