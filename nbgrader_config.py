@@ -37,6 +37,6 @@ c.OverwriteCells.add_missing_cells = True
 # Feedback shows students their scores and the messages of failing tests, but neither the hidden
 # tests' code nor the grader's reference code (nbgrader shows both by default: its issue #917).
 c.GenerateFeedback.preprocessors = [GetGrades, ClearHiddenTests, ShortTracebacks, CSSHTMLHeaderPreprocessor]
-# nbgrader's feedback template ignores HTMLExporter.mathjax_url (it always writes the CDN address); this
-# exporter honours it, so `hw3kit.feedback.generate_feedback` can point the pages at a local MathJax copy.
+# Each feedback page is one file that opens alone, offline: this exporter typesets its maths into it (MathJax
+# under Node.js, at generation time) instead of loading MathJax from a CDN, as nbgrader's template does.
 c.GenerateFeedback.exporter_class = FeedbackHTMLExporter
