@@ -270,6 +270,7 @@ def test_instructor_grades_the_written_answer_in_the_formgrader(lab):
              message="Exercise 1's autograded score (8) on the page")
     assert driver.find_element("id", "ex11-adam").get_attribute("placeholder") == "11"
     assert "RMSProp and Adam brought the training loss down fastest" in driver.page_source
+    assert "Rubric for the grader" in driver.page_source  # above the answer, for the grader only
     scroll_to(driver, score)
     score.click()
     score.send_keys(Keys.CONTROL, "a")

@@ -7,6 +7,7 @@ import shutil
 from html import unescape
 from pathlib import Path
 
+import nbformat
 import pytest
 from nbgrader.api import Gradebook
 
@@ -132,6 +133,19 @@ def test_feedback_shows_failing_tests_as_the_notebook_does(course, feedback):
     start = lines.index(next(line for line in lines if line.startswith("Exercise 5: grads['db2']")))
     assert lines[start + 4].startswith("Hint: db = np.sum(dZ, axis=1, keepdims=True): a sum over the samples")
     assert "hw3_checks" not in text and "AssertionError" not in text and "Traceback" not in text
+
+
+def test_the_rubric_is_in_every_graded_notebook_and_in_no_feedback(course, feedback):
+    """The formgrader shows a student's autograded notebook: the rubric is there, in the question's cell, above
+    the answer it grades; the student's feedback does not have it."""
+    for student, page in zip(GRADED_STUDENTS, feedback):
+        graded = nbformat.read(course / "autograded" / student / "hw3" / "hw3.ipynb", as_version=4)
+        ids = [c.metadata.get("nbgrader", {}).get("grade_id") for c in graded.cells]
+        question = graded.cells[ids.index("written-question-text")]
+        assert ids.index("written-question-text") + 1 == ids.index("written-optimizer-comparison")
+        assert "**Rubric for the grader** (5 points" in question.source, student
+        text = page.read_text()
+        assert "Rubric for the grader" not in text and "MARK SCHEME" not in text and "first to fall below 0.01" in text
 
 
 def test_feedback_for_one_student_writes_that_page_only(course, feedback):

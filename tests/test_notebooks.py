@@ -70,11 +70,36 @@ def test_grade_cells_are_numbered_by_exercise_and_total_100(repo):
     assert written.cell_type == "markdown" and written.metadata.nbgrader["solution"]
 
 
+def test_the_written_question_defines_fastest_and_names_the_learning_rates(repo):
+    source = nbformat.read(repo / "source" / "hw3" / "hw3.ipynb", as_version=4)
+    question = next(c for c in source.cells if grade_id(c) == "written-question-text")
+    asked, _, rubric = question.source.partition("### BEGIN MARK SCHEME")
+    assert "first to fall below 0.01" in asked and "lowest training loss at the last iteration" in asked
+    comparison = next(c for c in source.cells if grade_id(c) == "given-comparison").source
+    rates = re.findall(r'"(Gradient Descent|Momentum|RMSProp|Adam)": lambda net: \w+\(net, learning_rate=([\d.]+)',
+                       comparison)
+    assert [rate for _, rate in rates] == ["0.1", "0.5", "0.001", "0.001"]
+    assert "0.1 for gradient descent, 0.5 for momentum, 0.001 for RMSProp and 0.001 for Adam" in asked
+    assert "first below 0.01 at iteration" in comparison  # the number part 1 asks for is printed
+    assert "### END MARK SCHEME" in rubric and re.findall(r"\*\*(\d) points?, ", rubric) == ["1", "2", "1", "1"]
+    text = "".join(c.source for c in source.cells if c.cell_type == "markdown")
+    assert "every optimizer converges" not in text and "oscillates" in text and "HW3_FULL_COMPARISON" not in text
+
+
+def test_L_is_the_number_of_layers_with_weights_everywhere(repo):
+    source = nbformat.read(repo / "source" / "hw3" / "hw3.ipynb", as_version=4)
+    code = "\n".join(c.source for c in source.cells if c.cell_type == "code")
+    assert sorted(set(re.findall(r"^\s*L = (.*?)\s*(?:#.*)?$", code, re.M))) == \
+        ["len(layer_dims) - 1", "len(parameters) // 2"]
+    assert "range(1, L)" not in code and code.count("range(1, L + 1)") >= 3
+
+
 def test_release_holds_no_solution_and_no_hidden_test(repo):
     source = nbformat.read(repo / "source" / "hw3" / "hw3.ipynb", as_version=4)
     release = nbformat.read(repo / "release" / "hw3" / "hw3.ipynb", as_version=4)
     text = nbformat.writes(release)
-    for marker in ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "hw3_checks", "isograde", "hw3kit"):
+    for marker in ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "hw3_checks", "isograde", "hw3kit",
+                   "MARK SCHEME", "Rubric"):
         assert marker not in text
     solution_lines = {line.strip() for c in cells_of(source, "solution")
                       for region in re.findall(r"### BEGIN SOLUTION\n(.*?)### END SOLUTION", c.source, re.S)
