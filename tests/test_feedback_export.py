@@ -135,6 +135,16 @@ def test_feedback_shows_failing_tests_as_the_notebook_does(course, feedback):
     assert "hw3_checks" not in text and "AssertionError" not in text and "Traceback" not in text
 
 
+def test_the_graded_notebook_shows_a_failing_test_as_the_students_notebook_does(course):
+    """The grader writes a failure's own rendering (public_tests' ExerciseFailed) as the error's traceback: the
+    formgrader shows the message and hint, as JupyterLab did, not "AssertionError: ..."."""
+    graded = nbformat.read(course / "autograded" / "sample-typical-mistakes" / "hw3" / "hw3.ipynb", as_version=4)
+    [cell] = [c for c in graded.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "ex05-back-propagation"]
+    [error] = [o for o in cell.outputs if o.output_type == "error"]
+    assert error.ename == "AssertionError" and error.traceback == error.evalue.splitlines()
+    assert error.traceback[0].startswith("Exercise 5: grads['db2']") and error.traceback[-1].startswith("Hint: ")
+
+
 def test_the_rubric_is_in_every_graded_notebook_and_in_no_feedback(course, feedback):
     """The formgrader shows a student's autograded notebook: the rubric is there, in the question's cell, above
     the answer it grades; the student's feedback does not have it."""
