@@ -4,12 +4,17 @@ PYTHON := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed
 RUN := PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(PYTHON)
 
-.PHONY: demo test kill-matrix release samples lab
+.PHONY: demo test kill-matrix release samples lab browser
 
-$(INSTALLED): requirements.txt pyproject.toml
+$(INSTALLED): requirements.txt pyproject.toml package.json package-lock.json
 	python3 -m venv $(VENV)
 	$(PYTHON) -m pip install --quiet -r requirements.txt
 	$(PYTHON) -m pip install --quiet --no-deps -e .
+	@# feedback pages get their maths typeset by MathJax under Node.js (package.json pins it; hw3kit/feedback.py)
+	command -v npm >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get update -qq && \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null; } || \
+	    echo "WARNING: Node.js and npm are missing (apt-get install nodejs npm): feedback cannot be generated"
+	if command -v npm >/dev/null; then npm ci --omit=dev --no-audit --no-fund --loglevel=error; fi
 	@# grading sandboxes student code with bubblewrap (Debian package); install it when we can
 	command -v bwrap >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get update -qq && \
 	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap >/dev/null; } || \
@@ -19,8 +24,13 @@ $(INSTALLED): requirements.txt pyproject.toml
 demo: $(INSTALLED)  ## release, autograde the sample students, feedback, export, per-exercise table
 	$(RUN) -m hw3kit demo
 
-test: $(INSTALLED)  ## the whole test suite
+test: $(INSTALLED) browser  ## the whole test suite (at its end it lists any test that did not run, and why)
 	$(RUN) -m pytest
+
+browser:  ## Debian's chromium and chromedriver for the browser tests, installed when missing (as root)
+	@[ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ] || { [ "$$(id -u)" = 0 ] && apt-get update -qq && \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; } || \
+	    echo "WARNING: chromium or chromedriver is missing (apt-get install chromium chromium-driver): the browser tests will not run"
 
 kill-matrix: $(INSTALLED)  ## grade the mutation catalogue and print who loses what
 	$(RUN) -m hw3kit kill-matrix --jobs 2

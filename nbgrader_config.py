@@ -2,18 +2,28 @@
 import os
 
 from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
-from nbgrader.preprocessors import (AssignLatePenalties, ClearHiddenTests, ClearOutput, DeduplicateIds, GetGrades,
-                                    IgnorePattern, LimitOutput, OverwriteCells, OverwriteKernelspec, SaveAutoGrades)
+from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, ClearHiddenTests, ClearOutput,
+                                    ClearSolutions, ComputeChecksums, DeduplicateIds, GetGrades, IgnorePattern,
+                                    IncludeHeaderFooter, InstantiateTests, LimitOutput, LockCells, OverwriteCells,
+                                    OverwriteKernelspec, SaveAutoGrades, SaveCells)
 from nbconvert.preprocessors import ClearMetadataPreprocessor
 
 from isograde.preprocessor import CheckCellMetadataOnce, GradeInSandbox
 
 from hw3kit.feedback import FeedbackHTMLExporter, ShortTracebacks
+from hw3kit.markscheme import ClearMarkSchemeOfLockedCells
 
 c = get_config()  # noqa: F821 (provided by nbgrader when it loads this file)
 
 c.CourseDirectory.course_id = "hw3-optimization"
 c.CourseDirectory.root = os.path.dirname(os.path.abspath(__file__))
+
+# nbgrader's release pipeline, with its ClearMarkScheme swapped for one that also clears the rubric of a written
+# answer from the locked cell that asks the question (hw3kit/markscheme.py): the formgrader shows the rubric
+# above the answer it grades; the release and the feedback do not.
+c.GenerateAssignment.preprocessors = [IncludeHeaderFooter, InstantiateTests, LockCells, ClearSolutions, ClearOutput,
+                                      CheckCellMetadata, ComputeChecksums, SaveCells, ClearHiddenTests,
+                                      ClearMarkSchemeOfLockedCells, ComputeChecksums, CheckCellMetadata]
 
 # Grading runs student code in a sandboxed worker and every check in the grader's own process
 # (isograde): GradeInSandbox takes the place of nbgrader's Execute; the rest of nbgrader's
@@ -35,8 +45,9 @@ c.GradeInSandbox.check_timeout = 30
 c.OverwriteCells.add_missing_cells = True
 
 # Feedback shows students their scores and the messages of failing tests, but neither the hidden
-# tests' code nor the grader's reference code (nbgrader shows both by default: its issue #917).
-c.GenerateFeedback.preprocessors = [GetGrades, ClearHiddenTests, ShortTracebacks, CSSHTMLHeaderPreprocessor]
-# nbgrader's feedback template ignores HTMLExporter.mathjax_url (it always writes the CDN address); this
-# exporter honours it, so `hw3kit.feedback.generate_feedback` can point the pages at a local MathJax copy.
+# tests' code nor the grader's reference code (nbgrader shows both by default: its issue #917), nor the rubric.
+c.GenerateFeedback.preprocessors = [GetGrades, ClearHiddenTests, ClearMarkSchemeOfLockedCells, ShortTracebacks,
+                                    CSSHTMLHeaderPreprocessor]
+# Each feedback page is one file that opens alone, offline: this exporter typesets its maths into it (MathJax
+# under Node.js, at generation time) instead of loading MathJax from a CDN, as nbgrader's template does.
 c.GenerateFeedback.exporter_class = FeedbackHTMLExporter

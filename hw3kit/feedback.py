@@ -1,68 +1,82 @@
-"""The feedback students receive: nbgrader preprocessors, and feedback pages that render maths offline."""
-import filecmp
+"""The feedback students receive: nbgrader preprocessors, and feedback pages that open alone, offline."""
 import glob
-import importlib.util
 import os
+import re
 import shutil
+import subprocess
 
 from jinja2 import DictLoader
 from nbconvert.exporters import HTMLExporter
 from nbgrader import utils
 from nbgrader.preprocessors import NbGraderPreprocessor
-from traitlets import default
+from traitlets import Unicode, default
 
 from hw3kit.grading import NbgraderError, nbgrader
 
 
 class ShortTracebacks(NbGraderPreprocessor):
-    """Reduce every error in a graded cell to its message.
+    """Reduce every error in a graded cell to its message, as the student reads it in the notebook.
 
     A traceback lists the source lines of every frame it passes through, which would show students
     the hidden tests and the grader's reference code (nbgrader issue #917); the message of a failing
-    test already says what is wrong and what to look at.
+    test already says what is wrong and what to look at. A failing test (an AssertionError) shows its
+    message and hint alone, as public_tests' failures do in JupyterLab; any other error its name too.
     """
 
     def preprocess_cell(self, cell, resources, index):
         if cell.cell_type == "code" and utils.is_grade(cell):
             for output in cell.get("outputs", []):
                 if output.get("output_type") == "error":
-                    output["traceback"] = [f"{output.get('ename', 'Error')}: {output.get('evalue', '')}"]
+                    output["traceback"] = _short_form(output.get("ename", "Error"), output.get("evalue", ""))
         return cell, resources
 
 
-# --- Feedback HTML that renders maths offline ---------------------------------------------------------
+def _short_form(name, message):
+    if name == "AssertionError" and message:
+        return message.splitlines()
+    return [f"{name}: {message}"]
+
+
+# --- Feedback pages that open on their own -------------------------------------------------------------
 #
-# nbconvert's HTMLExporter loads MathJax from a CDN (its ``mathjax_url``). The feedback is to render its
-# maths without network access, so it loads a local copy of the MathJax 2.7 that the pinned package
-# jupyter-server-mathjax ships. Two things stand in the way and are handled here:
-#
-# * nbgrader's feedback template calls ``{{ mathjax() }}`` without an argument, so it always writes the
-#   macro's default CDN address and ignores ``HTMLExporter.mathjax_url``. ``FeedbackHTMLExporter`` is
-#   nbconvert's HTMLExporter with a template that extends nbgrader's and renders the MathJax script with
-#   ``resources.mathjax_url`` instead (it changes nothing else).
-# * jupyter-server-mathjax ships a trimmed MathJax: its only combined configuration is
-#   TeX-AMS-MML_HTMLorMML-full (no TeX-AMS_CHTML-full, no CommonHTML output) and its only web fonts are
-#   STIX-Web. The local copy therefore uses that configuration, with the HTML-CSS output set to the
-#   STIX-Web fonts (``config/local/hw3kit.js``, written next to the copy).
+# nbconvert's HTML leaves the TeX of markdown cells in the page for MathJax to typeset in the browser, from
+# a CDN. A feedback page is handed to a student alone (an LMS upload, an e-mail) and may be opened offline,
+# so its maths is typeset here, when the page is written: ``render_maths.js`` runs MathJax 3 under Node.js
+# over the finished page and writes every formula into it as inline SVG. The page then needs no script,
+# no font and no other file, and the MathJax script is left out of it.
+
+KIT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+RENDER_SCRIPT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "render_maths.js")
+MATHJAX_PACKAGE = "mathjax-full"  # pinned in package.json; `make` (npm ci) installs it into node_modules/
+RENDER_TIMEOUT = 120  # seconds for one page (a few seconds at most in practice)
 
 _FEEDBACK_TEMPLATE_FILE = "hw3kit-feedback.html.j2"
 _FEEDBACK_TEMPLATE = """\
 {%- extends 'index.html.j2' -%}
 {%- from 'mathjax.html.j2' import mathjax -%}
 {%- block header -%}
-{{ super() | replace(mathjax(), mathjax(resources.mathjax_url)) }}
+{{ super() | replace(mathjax(), '') }}
 {%- endblock header -%}
 """
 
 
-class FeedbackHTMLExporter(HTMLExporter):
-    """nbconvert's HTMLExporter for nbgrader feedback, honouring ``HTMLExporter.mathjax_url``.
+class MathsRenderError(RuntimeError):
+    """The maths of a feedback page could not be rendered; the message says what to install or fix."""
 
-    Its template extends the configured one (nbgrader's ``feedback/index.html.j2``) and swaps the MathJax
-    script that template writes with the CDN address for the same script with ``mathjax_url``; with the
-    default ``mathjax_url`` the output is nbgrader's, byte for byte. Select it with
-    ``c.GenerateFeedback.exporter_class``; it reads the ``HTMLExporter`` settings.
+
+class FeedbackHTMLExporter(HTMLExporter):
+    """nbconvert's HTMLExporter for nbgrader feedback pages that show their maths with nothing else.
+
+    Its template extends the configured one (nbgrader's ``feedback/index.html.j2``) and leaves out the
+    MathJax script; the finished page goes through ``render_maths.js``, which writes each formula into the
+    page as SVG. Select it with ``c.GenerateFeedback.exporter_class`` (nbgrader_config.py does).
     """
+
+    node = Unicode("node", help="The Node.js program that runs render_maths.js (Debian: apt-get install "
+                                "nodejs).").tag(config=True)
+    node_modules = Unicode(os.path.join(KIT, "node_modules"),
+                           help="The node_modules folder holding MathJax (mathjax-full, pinned in the kit's "
+                                "package.json; `npm ci` in the kit's folder installs it).").tag(config=True)
 
     @default("extra_loaders")
     def _extra_loaders_default(self):
@@ -72,70 +86,30 @@ class FeedbackHTMLExporter(HTMLExporter):
     def _template_file_default(self):
         return _FEEDBACK_TEMPLATE_FILE
 
-
-# The course's feedback folder holds <student>/<assignment>/<notebook>.html (nbgrader's default
-# directory_structure), so from a feedback page the shared copy is two folders up.
-MATHJAX_FOLDER = "mathjax"
-MATHJAX_CONFIG = "TeX-AMS-MML_HTMLorMML-full"
-MATHJAX_URL = f"../../{MATHJAX_FOLDER}/MathJax.js?config={MATHJAX_CONFIG},Safe,local/hw3kit"
-
-# What the pages need from jupyter-server-mathjax's static/ folder (about 2.4 MB of its 11 MB): the
-# loader, the combined configuration, TeX input, the HTML-CSS output with the STIX-Web font data and
-# woff fonts, the extensions that TeX loads on demand, English messages and the licence. Left out: the
-# accessibility explorer (extensions/a11y, 3.7 MB), the SVG output (2.9 MB) and other languages (2 MB).
-MATHJAX_PARTS = (
-    "LICENSE", "MathJax.js", f"config/{MATHJAX_CONFIG}.js", "config/Safe.js", "extensions", "jax/input/TeX",
-    "jax/element", "jax/output/HTML-CSS", "fonts/HTML-CSS/STIX-Web/woff", "localization/en",
-)
-MATHJAX_LEFT_OUT = ("extensions/a11y",)
-_LOCAL_CONFIG = """\
-/* Written by hw3kit.feedback: MathJax 2.7 from jupyter-server-mathjax has STIX-Web web fonts only. */
-MathJax.Hub.Config({
-  "HTML-CSS": {availableFonts: [], preferredFont: null, webFont: "STIX-Web", imageFont: null,
-               linebreaks: {automatic: true}}
-});
-MathJax.Ajax.loadComplete("[MathJax]/config/local/hw3kit.js");
-"""
+    def from_notebook_node(self, nb, resources=None, **kw):
+        output, resources = super().from_notebook_node(nb, resources, **kw)
+        return render_maths(output, self.node, self.node_modules), resources
 
 
-def mathjax_source():
-    """The static/ folder of the installed jupyter-server-mathjax (found without importing it)."""
-    spec = importlib.util.find_spec("jupyter_server_mathjax")
-    if spec is None or not spec.submodule_search_locations:
-        raise RuntimeError("jupyter-server-mathjax is not installed (it is pinned in requirements.txt)")
-    return os.path.join(list(spec.submodule_search_locations)[0], "static")
-
-
-def install_mathjax(destination):
-    """Copy the MathJax files the feedback pages need into ``destination`` (e.g. ``feedback/mathjax``).
-
-    Files already there and identical are left alone, so calling it again costs a few stat calls.
-    Returns ``destination``.
-    """
-    source = mathjax_source()
-    left_out = tuple(os.path.join(source, part) for part in MATHJAX_LEFT_OUT)
-    for part in MATHJAX_PARTS:
-        path = os.path.join(source, part)
-        files = [path] if os.path.isfile(path) else sorted(
-            os.path.join(folder, name) for folder, _, names in os.walk(path) for name in names)
-        for file in files:
-            if file.startswith(left_out):
-                continue
-            target = os.path.join(destination, os.path.relpath(file, source))
-            if not (os.path.isfile(target) and filecmp.cmp(file, target)):
-                os.makedirs(os.path.dirname(target), exist_ok=True)
-                shutil.copy2(file, target)
-    local_config = os.path.join(destination, "config", "local", "hw3kit.js")
-    os.makedirs(os.path.dirname(local_config), exist_ok=True)
+def render_maths(page, node="node", node_modules=os.path.join(KIT, "node_modules")):
+    """``page`` (HTML) with its TeX typeset into inline SVG by MathJax, as a browser's MathJax would."""
+    program = shutil.which(node)
+    if program is None:
+        raise MathsRenderError(f"feedback maths: Node.js ({node!r}) is not installed: apt-get install nodejs")
+    if not os.path.isfile(os.path.join(node_modules, MATHJAX_PACKAGE, "package.json")):
+        raise MathsRenderError(f"feedback maths: MathJax is not installed in {node_modules}: run `npm ci` "
+                               f"in {os.path.dirname(node_modules)} (or `make`)")
+    env = dict(os.environ, NODE_PATH=node_modules)
     try:
-        with open(local_config) as stream:
-            current = stream.read()
-    except FileNotFoundError:
-        current = None
-    if current != _LOCAL_CONFIG:
-        with open(local_config, "w") as stream:
-            stream.write(_LOCAL_CONFIG)
-    return destination
+        done = subprocess.run([program, RENDER_SCRIPT], input=page.encode("utf-8"), capture_output=True,
+                              env=env, timeout=RENDER_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        raise MathsRenderError(f"feedback maths: MathJax took more than {RENDER_TIMEOUT} s on one page") from None
+    if done.returncode != 0:
+        reason = done.stderr.decode("utf-8", "replace").strip().splitlines()[-1:] or [f"exit {done.returncode}"]
+        raise MathsRenderError(f"feedback maths: MathJax failed: {reason[0]}")
+    return done.stdout.decode("utf-8")
+
 
 
 class FeedbackError(RuntimeError):
@@ -148,9 +122,8 @@ def generate_feedback(course_root, assignment="hw3", student=None, force=True, d
 
     nbgrader writes into a staging folder; each student's new feedback folder replaces the old one only
     once every page is written, so a failure (a full disk, a database that stops answering) leaves the
-    earlier feedback in place. MathJax is copied once into ``<course>/feedback/mathjax/`` and every
-    ``feedback/<student>/<assignment>/<notebook>.html`` loads it by a relative address.
-    Returns (the HTML files written, sorted; {student: why no feedback was written}).
+    earlier feedback in place. Each page, ``feedback/<student>/<assignment>/<notebook>.html``, opens on
+    its own, offline, maths included. Returns (the HTML files written, sorted; {student: why no feedback was written}).
     """
     from hw3kit import classgrade, preflight
     from hw3kit.standing import PENDING, SCORED, standings
@@ -171,12 +144,11 @@ def generate_feedback(course_root, assignment="hw3", student=None, force=True, d
                                    + (f" ({'; '.join(f'{s}: {r}' for s, r in sorted(left_out.items()))})"
                                       if left_out else "") + ".")
     classgrade.recover(course_root, "feedback")
-    install_mathjax(os.path.join(course_root, "feedback", MATHJAX_FOLDER))
     staging = classgrade.STAGING.format(step="feedback", pid=os.getpid())
     others = sorted(set(current) - set(wanted))
     args = ["generate_feedback", assignment, "--force",
             "--GenerateFeedback.exporter_class=hw3kit.feedback.FeedbackHTMLExporter",
-            f"--HTMLExporter.mathjax_url={MATHJAX_URL}", f"--CourseDirectory.feedback_directory={staging}"]
+            f"--CourseDirectory.feedback_directory={staging}"]
     if others:
         args.append(f"--CourseDirectory.student_id_exclude={','.join(others)}")
     if db_url:
@@ -209,7 +181,6 @@ def _promote_pages(course_root, staging, assignment, students):
     """Check every staged page, then move each student's folder into feedback/."""
     from hw3kit.classgrade import promote
 
-    script = f'<script src="{MATHJAX_URL}">'
     staged = {s: os.path.join(course_root, staging, s, assignment) for s in students}
     pages = {}
     for student, folder in staged.items():
@@ -218,12 +189,16 @@ def _promote_pages(course_root, staging, assignment, students):
             raise NbgraderError(f"nbgrader wrote no feedback page for {student}")
         for page in pages[student]:
             with open(page, encoding="utf-8") as stream:
-                if script not in stream.read():
-                    raise NbgraderError(f"{page} does not load the local MathJax ({script}); is "
-                                        "GenerateFeedback.exporter_class overridden?")
+                html = stream.read()
+            if _SCRIPT_SOURCE.search(html) or "mjx-container" not in html:
+                raise NbgraderError(f"{page} does not hold its maths rendered (or loads a script); is "
+                                    "GenerateFeedback.exporter_class overridden?")
     written = []
     for student, folder in staged.items():
         final = os.path.join(course_root, "feedback", student, assignment)
         promote(folder, final)
         written += [os.path.join(final, os.path.basename(page)) for page in pages[student]]
     return sorted(written)
+
+
+_SCRIPT_SOURCE = re.compile(r"<script[^>]*\bsrc=", re.I)

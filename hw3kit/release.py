@@ -9,7 +9,8 @@ import nbformat
 
 from hw3kit import grading
 
-LEAKS = ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END HIDDEN TESTS")
+LEAKS = ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END HIDDEN TESTS", "BEGIN MARK SCHEME",
+         "END MARK SCHEME")
 
 
 class ReleaseError(RuntimeError):

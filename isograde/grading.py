@@ -150,7 +150,7 @@ class NotebookGrader:
                 exec(compile(source, f"<test cell {grade_id}>", "exec"), namespace)
         except AssertionError as failure:
             self._replace_if_gone(notebook, index)
-            return _printed(printed) + [_error("AssertionError", str(failure))]
+            return _printed(printed) + [_error("AssertionError", str(failure), _rendered(failure))]
         except WorkerGone as gone:
             self._replace_worker(notebook, index)
             return _printed(printed) + [_error("CellTimeoutError" if "timed out" in gone.reason else "WorkerDied",
@@ -178,6 +178,17 @@ class NotebookGrader:
 def _printed(buffer):
     text = buffer.getvalue()
     return [new_output("stream", name="stdout", text=text)] if text else []
+
+
+def _rendered(failure):
+    """The lines a failure shows in a notebook, when it renders itself (IPython's ``_render_traceback_``,
+    as the checks' failures do), so that feedback holds what the student reads in the notebook; else None.
+    The failure was raised by the checks in this process, never by the student's code."""
+    render = getattr(failure, "_render_traceback_", None)
+    if not callable(render):
+        return None
+    lines = render()
+    return "\n".join(lines) if isinstance(lines, list) and all(isinstance(line, str) for line in lines) else None
 
 
 def _error(name, message, trace=None):

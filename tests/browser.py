@@ -8,9 +8,11 @@ from pathlib import Path
 
 import numpy as np
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMEDRIVER = "/usr/bin/chromedriver"
-INSTALL_HINT = "apt-get install chromium chromium-driver"
+# Debian's paths; the environment can name others (or a missing one: the browser tests then do not run,
+# which is how tests/test_skipped_summary.py checks that the suite says so at its end).
+CHROMIUM = os.environ.get("HW3_CHROMIUM", "/usr/bin/chromium")
+CHROMEDRIVER = os.environ.get("HW3_CHROMEDRIVER", "/usr/bin/chromedriver")
+INSTALL_HINT = "apt-get install chromium chromium-driver (`make test` does it when run as root)"
 REPO = Path(__file__).resolve().parents[1]
 ARTIFACTS = Path(os.environ.get("HW3_ARTIFACTS") or REPO / "tests" / "artifacts")
 

@@ -41,6 +41,25 @@ def stdout_of(cell):
                    if o.output_type == "stream" and o.name == "stdout")
 
 
+def pytest_unconfigure(config):
+    """Say loudly, as the very last lines of the run, which tests did not run and why (a browser test
+    skipped for want of Chromium would otherwise hide among the passes)."""
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    skipped = reporter.stats.get("skipped", []) if reporter is not None else []
+    if not skipped:
+        return
+    by_reason = {}
+    for report in skipped:
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+        by_reason.setdefault(reason.removeprefix("Skipped: "), []).append(report.nodeid)
+    reporter.write_sep("!", f"{len(skipped)} TEST(S) DID NOT RUN", red=True, bold=True)
+    for reason, tests in by_reason.items():
+        for test in tests:
+            reporter.write_line(f"  not run: {test}", red=True)
+        reporter.write_line(f"  because: {reason}", red=True, bold=True)
+    reporter.write_sep("!", "the suite above did not test everything", red=True, bold=True)
+
+
 @pytest.fixture(scope="session")
 def repo():
     return REPO

@@ -159,6 +159,7 @@ def test_student_partial_notebook_in_jupyterlab(lab):
     message = wait_for(lambda: NOT_IMPLEMENTED in cell_output_text(ex02_test) and cell_output_text(ex02_test),
                        60, message="Exercise 2's failing test message")
     assert "Exercise 2: " in message
+    assert "public_tests.py" not in message and "Traceback" not in message  # the message alone, no test frames
     assert browser.scroll_to_text(driver, ex02_test, NOT_IMPLEMENTED, block="end")
     screenshot(driver, "student-2-exercise2-fails-with-hint")
 
@@ -167,6 +168,7 @@ def test_student_partial_notebook_in_jupyterlab(lab):
     text = result.text
     assert "The following cell failed:" in text and "Exercise 2: " in text and NOT_IMPLEMENTED in text
     assert not re.search(r"Exercise 1\b", text)  # the solved exercise passes validation
+    assert "public_tests.py" not in text and "Traceback" not in text  # the cells and their messages only
     assert browser.scroll_to_text(driver, result, NOT_IMPLEMENTED, block="end")
     screenshot(driver, "student-3-validate-reports-failures")
     close_dialog(driver)
@@ -270,6 +272,7 @@ def test_instructor_grades_the_written_answer_in_the_formgrader(lab):
              message="Exercise 1's autograded score (8) on the page")
     assert driver.find_element("id", "ex11-adam").get_attribute("placeholder") == "11"
     assert "RMSProp and Adam brought the training loss down fastest" in driver.page_source
+    assert "Rubric for the grader" in driver.page_source  # above the answer, for the grader only
     scroll_to(driver, score)
     score.click()
     score.send_keys(Keys.CONTROL, "a")

@@ -1,18 +1,21 @@
-"""Feedback pages that render their maths offline (local MathJax), and the grade export: one row per
+"""Feedback pages that open alone, offline, their maths typeset into them, and the grade export: one row per
 student with per-exercise scores and grading status, and a Canvas import file. Three sample students
 are graded by real nbgrader in a course of their own."""
 import csv
 import re
 import shutil
-import subprocess
+from html import unescape
 from pathlib import Path
 
+import nbformat
 import pytest
 from nbgrader.api import Gradebook
 
+import browser
+
 from hw3kit import grading, status
 from hw3kit.export import export_grades
-from hw3kit.feedback import MATHJAX_URL, generate_feedback
+from hw3kit.feedback import MathsRenderError, generate_feedback, render_maths
 from hw3kit.samples import SAMPLE_STUDENTS
 from hw3kit.submissions import build_submission, load_course_notebooks, write_submission
 
@@ -106,43 +109,97 @@ def test_lms_file_is_a_canvas_gradebook_import(exported):
                       "sample-typical-mistakes": ("sample-typical-mistakes", "")}
 
 
-def test_feedback_pages_load_mathjax_from_the_local_copy(course, feedback):
+MAX_PAGE_BYTES = 1_000_000  # what an LMS upload or an e-mail takes without complaint
+
+
+def visible_text(html):
+    text = re.sub(r"<(script|style|svg)\b.*?</\1>", " ", html, flags=re.S | re.I)
+    return unescape(re.sub(r"<[^>]+>", " ", text))
+
+
+def test_feedback_pages_hold_their_maths_rendered_and_load_nothing(course, feedback):
     assert feedback == [course / "feedback" / s / "hw3" / "hw3.html" for s in GRADED_STUDENTS]
-    mathjax = course / "feedback" / "mathjax"
+    assert not (course / "feedback" / "mathjax").exists()
     for page in feedback:
         html = page.read_text()
-        scripts = re.findall(r"<script[^>]*\bsrc=\"([^\"]*)\"", html)
-        assert scripts == [MATHJAX_URL], page
-        assert (page.parent / MATHJAX_URL.split("?")[0]).resolve() == (mathjax / "MathJax.js").resolve()
-        assert "cdnjs" not in html and not re.search(r"<(script|link)[^>]*\b(src|href)=\"(https?:)?//", html)
-        assert "$n_x$" in html and "W^{[\\ell]}_{ij}\\sim \\mathcal{N}" in html  # TeX left to MathJax
-    config = MATHJAX_URL.split("config=")[1].split(",")
-    for name in config:
-        assert (mathjax / "config" / f"{name}.js").is_file(), name
-    assert (mathjax / "jax" / "output" / "HTML-CSS" / "fonts" / "STIX-Web" / "fontdata.js").is_file()
-    assert list((mathjax / "fonts" / "HTML-CSS" / "STIX-Web" / "woff").glob("*.woff"))
-    size = sum(f.stat().st_size for f in mathjax.rglob("*") if f.is_file())
-    assert 1e6 < size < 4e6, f"MathJax copy is {size / 1e6:.1f} MB"
+        assert page.stat().st_size < MAX_PAGE_BYTES, (page, page.stat().st_size)
+        assert not re.search(r"<script\b", html, re.I), page  # no MathJax, no script at all
+        # nothing loaded from elsewhere: no stylesheet link, and every src is inline data (links are links)
+        assert not re.search(r"<link\b", html, re.I), page
+        assert [ref for ref in re.findall(r"\bsrc=\"([^\"]*)\"", html) if not ref.startswith("data:")] == [], page
+        assert len(re.findall(r"<mjx-container\b", html)) > 40, page
+        text = visible_text(html)
+        assert "$" not in text and "\\mathcal" not in text and "^{[\\ell" not in text, page
+        assert "<g data-mml-node=\"merror\"" not in html, page  # every formula typeset without a TeX error
+    print(f"feedback page sizes: {[p.stat().st_size for p in feedback]} bytes")
 
 
-def test_feedback_for_one_student_reuses_the_mathjax_copy(course, feedback):
-    html = (course / "feedback" / "sample-typical-mistakes" / "hw3" / "hw3.html").read_text()
-    assert "a sum over the samples (not a mean)" in html and "hw3_checks" not in html  # ShortTracebacks
-    mathjax_js = course / "feedback" / "mathjax" / "MathJax.js"
-    before = mathjax_js.stat().st_mtime_ns
+def test_feedback_shows_failing_tests_as_the_notebook_does(course, feedback):
+    text = visible_text((course / "feedback" / "sample-typical-mistakes" / "hw3" / "hw3.html").read_text())
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    start = lines.index(next(line for line in lines if line.startswith("Exercise 5: grads['db2']")))
+    assert lines[start + 4].startswith("Hint: db = np.sum(dZ, axis=1, keepdims=True): a sum over the samples")
+    assert "hw3_checks" not in text and "AssertionError" not in text and "Traceback" not in text
+
+
+def test_the_graded_notebook_shows_a_failing_test_as_the_students_notebook_does(course):
+    """The grader writes a failure's own rendering (public_tests' ExerciseFailed) as the error's traceback: the
+    formgrader shows the message and hint, as JupyterLab did, not "AssertionError: ..."."""
+    graded = nbformat.read(course / "autograded" / "sample-typical-mistakes" / "hw3" / "hw3.ipynb", as_version=4)
+    [cell] = [c for c in graded.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "ex05-back-propagation"]
+    [error] = [o for o in cell.outputs if o.output_type == "error"]
+    assert error.ename == "AssertionError" and error.traceback == error.evalue.splitlines()
+    assert error.traceback[0].startswith("Exercise 5: grads['db2']") and error.traceback[-1].startswith("Hint: ")
+
+
+def test_the_rubric_is_in_every_graded_notebook_and_in_no_feedback(course, feedback):
+    """The formgrader shows a student's autograded notebook: the rubric is there, in the question's cell, above
+    the answer it grades; the student's feedback does not have it."""
+    for student, page in zip(GRADED_STUDENTS, feedback):
+        graded = nbformat.read(course / "autograded" / student / "hw3" / "hw3.ipynb", as_version=4)
+        ids = [c.metadata.get("nbgrader", {}).get("grade_id") for c in graded.cells]
+        question = graded.cells[ids.index("written-question-text")]
+        assert ids.index("written-question-text") + 1 == ids.index("written-optimizer-comparison")
+        assert "**Rubric for the grader** (5 points" in question.source, student
+        text = page.read_text()
+        assert "Rubric for the grader" not in text and "MARK SCHEME" not in text and "first to fall below 0.01" in text
+
+
+def test_feedback_for_one_student_writes_that_page_only(course, feedback):
+    others = {page: page.stat().st_mtime_ns for page in feedback}
     pages, _ = generate_feedback(course, student="sample-blank")
     assert pages == [str(course / "feedback" / "sample-blank" / "hw3" / "hw3.html")]
-    assert mathjax_js.stat().st_mtime_ns == before
+    assert {page: page.stat().st_mtime_ns for page in feedback if page != Path(pages[0])} == \
+        {page: mtime for page, mtime in others.items() if page != Path(pages[0])}
 
 
-@pytest.mark.skipif(not shutil.which("chromium"), reason="needs a headless chromium")
-def test_feedback_maths_renders_in_a_browser_without_network(feedback):
-    page = feedback[GRADED_STUDENTS.index("sample-full-marks")]
-    dom = subprocess.run(
-        ["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--proxy-server=127.0.0.1:9",
-         "--host-resolver-rules=MAP * ~NOTFOUND", "--virtual-time-budget=10000", "--dump-dom", page.as_uri()],
-        capture_output=True, text=True, timeout=120).stdout
-    formulas = set(re.findall(r'<script type="math/tex[^"]*" id="(MathJax-Element-\d+)"', dom))
-    rendered = set(re.findall(r'id="(MathJax-Element-\d+)-Frame"', dom))
-    assert len(formulas) > 20 and formulas == rendered
-    assert 'class="MathJax_Error"' not in dom and "STIXMathJax" in dom
+def test_a_feedback_page_missing_mathjax_says_what_to_install(tmp_path):
+    with pytest.raises(MathsRenderError, match=r"MathJax is not installed in .*: run `npm ci`"):
+        render_maths("<p>$x$</p>", node_modules=str(tmp_path / "node_modules"))
+    with pytest.raises(MathsRenderError, match=r"Node.js \('no-such-node'\) is not installed: apt-get install nodejs"):
+        render_maths("<p>$x$</p>", node="no-such-node")
+
+
+@pytest.mark.skipif(browser.missing_browser() is not None, reason=str(browser.missing_browser()))
+def test_a_feedback_page_copied_alone_renders_its_maths_offline(feedback, tmp_path):
+    """One page in an empty folder, as a student receives it, in headless Chromium with the network off."""
+    alone = tmp_path / "alone" / "hw3.html"
+    alone.parent.mkdir()
+    shutil.copy(feedback[GRADED_STUDENTS.index("sample-typical-mistakes")], alone)
+    assert alone.stat().st_size < MAX_PAGE_BYTES
+    driver = browser.new_browser(tmp_path / "profile")
+    try:
+        driver.set_network_conditions(offline=True, latency=0, download_throughput=0, upload_throughput=0)
+        driver.get(alone.as_uri())
+        formulas = driver.execute_script("""
+            return Array.from(document.querySelectorAll('mjx-container > svg')).map(svg => {
+                const box = svg.getBoundingClientRect();
+                return [box.width, box.height, svg.querySelectorAll('use, path').length];});""")
+        text = driver.execute_script("return document.body.innerText")
+        loaded = driver.execute_script("return performance.getEntriesByType('resource').map(r => r.name)")
+        browser.screenshot(driver, "feedback-page-alone-offline")
+    finally:
+        driver.quit()
+    assert len(formulas) > 40 and all(width > 0 and height > 0 and glyphs > 0 for width, height, glyphs in formulas)
+    assert "$" not in text and "\\frac" not in text and "Exercise 5: grads['db2']" in text
+    assert loaded == []  # the page asked for no other file

@@ -1,4 +1,5 @@
 """The master notebook, the release and their agreement (issue: the course kit end to end)."""
+import html
 import json
 import re
 from pathlib import Path
@@ -69,11 +70,36 @@ def test_grade_cells_are_numbered_by_exercise_and_total_100(repo):
     assert written.cell_type == "markdown" and written.metadata.nbgrader["solution"]
 
 
+def test_the_written_question_defines_fastest_and_names_the_learning_rates(repo):
+    source = nbformat.read(repo / "source" / "hw3" / "hw3.ipynb", as_version=4)
+    question = next(c for c in source.cells if grade_id(c) == "written-question-text")
+    asked, _, rubric = question.source.partition("### BEGIN MARK SCHEME")
+    assert "first to fall below 0.01" in asked and "lowest training loss at the last iteration" in asked
+    comparison = next(c for c in source.cells if grade_id(c) == "given-comparison").source
+    rates = re.findall(r'"(Gradient Descent|Momentum|RMSProp|Adam)": lambda net: \w+\(net, learning_rate=([\d.]+)',
+                       comparison)
+    assert [rate for _, rate in rates] == ["0.1", "0.5", "0.001", "0.001"]
+    assert "0.1 for gradient descent, 0.5 for momentum, 0.001 for RMSProp and 0.001 for Adam" in asked
+    assert "first below 0.01 at iteration" in comparison  # the number part 1 asks for is printed
+    assert "### END MARK SCHEME" in rubric and re.findall(r"\*\*(\d) points?, ", rubric) == ["1", "2", "1", "1"]
+    text = "".join(c.source for c in source.cells if c.cell_type == "markdown")
+    assert "every optimizer converges" not in text and "oscillates" in text and "HW3_FULL_COMPARISON" not in text
+
+
+def test_L_is_the_number_of_layers_with_weights_everywhere(repo):
+    source = nbformat.read(repo / "source" / "hw3" / "hw3.ipynb", as_version=4)
+    code = "\n".join(c.source for c in source.cells if c.cell_type == "code")
+    assert sorted(set(re.findall(r"^\s*L = (.*?)\s*(?:#.*)?$", code, re.M))) == \
+        ["len(layer_dims) - 1", "len(parameters) // 2"]
+    assert "range(1, L)" not in code and code.count("range(1, L + 1)") >= 3
+
+
 def test_release_holds_no_solution_and_no_hidden_test(repo):
     source = nbformat.read(repo / "source" / "hw3" / "hw3.ipynb", as_version=4)
     release = nbformat.read(repo / "release" / "hw3" / "hw3.ipynb", as_version=4)
     text = nbformat.writes(release)
-    for marker in ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "hw3_checks", "isograde", "hw3kit"):
+    for marker in ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "hw3_checks", "isograde", "hw3kit",
+                   "MARK SCHEME", "Rubric"):
         assert marker not in text
     solution_lines = {line.strip() for c in cells_of(source, "solution")
                       for region in re.findall(r"### BEGIN SOLUTION\n(.*?)### END SOLUTION", c.source, re.S)
@@ -114,3 +140,71 @@ def test_release_is_in_sync_with_source(repo, graded_class):
         fresh = (course / "release" / "hw3" / name).read_text()
         committed = (repo / "release" / "hw3" / name).read_text()
         assert fresh == committed, f"release/hw3/{name} is out of date: run `nbgrader generate_assignment hw3 --force`"
+
+
+# --- What a student reads when a public test fails -------------------------------------------------------
+
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
+# Two wrong answers: Exercise 3 passes a wrong Z to the activation (a stand-in's failure, raised through
+# the student's code), Exercise 5 takes a mean for db (a wrong value); Exercise 9 is left as released.
+WRONG_ANSWERS = {"ex03-answer": [("Z = W @ A_prev + b", "Z = W @ A_prev.T + b")],
+                 "ex05-answer": [("db = np.sum(dZ, axis=1, keepdims=True)", "db = np.mean(dZ, axis=1, keepdims=True)")]}
+FAILING = ("ex03-layer", "ex05-back-propagation", "ex09-momentum")
+
+
+@pytest.fixture(scope="module")
+def wrong_release(repo, tmp_path_factory):
+    """The release with every exercise solved but two wrong and one left as released, executed as
+    JupyterLab's Run All does (the MNIST cells aside); returns (notebook path, executed notebook)."""
+    from hw3kit.submissions import SOLUTION, build_submission, solved_answers
+    folder = tmp_path_factory.mktemp("wrong-release")
+    for item in (repo / "release" / "hw3").iterdir():
+        if item.is_file():
+            (folder / item.name).write_bytes(item.read_bytes())
+    release = nbformat.read(folder / "hw3.ipynb", as_version=4)
+    source = nbformat.read(repo / "source" / "hw3" / "hw3.ipynb", as_version=4)
+    answers = {name: SOLUTION for name in solved_answers(source) if name.startswith("ex") and name != "ex09-answer"}
+    nbformat.write(build_submission(release, source, {**answers, **WRONG_ANSWERS}), folder / "hw3.ipynb")
+    return folder / "hw3.ipynb", execute_notebook(folder / "hw3.ipynb", env={"HOME": str(folder)})
+
+
+def errors_of(notebook):
+    """The error outputs of the test cells that failed, by grade id."""
+    return {grade_id(c): [o for o in c.outputs if o.output_type == "error"] for c in cells_of(notebook, "grade")
+            if c.cell_type == "code" and any(o.output_type == "error" for o in c.outputs)}
+
+
+def test_a_failing_public_test_shows_its_message_hint_and_the_students_line_only(wrong_release):
+    _, executed = wrong_release
+    errors = errors_of(executed)
+    assert sorted(errors) == sorted(FAILING)
+    shown = {}
+    for cell, outputs in errors.items():
+        [error] = outputs
+        shown[cell] = [ANSI.sub("", line) for line in "\n".join(error.traceback).splitlines()]
+        assert not [line for line in shown[cell] if "public_tests" in line or "Traceback" in line
+                    or line.lstrip().startswith(("File ", "Cell In", "---->"))], shown[cell]
+        assert shown[cell][0].startswith(f"Exercise {int(cell[2:4])}: ") and error.evalue.splitlines() == \
+            shown[cell][:len(error.evalue.splitlines())]
+    assert shown["ex03-layer"][1].startswith("Hint: check what you pass to act")
+    assert shown["ex03-layer"][2:] == ["Your code, in layer(), line 4: A = act(Z)"]
+    assert "wrong values" in shown["ex05-back-propagation"][0]
+    assert shown["ex05-back-propagation"][-1].startswith("Hint: db = np.sum(dZ, axis=1, keepdims=True)")
+    assert shown["ex09-momentum"] == ["Exercise 9: the first optimizer.step() raised NotImplementedError: "
+                                      "replace the `raise NotImplementedError()` line with your code."]
+
+
+def test_validate_shows_the_same_short_failures(wrong_release, tmp_path, monkeypatch):
+    """nbgrader's Validate (what the Validate button of JupyterLab calls) executes the notebook itself and
+    reports the error outputs it finds (HTML-escaped, for its dialog)."""
+    from nbgrader.validator import Validator
+    path, executed = wrong_release
+    monkeypatch.setenv("HOME", str(tmp_path))
+    failed = Validator().validate(str(path))["failed"]
+    reported = {f["source"].splitlines()[2].partition("(")[0]: html.unescape(ANSI.sub("", f["error"])) for f in failed
+                if f["source"].startswith("# Public tests")}
+    assert sorted(reported) == ["test_back_propagation", "test_layer", "test_momentum"]
+    notebook_errors = errors_of(executed)
+    for cell, test in zip(FAILING, ("test_layer", "test_back_propagation", "test_momentum")):
+        assert reported[test] == ANSI.sub("", "\n".join(notebook_errors[cell][0].traceback)), test
+        assert "public_tests" not in reported[test]

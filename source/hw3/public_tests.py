@@ -15,6 +15,7 @@ The grader runs these tests and more (other sizes, seeds and settings) that you 
 """
 import contextlib
 import inspect
+import linecache
 import sys
 
 import numpy as np
@@ -27,13 +28,52 @@ RTOL = 1e-5
 # ---------------------------------------------------------------------------------------------
 
 
-def fail(exercise, message, hint=None):
-    """Raise the AssertionError a student reads: exercise, what is wrong, and how to look for it."""
-    __tracebackhide__ = True  # IPython then shows the test cell and this message, not the helpers' frames
+class ExerciseFailed(AssertionError):
+    """A failing test: what is wrong in which exercise, a hint, and where the student's code raised.
+
+    It renders itself in the notebook (IPython's ``_render_traceback_``), so a student reads the
+    message, the hint and at most the one line of their own code that raised, not the frames of these
+    tests; nbgrader's Validate shows what the notebook shows. ``str()`` of it is the message and the hint,
+    the form in which the grader reports it in feedback.
+    """
+
+    def __init__(self, text, origin=None):
+        super().__init__(text)
+        self.origin = origin
+
+    def _render_traceback_(self):
+        lines = str(self).splitlines()
+        if self.origin:
+            lines.append(self.origin)
+        return lines
+
+
+def fail(exercise, message, hint=None, origin=None):
+    """Raise the failure a student reads: exercise, what is wrong, and how to look for it."""
+    __tracebackhide__ = True  # under pytest, the helpers' frames are hidden too
     text = f"Exercise {exercise}: {message}"
     if hint:
         text += f"\nHint: {hint}"
-    raise AssertionError(text) from None
+    raise ExerciseFailed(text, origin) from None
+
+
+def student_line(trace):
+    """Where the student's own code raised, as one line of text, or None.
+
+    The student's code is what the notebook defines: frames whose module is ``__main__`` (the
+    notebook's namespace). The innermost such frame of ``trace`` is the line that raised or called
+    what raised."""
+    found = None
+    while trace is not None:
+        if trace.tb_frame.f_globals.get("__name__") == "__main__":
+            found = trace.tb_frame.f_code.co_name, trace.tb_frame.f_code.co_filename, trace.tb_lineno
+        trace = trace.tb_next
+    if found is None:
+        return None
+    name, filename, line_number = found
+    text = linecache.getline(filename, line_number).strip()
+    where = "in your cell" if name == "<module>" else f"in {name}()"
+    return f"Your code, {where}, line {line_number}: {text}" if text else None
 
 
 def preview(array, entries=6):
@@ -132,8 +172,9 @@ def seeded(seed):
 
 
 def run(exercise, what, function, *args, **kwargs):
-    """Call student code; turn an exception into a failure that says where it came from (raised
-    outside the except block, so the student reads one short message, not two chained tracebacks).
+    """Call student code; turn an exception into a failure that says what raised it and where in the
+    student's code (raised outside the except block, so the student reads one short message, not two
+    chained tracebacks).
 
     An exception from the student's process (when the grader runs the tests) names its type in
     ``remote_type`` and is read as that exception raised here; a stand-in's failure raised there
@@ -142,10 +183,14 @@ def run(exercise, what, function, *args, **kwargs):
         return function(*args, **kwargs)
     except Exception as error:
         remote_type = getattr(error, "remote_type", None)
-        if remote_type is None and isinstance(error, AssertionError):
+        origin = student_line(error.__traceback__)
+        if isinstance(error, ExerciseFailed):  # a stand-in's failure, raised through the student's code
+            error.origin = error.origin or origin
             raise
         problem = _problem(what, error, remote_type)
-    fail(exercise, problem)
+        if remote_type == "NotImplementedError" or isinstance(error, NotImplementedError):
+            origin = None  # the message already says which line to replace
+    fail(exercise, problem, origin=origin)
 
 
 def _problem(what, error, remote_type):
