@@ -63,6 +63,16 @@ def build_parser():
     report = add("report", "write one self-contained HTML class report (report.html)", assignment, database)
     report.add_argument("--output", help="where to write it (default: report.html in the course)")
 
+    gradescope = add("gradescope", "build autograder.zip, a Gradescope autograder that grades an uploaded notebook "
+                                   "with the kit's engine (see README)", assignment)
+    gradescope.add_argument("--output", help="where to write it (default: autograder.zip in the course)")
+    gradescope.add_argument("--time-limit", type=int, default=1200,
+                            help="seconds one upload may take in all before it is reported as a timeout "
+                                 "(default: 1200; set Gradescope's own limit higher)")
+    gradescope.add_argument("--visibility", default="visible", choices=["visible", "after_due_date",
+                                                                        "after_published", "hidden"],
+                            help="when students see the tests' results (default: visible)")
+
     from hw3kit.lab import add_arguments as add_lab_arguments
     add_lab_arguments(add("lab", "start JupyterLab for the course on 127.0.0.1 with nbgrader (formgrader, "
                                  "Validate) and print its URL with the token"))
@@ -126,6 +136,13 @@ def run(args, course):
     elif command == "report":
         from hw3kit.report import build_report
         print(f"Wrote {build_report(course, args.assignment, db_url=args.db, output=args.output)}.")
+    elif command == "gradescope":
+        from hw3kit.gradescope import BuildError, build
+        try:
+            print(f"Wrote {build(course, args.assignment, args.output, args.time_limit, args.visibility)}.")
+        except BuildError as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 2
     elif command == "lab":
         from hw3kit.lab import run as run_lab
         return run_lab(args, course)
