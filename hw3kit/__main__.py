@@ -73,6 +73,12 @@ def build_parser():
                                                                         "after_published", "hidden"],
                             help="when students see the tests' results (default: visible)")
 
+    regrade = add("diff", "compare two gradings: who changed, in which exercise, by how many points (two "
+                          "exports of `export`, or an export and the gradebook as it is now)", assignment, database)
+    regrade.add_argument("before", help="per-exercise export CSV of the earlier grading")
+    regrade.add_argument("after", nargs="?", help="per-exercise export CSV of the later grading "
+                                                  "(default: the gradebook as it is now)")
+
     from hw3kit.lab import add_arguments as add_lab_arguments
     add_lab_arguments(add("lab", "start JupyterLab for the course on 127.0.0.1 with nbgrader (formgrader, "
                                  "Validate) and print its URL with the token"))
@@ -143,6 +149,17 @@ def run(args, course):
         except BuildError as error:
             print(f"error: {error}", file=sys.stderr)
             return 2
+    elif command == "diff":
+        from hw3kit.class_statistics import DiffError, current_grades, diff, format_diff, read_export
+        try:
+            before = read_export(args.before)
+            after = read_export(args.after) if args.after else current_grades(course, args.assignment, args.db)
+        except DiffError as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 2
+        changes = diff(before, after)
+        print(format_diff(changes))
+        return 1 if changes else 0
     elif command == "lab":
         from hw3kit.lab import run as run_lab
         return run_lab(args, course)

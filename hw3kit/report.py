@@ -295,6 +295,8 @@ tr.weak td { background: #fde8e8; font-weight: bold; }
 .muted { color: #777; } .failed { color: #a00; }
 img { max-width: 100%; display: block; margin: 0.5em 0; }
 ul.notes li { color: #7a5a00; }
+table.side-by-side td { width: 50%; } table.side-by-side pre { font-size: 0.8em; white-space: pre-wrap; margin: 0; }
+mark { background: #ffe08a; }
 """
 
 
@@ -312,7 +314,7 @@ def _image(charts, name, alt):
     return f'<img alt="{_e(alt)}" src="data:image/png;base64,{charts[name]}">'
 
 
-def render(data, charts):
+def render(data, charts, sections=""):
     """The report page of ``collect``'s data."""
     out = []
     add = out.append
@@ -400,15 +402,66 @@ def render(data, charts):
         seconds = _number(s["seconds"], 2) if s["seconds"] is not None else "unknown"
         add(f'<tr><td>{_e(s["student"])}</td><td>{_e(state)}</td><td class="num">{_e(seconds)}</td>'
             f'<td class="num">{total}</td><td>{_e(s["finished"])}</td></tr>')
-    add("</table>\n</body>\n</html>\n")
+    add("</table>")
+    add(sections)
+    add("</body>\n</html>\n")
     return "\n".join(out)
+
+
+SIMILARITY_CSV = "similarity.csv"
+TOP_PAIRS = 5
+
+
+def grade_cell_kinds(db_url, assignment):
+    """{grade cell id: True if graded by hand (a written answer)} as defined in the gradebook."""
+    from nbgrader.api import Gradebook, MissingEntry
+    with Gradebook(db_url) as gradebook:
+        try:
+            definition = gradebook.find_assignment(assignment)
+        except MissingEntry:
+            return {}
+        return {cell.name: cell.cell_type == "markdown" for nb in definition.notebooks for cell in nb.grade_cells}
+
+
+def class_sections(course_root, assignment, data, db_url, similarity_csv):
+    """The sections on checks, known mistakes and similar answers (jinja2 template), and the CSV of
+    the flagged pairs written to ``similarity_csv``."""
+    import jinja2
+
+    from hw3kit import class_statistics, similarity
+
+    graded = [s["student"] for s in data["graded"]]
+    db_url = db_url or (f"sqlite:///{os.path.join(course_root, 'gradebook.db')}"
+                        if os.path.isfile(os.path.join(course_root, "gradebook.db")) else None)
+    checks = []
+    if db_url and graded:
+        kinds = grade_cell_kinds(db_url, assignment)
+        scores = {s: cells for s, cells in cell_scores(course_root, assignment, db_url).items() if s in graded}
+        maxima = cell_maxima(db_url, assignment)
+        checks = class_statistics.check_statistics(scores, maxima, manual={c for c, hand in kinds.items() if hand})
+    catalogue = class_statistics.load_known_mistakes(course_root, assignment)
+    mistakes, mistake_notes = class_statistics.known_mistakes(course_root, assignment, graded, catalogue)
+    found = similarity.class_similarity(course_root, assignment)
+    similarity.write_csv(found, similarity_csv)
+    flagged = found.flagged
+    for pair in flagged:
+        pair.pieces = [similarity.segments(found.answers[name], regions)
+                       for name, regions in ((pair.first, pair.slices[0]), (pair.second, pair.slices[1]))]
+    environment = jinja2.Environment(loader=jinja2.FileSystemLoader(os.path.join(os.path.dirname(__file__), "templates")),
+                                     autoescape=True, undefined=jinja2.StrictUndefined)
+    return environment.get_template("report_sections.html.j2").render(
+        checks=checks, graded=len(graded), mistakes=mistakes, mistake_notes=mistake_notes,
+        catalogue_size=len(catalogue), assignment=assignment, similarity=found, flagged=flagged,
+        top_pairs=[p for p in found.pairs if p not in flagged][:TOP_PAIRS], caveat=similarity.CAVEAT,
+        csv_name=os.path.basename(similarity_csv))
 
 
 def build_report(course_root, assignment="hw3", db_url=None, output=None):
     """Write the class report of ``assignment`` (default ``<course_root>/report.html``); returns its path."""
     data = collect(course_root, assignment, db_url)
-    page = render(data, _charts(data))
     output = output or os.path.join(course_root, "report.html")
+    similarity_csv = os.path.join(os.path.dirname(os.path.abspath(output)), SIMILARITY_CSV)
+    page = render(data, _charts(data), class_sections(course_root, assignment, data, db_url, similarity_csv))
     with open(output, "w", encoding="utf-8") as handle:
         handle.write(page)
     return output
