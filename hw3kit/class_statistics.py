@@ -91,7 +91,7 @@ def check_statistics(scores, maxima, manual=()):
 # ---------------------------------------------------------------------------------------------
 
 
-def load_known_mistakes(course_root, assignment):
+def load_known_mistakes(course_root, assignment, notes=None):
     """{hint: what the students who get it did} from ``KNOWN_MISTAKES`` of the assignment's grader
     modules (``grader/<assignment>/*.py``; they import from ``source/<assignment>/``); {} if none."""
     folder = os.path.join(course_root, "grader", assignment)
@@ -107,8 +107,16 @@ def load_known_mistakes(course_root, assignment):
             spec = importlib.util.spec_from_file_location(f"_hw3kit_grader_{assignment}_{os.path.basename(path)[:-3]}",
                                                           path)
             module = importlib.util.module_from_spec(spec)
-            spec.loader.exec_module(module)
-            catalogue.update(getattr(module, "KNOWN_MISTAKES", {}) or {})
+            try:
+                spec.loader.exec_module(module)
+            except Exception as error:  # the course's own code: its failure is a note, not the report's end
+                if notes is not None:
+                    notes.append(f"known mistakes of {os.path.relpath(path, course_root)} not read "
+                                 f"({type(error).__name__}: {error})")
+                continue
+            known = getattr(module, "KNOWN_MISTAKES", {})
+            if isinstance(known, dict):
+                catalogue.update({k: v for k, v in known.items() if isinstance(k, str) and isinstance(v, str)})
     finally:
         sys.path[:] = saved_path
         for name in set(sys.modules) - saved_modules:  # the course's own modules stay out of this process

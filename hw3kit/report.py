@@ -439,8 +439,10 @@ def class_sections(course_root, assignment, data, db_url, similarity_csv):
         scores = {s: cells for s, cells in cell_scores(course_root, assignment, db_url).items() if s in graded}
         maxima = cell_maxima(db_url, assignment)
         checks = class_statistics.check_statistics(scores, maxima, manual={c for c, hand in kinds.items() if hand})
-    catalogue = class_statistics.load_known_mistakes(course_root, assignment)
+    load_notes = []
+    catalogue = class_statistics.load_known_mistakes(course_root, assignment, load_notes)
     mistakes, mistake_notes = class_statistics.known_mistakes(course_root, assignment, graded, catalogue)
+    mistake_notes = load_notes + mistake_notes
     found = similarity.class_similarity(course_root, assignment)
     similarity.write_csv(found, similarity_csv)
     flagged = found.flagged

@@ -97,34 +97,56 @@ def document(answers, ids):
     return "\n\n".join(f"# --- {grade_id}\n{answers[grade_id].strip()}" for grade_id in ids if grade_id in answers)
 
 
-def boilerplate(course_root, assignment, notebook_name):
-    """The released notebook's code and the master's solutions: code nobody is flagged for."""
-    from hw3kit.submissions import load_course_notebooks, solved_answers
-
-    release, source = load_course_notebooks(course_root, assignment, notebook_name)
-    ids = answer_ids(source)
-    released = {c.metadata.get("nbgrader", {}).get("grade_id"): c.source for c in release.cells}
-    given = [c.source for c in release.cells if c.cell_type == "code"]
-    # the answers as compared (one document, cells in order), released and solved, then the given code
-    return "\n\n".join([document(released, ids), document(solved_answers(source), ids), *given])
-
-
-def class_answers(course_root, assignment="hw3", notebook_name="hw3.ipynb"):
-    """({student: answer document}, notes on unreadable submissions, answer ids)."""
+def assignment_notebooks(course_root, assignment):
+    """[(notebook file name, release notebook, source notebook)] of the assignment, and notes."""
     from hw3kit.submissions import load_course_notebooks
 
-    ids = answer_ids(load_course_notebooks(course_root, assignment, notebook_name)[1])
+    folder = os.path.join(course_root, "source", assignment)
+    names = sorted(n for n in os.listdir(folder) if n.endswith(".ipynb")) if os.path.isdir(folder) else []
+    found, notes = [], []
+    for name in names:
+        try:
+            found.append((name, *load_course_notebooks(course_root, assignment, name)))
+        except (OSError, ValueError) as error:
+            notes.append(f"{name}: not compared, no readable release of it ({type(error).__name__}); "
+                         "generate the assignment first")
+    if not names:
+        notes.append(f"no notebooks in source/{assignment}/: answers not compared")
+    return found, notes
+
+
+def boilerplate(notebooks):
+    """The released notebooks' code and the master's solutions: code nobody is flagged for."""
+    from hw3kit.submissions import solved_answers
+
+    parts = []
+    for _, release, source in notebooks:
+        ids = answer_ids(source)
+        released = {c.metadata.get("nbgrader", {}).get("grade_id"): c.source for c in release.cells}
+        # the answers as compared (one document, cells in order), released and solved, then the given code
+        parts += [document(released, ids), document(solved_answers(source), ids)]
+        parts += [c.source for c in release.cells if c.cell_type == "code"]
+    return "\n\n".join(parts)
+
+
+def class_answers(course_root, assignment, notebooks):
+    """({student: answer document over the assignment's notebooks}, notes on unreadable submissions)."""
     folder = os.path.join(course_root, "submitted")
     documents, notes = {}, []
     for student in sorted(os.listdir(folder)) if os.path.isdir(folder) else []:
-        path = os.path.join(folder, student, assignment, notebook_name)
-        if not os.path.isfile(path):
-            continue
-        try:
-            documents[student] = document(read_answers(path, ids), ids)
-        except (OSError, ValueError, UnicodeDecodeError) as error:
-            notes.append(f"{student}: not compared, the notebook cannot be read ({type(error).__name__})")
-    return documents, notes, ids
+        parts = []
+        for name, _, source in notebooks:
+            path = os.path.join(folder, student, assignment, name)
+            if not os.path.isfile(path):
+                continue
+            try:
+                ids = answer_ids(source)
+                parts.append(document(read_answers(path, ids), ids))
+            except (OSError, ValueError, UnicodeDecodeError) as error:
+                notes.append(f"{student}: {name} not compared, the notebook cannot be read ({type(error).__name__})")
+        if parts:
+            documents[student] = "\n\n".join(parts)
+    return documents, notes
 
 
 # ---------------------------------------------------------------------------------------------
@@ -169,10 +191,12 @@ def compare(documents, boilerplate_text, threshold=THRESHOLD, min_shared=MIN_SHA
     return Result(pairs, documents, skipped, threshold, min_shared)
 
 
-def class_similarity(course_root, assignment="hw3", notebook_name="hw3.ipynb", threshold=THRESHOLD):
-    documents, notes, _ = class_answers(course_root, assignment, notebook_name)
-    result = compare(documents, boilerplate(course_root, assignment, notebook_name), threshold)
-    result.skipped = notes + result.skipped
+def class_similarity(course_root, assignment="hw3", threshold=THRESHOLD):
+    """Compare the answers of every submission of ``assignment`` (all its notebooks)."""
+    notebooks, notes = assignment_notebooks(course_root, assignment)
+    documents, read_notes = class_answers(course_root, assignment, notebooks)
+    result = compare(documents, boilerplate(notebooks), threshold)
+    result.skipped = notes + read_notes + result.skipped
     return result
 
 

@@ -64,19 +64,20 @@ def test_only_answer_cells_count_and_boilerplate_is_ignored(result):
     skipped = " ".join(result.skipped)
     # the release itself and the master's solution have no code of their own
     assert "sample-blank: not compared" in skipped and "sample-full-marks: not compared" in skipped
-    assert "broken: not compared, the notebook cannot be read" in skipped
+    assert "broken: hw3.ipynb not compared, the notebook cannot be read" in skipped
     for text in result.answers.values():
         assert "# --- ex01-answer" in text and "public_tests" not in text  # no test or given cell
 
 
 def test_answer_cells_are_the_masters_solution_cells(course):
-    _, _, ids = similarity.class_answers(course)
-    assert ids == [f"ex{n:02d}-answer" for n in range(1, 12)]  # no given cell, no test cell, no markdown
+    (_, _, source), = similarity.assignment_notebooks(course, "hw3")[0]
+    assert similarity.answer_ids(source) == [f"ex{n:02d}-answer" for n in range(1, 12)]  # no given cell, no test cell, no markdown
 
 
 def test_boilerplate_is_what_keeps_independent_students_apart(course, result):
     """Without the skeleton and the expected solution as boilerplate, every pair looks alike."""
-    documents, _, _ = similarity.class_answers(course)
+    notebooks, _ = similarity.assignment_notebooks(course, "hw3")
+    documents, _ = similarity.class_answers(course, "hw3", notebooks)
     bare = similarity.compare({s: documents[s] for s in ("cara", "dev", "eli", "fay")}, "")
     assert all(p.flagged(result.threshold, result.min_shared) for p in bare.pairs)
 
