@@ -245,8 +245,9 @@ def graded_result(course, assignment, notebooks, visibility, note=""):
     tests, total = [], 0.0
     for cell in grade_cells(course, assignment):
         if cell.manual:
+            # no "status": Gradescope knows only passed and failed, and this one is neither yet
             tests.append({"name": f"{cell.title} [{cell.grade_id}]", "score": 0.0, "max_score": 0.0,
-                          "status": "manual", "visibility": visibility, "tags": ["graded by hand"],
+                          "visibility": visibility, "tags": ["graded by hand"],
                           "output": f"Graded by hand by your instructor ({cell.max_score:g} points), not by the "
                                     "autograder: these points are not part of the autograder's score.",
                           "extra_data": {"grade_id": cell.grade_id, "manual": True, "points": cell.max_score}})

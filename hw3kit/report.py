@@ -4,8 +4,11 @@
 (``grading_status.json``: failures, grading times) and the autograded notebooks (the messages of the
 failing tests) and writes ``report.html``: a summary, the distribution of total scores, the score
 per exercise (where the class struggled), the most frequent failure messages per exercise, and the
-failed submissions with grading times. Charts are PNG images embedded as base64 and the styles are
-inline, so the page opens offline; every piece of student-derived text is HTML-escaped.
+failed submissions with grading times; then (``class_sections``, a jinja2 template) statistics per
+check, the known mistakes counted across the class (``hw3kit.class_statistics``) and the pairs of
+similar answers (``hw3kit.similarity``, also written to similarity.csv). Charts are PNG images embedded
+as base64 and the styles are inline, so the page opens offline; every piece of student-derived text is
+HTML-escaped.
 
 A submission whose status is ``failed`` is listed with its reason and never counted in the scores
 (nbgrader records a broken notebook as 0.0, which is not a real zero). A student in the gradebook

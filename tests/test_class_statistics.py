@@ -187,3 +187,8 @@ def test_diff_refuses_a_file_that_is_not_an_export(small_class, tmp_path):
     bad.write_text("name,points\nalice,3\n")
     done = cli("diff", "hw3", str(bad), course=small_class)
     assert done.returncode == 2 and "not a per-exercise export" in done.stderr
+
+
+def test_diff_command_has_help():
+    done = subprocess.run([sys.executable, "-m", "hw3kit", "diff", "--help"], capture_output=True, text=True)
+    assert "usage: python -m hw3kit diff" in done.stdout and "before" in done.stdout

@@ -120,7 +120,7 @@ def test_feedback_pages_load_mathjax_from_the_local_copy(course, feedback):
 
 def test_feedback_for_one_student_reuses_the_mathjax_copy(course, feedback):
     html = (course / "feedback" / "sample-typical-mistakes" / "hw3" / "hw3.html").read_text()
-    assert "a sum over the samples (not a mean)" in html and "hw3_checks" not in html  # ShortTracebacks
+    assert "db is a sum over the samples, not a mean" in html and "hw3_checks" not in html  # ShortTracebacks
     mathjax_js = course / "feedback" / "mathjax" / "MathJax.js"
     before = mathjax_js.stat().st_mtime_ns
     pages = generate_feedback(course, student="sample-blank")
