@@ -75,6 +75,21 @@ def build_parser():
 
     add("new-term", "start a clean term: move every student's data (submitted/, autograded/, feedback/, the "
                     "gradebook, exports, report) into archive/<date-time>/; source/ and release/ stay", database)
+    gradescope = add("gradescope", "build autograder.zip, a Gradescope autograder that grades an uploaded notebook "
+                                   "with the kit's engine (see README)", assignment)
+    gradescope.add_argument("--output", help="where to write it (default: autograder.zip in the course)")
+    gradescope.add_argument("--time-limit", type=int, default=1200,
+                            help="seconds one upload may take in all before it is reported as a timeout "
+                                 "(default: 1200; set Gradescope's own limit higher)")
+    gradescope.add_argument("--visibility", default="visible", choices=["visible", "after_due_date",
+                                                                        "after_published", "hidden"],
+                            help="when students see the tests' results (default: visible)")
+
+    regrade = add("diff", "compare two gradings: who changed, in which exercise, by how many points (two "
+                          "exports of `export`, or an export and the gradebook as it is now)", assignment, database)
+    regrade.add_argument("before", help="per-exercise export CSV of the earlier grading")
+    regrade.add_argument("after", nargs="?", help="per-exercise export CSV of the later grading "
+                                                  "(default: the gradebook as it is now)")
 
     from hw3kit.lab import add_arguments as add_lab_arguments
     add_lab_arguments(add("lab", "start JupyterLab for the course on 127.0.0.1 with nbgrader (formgrader, "
@@ -160,6 +175,24 @@ def run(args, course):
     elif command == "new-term":
         from hw3kit.term import new_term
         print(new_term(course, db_url=args.db))
+    elif command == "gradescope":
+        from hw3kit.gradescope import BuildError, build
+        try:
+            print(f"Wrote {build(course, args.assignment, args.output, args.time_limit, args.visibility)}.")
+        except BuildError as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 2
+    elif command == "diff":
+        from hw3kit.class_statistics import DiffError, current_grades, diff, format_diff, read_export
+        try:
+            before = read_export(args.before)
+            after = read_export(args.after) if args.after else current_grades(course, args.assignment, args.db)
+        except DiffError as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 2
+        changes = diff(before, after)
+        print(format_diff(changes))
+        return 1 if changes else 0
     elif command == "lab":
         from hw3kit.lab import run as run_lab
         return run_lab(args, course)

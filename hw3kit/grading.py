@@ -30,7 +30,7 @@ def nbgrader(course_root, *args, check=True):
     return log
 
 
-def new_course(destination, template_root):
+def new_course(destination, template_root, assignment=ASSIGNMENT):
     """A fresh course directory holding the template's source/ and nbgrader_config.py, with its
     assignment generated into release/ and registered in a new gradebook."""
     os.makedirs(destination, exist_ok=True)
@@ -41,7 +41,7 @@ def new_course(destination, template_root):
         shutil.copytree(grader, os.path.join(destination, "grader"),
                         ignore=shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints"))
     shutil.copy(os.path.join(template_root, "nbgrader_config.py"), destination)
-    nbgrader(destination, "generate_assignment", ASSIGNMENT, "--force")
+    nbgrader(destination, "generate_assignment", assignment, "--force")
     return destination
 
 

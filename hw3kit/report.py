@@ -4,8 +4,11 @@
 (in the gradebook, ``hw3kit.status``: failures, grading times) and the autograded notebooks (the messages of the
 failing tests) and writes ``report.html``: a summary, the distribution of total scores, the score
 per exercise (where the class struggled), the most frequent failure messages per exercise, and the
-failed submissions with grading times. Charts are PNG images embedded as base64 and the styles are
-inline, so the page opens offline; every piece of student-derived text is HTML-escaped.
+failed submissions with grading times; then (``class_sections``, a jinja2 template) statistics per
+check, the known mistakes counted across the class (``hw3kit.class_statistics``) and the pairs of
+similar answers (``hw3kit.similarity``, also written to similarity.csv). Charts are PNG images embedded
+as base64 and the styles are inline, so the page opens offline; every piece of student-derived text is
+HTML-escaped.
 
 A submission whose status is ``failed`` is listed with its reason and never counted in the scores
 (nbgrader records a broken notebook as 0.0, which is not a real zero). A student in the gradebook
@@ -23,7 +26,7 @@ import statistics
 from collections import Counter, defaultdict
 
 from hw3kit.atomic import atomic_file
-from hw3kit.grading import EXERCISE_OF_CELL
+from hw3kit.grading import EXERCISE_OF_CELL, cell_scores
 from hw3kit.standing import FAILED, MISSING, SCORED, standings
 from hw3kit.status import gradebook_url, sqlite_file
 
@@ -283,6 +286,8 @@ tr.weak td { background: #fde8e8; font-weight: bold; }
 .muted { color: #777; } .failed { color: #a00; }
 img { max-width: 100%; display: block; margin: 0.5em 0; }
 ul.notes li { color: #7a5a00; }
+table.side-by-side td { width: 50%; } table.side-by-side pre { font-size: 0.8em; white-space: pre-wrap; margin: 0; }
+mark { background: #ffe08a; }
 """
 
 
@@ -300,7 +305,7 @@ def _image(charts, name, alt):
     return f'<img alt="{_e(alt)}" src="data:image/png;base64,{charts[name]}">'
 
 
-def render(data, charts):
+def render(data, charts, sections=""):
     """The report page of ``collect``'s data."""
     out = []
     add = out.append
@@ -399,8 +404,61 @@ def render(data, charts):
         seconds = _number(s["seconds"], 2) if s["seconds"] is not None else "unknown"
         add(f'<tr><td>{_e(s["student"])}</td><td>{_e(state)}</td><td class="num">{_e(seconds)}</td>'
             f'<td class="num">{total}</td><td>{_e(s["finished"])}</td></tr>')
-    add("</table>\n</body>\n</html>\n")
+    add("</table>")
+    add(sections)
+    add("</body>\n</html>\n")
     return "\n".join(out)
+
+
+SIMILARITY_CSV = "similarity.csv"
+TOP_PAIRS = 5
+
+
+def grade_cell_kinds(db_url, assignment):
+    """{grade cell id: True if graded by hand (a written answer)} as defined in the gradebook."""
+    from nbgrader.api import Gradebook, MissingEntry
+    with Gradebook(db_url) as gradebook:
+        try:
+            definition = gradebook.find_assignment(assignment)
+        except MissingEntry:
+            return {}
+        return {cell.name: cell.cell_type == "markdown" for nb in definition.notebooks for cell in nb.grade_cells}
+
+
+def class_sections(course_root, assignment, data, db_url, similarity_csv):
+    """The sections on checks, known mistakes and similar answers (jinja2 template), and the CSV of
+    the flagged pairs written to ``similarity_csv``."""
+    import jinja2
+
+    from hw3kit import class_statistics, similarity
+
+    graded = [s["student"] for s in data["graded"]]
+    db_url = gradebook_url(course_root, db_url)
+    if sqlite_file(db_url) and not os.path.isfile(sqlite_file(db_url)):
+        db_url = None
+    checks = []
+    if db_url and graded:
+        kinds = grade_cell_kinds(db_url, assignment)
+        scores = {s: cells for s, cells in cell_scores(course_root, assignment, db_url).items() if s in graded}
+        maxima = cell_maxima(db_url, assignment)
+        checks = class_statistics.check_statistics(scores, maxima, manual={c for c, hand in kinds.items() if hand})
+    load_notes = []
+    catalogue = class_statistics.load_known_mistakes(course_root, assignment, load_notes)
+    mistakes, mistake_notes = class_statistics.known_mistakes(course_root, assignment, graded, catalogue)
+    mistake_notes = load_notes + mistake_notes
+    found = similarity.class_similarity(course_root, assignment)
+    similarity.write_csv(found, similarity_csv)
+    flagged = found.flagged
+    for pair in flagged:
+        pair.pieces = [similarity.segments(found.answers[name], regions)
+                       for name, regions in ((pair.first, pair.slices[0]), (pair.second, pair.slices[1]))]
+    environment = jinja2.Environment(loader=jinja2.FileSystemLoader(os.path.join(os.path.dirname(__file__), "templates")),
+                                     autoescape=True, undefined=jinja2.StrictUndefined)
+    return environment.get_template("report_sections.html.j2").render(
+        checks=checks, graded=len(graded), mistakes=mistakes, mistake_notes=mistake_notes,
+        catalogue_size=len(catalogue), assignment=assignment, similarity=found, flagged=flagged,
+        top_pairs=[p for p in found.pairs if p not in flagged][:TOP_PAIRS], caveat=similarity.CAVEAT,
+        csv_name=os.path.basename(similarity_csv))
 
 
 def build_report(course_root, assignment="hw3", db_url=None, output=None):
@@ -408,8 +466,9 @@ def build_report(course_root, assignment="hw3", db_url=None, output=None):
     from hw3kit.export import check_exportable
     check_exportable(course_root, assignment, db_url)
     data = collect(course_root, assignment, db_url)
-    page = render(data, _charts(data))
     output = output or os.path.join(course_root, "report.html")
+    similarity_csv = os.path.join(os.path.dirname(os.path.abspath(output)), SIMILARITY_CSV)
+    page = render(data, _charts(data), class_sections(course_root, assignment, data, db_url, similarity_csv))
     with atomic_file(output, newline=None) as handle:
         handle.write(page)
     return output

@@ -21,6 +21,9 @@ from isograde.assignment import GraderSetupError, StudentNamespace, is_skipped, 
 from isograde.remote import StudentError, WorkerGone
 
 MAX_RESTARTS = 4
+# A test cell's metadata key for what the grader itself concluded, apart from the message text (which
+# can quote the student's own words): {"hint": the hint the check attached to its AssertionError}.
+VERDICT_KEY = "isograde"
 
 SUBMITTED_NOTE = "[Output as the student submitted it: the grader does not run this cell.]\n"
 SAFE_MIME = ("text/plain", "image/png")
@@ -128,6 +131,7 @@ class NotebookGrader:
     # the grader's checks ----------------------------------------------------------------------------
     def check(self, index, cell, notebook):
         grade_id = nbgrader_of(cell).get("grade_id")
+        cell.metadata[VERDICT_KEY] = {"hint": None}  # always the grader's: whatever the file held is replaced
         source = self.assignment.tests.get(grade_id)
         if source is None:
             return [_error("UnknownTestCell", f"{grade_id!r} is not a test cell of this assignment.")]
@@ -149,6 +153,8 @@ class NotebookGrader:
                 warnings.simplefilter("ignore")  # the reference's own warnings are not the student's business
                 exec(compile(source, f"<test cell {grade_id}>", "exec"), namespace)
         except AssertionError as failure:
+            hint = getattr(failure, "hint", None)
+            cell.metadata[VERDICT_KEY] = {"hint": hint if isinstance(hint, str) else None}
             self._replace_if_gone(notebook, index)
             return _printed(printed) + [_error("AssertionError", str(failure), _rendered(failure))]
         except WorkerGone as gone:

@@ -143,7 +143,7 @@ def test_release_check_accepts_the_repository_and_refuses_leaks(tmp_path):
 
 
 @pytest.mark.parametrize("command", ["release", "import", "grade", "feedback", "export", "report", "status", "remove",
-                                     "new-term", "lab", "demo", "samples", "kill-matrix"])
+                                     "new-term", "gradescope", "diff", "lab", "demo", "samples", "kill-matrix"])
 def test_every_subcommand_has_help(command):
     done = cli(command, "--help")
     assert "usage: python -m hw3kit " + command in done.stdout and "--course" in done.stdout

@@ -22,6 +22,61 @@ import public_tests as pt
 FINITE_DIFFERENCE_STEP = 1e-6
 
 
+# --- Known mistakes ------------------------------------------------------------------------------
+# The hints below name one known mistake each: the checks show them when a student's result matches
+# that mistake (computed here, ``hint_for``). The class report (hw3kit/class_statistics.py) counts them
+# across the class from the hint the grader records for each failing test cell, with what the
+# students who get it did: "12 students put epsilon inside the square root in RMSProp".
+KNOWN_MISTAKES = {}  # hint -> what the students who get it did
+
+
+def known_mistake(did, hint):
+    KNOWN_MISTAKES[hint] = did
+    return hint
+
+
+W_UNSCALED = known_mistake('left the initial weights unscaled (no sqrt(1 / n_prev))',
+                            'the weights are not scaled: multiply the normal samples by np.sqrt(1 / layer_dims[l-1]).')
+W_SCALED_BY_CURRENT = known_mistake("scaled the initial weights by the current layer's size instead of the previous one's",
+                                     'scale by the size of the previous layer, np.sqrt(1 / layer_dims[l-1]), not of the current one.')
+W_HE = known_mistake('used He initialization, sqrt(2 / n_prev)',
+                      'that is He initialization, sqrt(2 / n_prev); this homework uses sqrt(1 / n_prev).')
+W_VARIANCE_AS_SCALE = known_mistake('scaled the initial weights by the variance 1 / n_prev instead of its square root',
+                                     'the variance is 1 / n_prev, so the scale (standard deviation) is its square root.')
+RELU_MASK = known_mistake('returned the mask (x > 0) from ReLU.forward instead of max(0, x)',
+                           'ReLU keeps the positive values themselves, not 1: np.maximum(0, x).')
+RELU_DERIVATIVE_AT_ZERO = known_mistake("took ReLU'(0) = 0 (x > 0 instead of x >= 0)",
+                                         "ReLU'(0) must be 1 in this homework: use x >= 0, not x > 0.")
+LAYER_NO_BIAS = known_mistake('left the bias b out of Z in layer',
+                               'the bias b is missing: Z = W @ A_prev + b.')
+LAYER_RELU_NOT_ACT = known_mistake('applied ReLU() in layer instead of the activation passed as act',
+                                    'apply the activation passed as `act`, not ReLU().')
+LAYER_RETURNS_Z = known_mistake('returned Z where layer returns A (the pair swapped or no activation)',
+                                 'A is act(Z), and the function returns (A, Z) in that order.')
+FORWARD_ACT_NOT_PASSED = known_mistake('did not pass act on to layer() in forward propagation',
+                                        'pass the activation `act` on to layer(); do not rely on its default.')
+DW_DIVIDED_BY_M = known_mistake('divided dW by m a second time',
+                                 'dW is already averaged through dZ: do not divide by m again.')
+DB_MEAN = known_mistake('computed db as a mean instead of a sum',
+                         'db is a sum over the samples, not a mean: the 1/m is already in dZ.')
+DB_FLAT = known_mistake('returned db flat instead of a column (no keepdims=True)',
+                         'keep db a column of shape (n, 1): np.sum(dZ, axis=1, keepdims=True).')
+MOMENTUM_NO_DAMPING = known_mistake('left the factor (1 - beta) out of the momentum velocity',
+                                     'v = beta * v + (1 - beta) * grad: the factor (1 - beta) is missing.')
+MOMENTUM_FORGETS = known_mistake('did not keep the momentum velocity between steps',
+                                  'keep the velocity between steps: store it in self.velocities[key].')
+RMSPROP_EPSILON_INSIDE = known_mistake('put epsilon inside the square root in RMSProp',
+                                        'epsilon goes outside the square root: grad / (np.sqrt(s) + epsilon).')
+RMSPROP_FORGETS = known_mistake('did not keep s between RMSProp steps',
+                                 'keep s between steps: store it in self.squared_gradients[key].')
+ADAM_BIAS_CORRECTED = known_mistake("added bias correction to Adam (this homework's Adam has none)",
+                                     "this homework's Adam has no bias correction: use v and s as they are.")
+ADAM_EPSILON_INSIDE = known_mistake('put epsilon inside the square root in Adam',
+                                     'epsilon goes outside the square root: v / (np.sqrt(s) + epsilon).')
+ADAM_FORGETS = known_mistake('did not keep v and s between Adam steps',
+                              'keep v and s between steps: store them in self.velocities and self.squared_gradients.')
+
+
 def random_network(seed, layer_dims, bias_scale=0.5):
     """Parameters with non-zero biases (so that code ignoring b fails), from a private generator."""
     rs = np.random.RandomState(seed)
@@ -101,13 +156,13 @@ def test_initialize_dnn_parameters(initialize_dnn_parameters, ref):
         for l in range(1, len(layer_dims)):
             n, n_prev = layer_dims[l], layer_dims[l - 1]
             hint = hint_for(received[f"W{l}"], {
-                "the weights are not scaled: multiply the normal samples by np.sqrt(1 / layer_dims[l-1]).":
+                W_UNSCALED:
                     raw[l - 1],
-                "scale by the size of the previous layer, np.sqrt(1 / layer_dims[l-1]), not of the current one.":
+                W_SCALED_BY_CURRENT:
                     raw[l - 1] * np.sqrt(1 / n) if n != n_prev else None,
-                "that is He initialization, sqrt(2 / n_prev); this homework uses sqrt(1 / n_prev).":
+                W_HE:
                     raw[l - 1] * np.sqrt(2 / n_prev),
-                "the variance is 1 / n_prev, so the scale (standard deviation) is its square root.":
+                W_VARIANCE_AS_SCALE:
                     raw[l - 1] / n_prev,
             }, "W_l = np.sqrt(1 / layer_dims[l-1]) * np.random.randn(layer_dims[l], layer_dims[l-1]), drawn in "
                "order W1, W2, ...; draw no other random numbers.")
@@ -143,7 +198,7 @@ def test_relu_forward(ReLU, ref):
     relu = pt.run(2, "ReLU()", ReLU)
     received = side.fetch(pt.run(2, "ReLU().forward(x)", relu.forward, x.copy()))
     pt.check_array(2, "ReLU().forward(x) on a 3-D array with zeros", received, expected,
-                   hint_for(received, {"ReLU keeps the positive values themselves, not 1: np.maximum(0, x).": (x > 0) * 1.0},
+                   hint_for(received, {RELU_MASK: (x > 0) * 1.0},
                             "ReLU(x) = max(0, x) element-wise: np.maximum(0, x)."))
     called = side.fetch(pt.run(2, "ReLU()(x)", relu, x.copy()))
     pt.check_array(2, "ReLU()(x)", called, expected, "__call__ must return forward(x).")
@@ -156,7 +211,7 @@ def test_relu_derivative(ReLU, ref):
     relu = pt.run(2, "ReLU()", ReLU)
     received = side.fetch(pt.run(2, "ReLU().derivative(x)", relu.derivative, x.copy()))
     pt.check_array(2, "ReLU().derivative(x) on a 3-D array with exact zeros", received, ref.ReLU().derivative(x),
-                   hint_for(received, {"ReLU'(0) must be 1 in this homework: use x >= 0, not x > 0.": (x > 0) * 1.0},
+                   hint_for(received, {RELU_DERIVATIVE_AT_ZERO: (x > 0) * 1.0},
                             "the derivative is 1 where x >= 0 and 0 where x < 0."))
     check_input_unchanged(2, side, "ReLU().derivative(x)", relu.derivative, x, "return a new array.")
 
@@ -183,11 +238,11 @@ def test_layer(layer, ref):
             pt.fail(3, f"layer should return the pair (A, Z); received {type(result).__name__}.")
         A, Z = result
         pt.check_array(3, f"Z ({n}x{n_prev} weights, {m} samples)", Z, expected_Z, hint_for(Z, {
-            "the bias b is missing: Z = W @ A_prev + b.": no_bias_Z,
+            LAYER_NO_BIAS: no_bias_Z,
         }, "Z = W @ A_prev + b."))
         pt.check_array(3, f"A with {act_name} activation", A, expected_A, hint_for(A, {
-            "apply the activation passed as `act`, not ReLU().": np.maximum(0, expected_Z),
-            "A is act(Z), and the function returns (A, Z) in that order.": expected_Z,
+            LAYER_RELU_NOT_ACT: np.maximum(0, expected_Z),
+            LAYER_RETURNS_Z: expected_Z,
         }, "A = act(Z)."))
 
 
@@ -225,7 +280,7 @@ def test_forward_propagation(forward_propagation, ref):
             pt.check_array(4, f"caches['{key}'] for layers {layer_dims}", caches[key], expected_caches[key],
                            propagate_hint)
         pt.check_array(4, f"the returned A for layers {layer_dims}", A, expected_A, hint_for(A, {
-            "pass the activation `act` on to layer(); do not rely on its default.": relu_A,
+            FORWARD_ACT_NOT_PASSED: relu_A,
         }, "return the last layer's activation A_L."))
 
 
@@ -272,13 +327,13 @@ def test_back_propagation(back_propagation, ref):
         for l in range(len(layer_dims) - 1, 0, -1):
             dW, db = received[f"dW{l}"], received[f"db{l}"]
             pt.check_array(5, f"dW{l} for layers {layer_dims} ({act_name})", dW, expected[f"dW{l}"],
-                           hint_for(dW, {"dW is already averaged through dZ: do not divide by m again.":
+                           hint_for(dW, {DW_DIVIDED_BY_M:
                                              expected[f"dW{l}"] / m},
                                     "dW = dZ @ A_prev.T with A_prev = caches['A' + str(l-1)]."))
             pt.check_array(5, f"db{l} for layers {layer_dims} ({act_name})", db, expected[f"db{l}"],
-                           hint_for(db, {"db is a sum over the samples, not a mean: the 1/m is already in dZ.":
+                           hint_for(db, {DB_MEAN:
                                              expected[f"db{l}"] / m,
-                                         "keep db a column of shape (n, 1): np.sum(dZ, axis=1, keepdims=True).":
+                                         DB_FLAT:
                                              expected[f"db{l}"].ravel()},
                                     "db = np.sum(dZ, axis=1, keepdims=True)."))
             pt.check_array(5, f"dW{l} against finite differences of the cost", dW, numeric[f"dW{l}"],
@@ -554,8 +609,8 @@ def check_optimizer(exercise, name, student_class, reference_class, settings, mi
 
 def test_momentum(GradientDescentWithMomentum, ref):
     wrong = momentum_mistakes(ref)
-    mistakes = {"v = beta * v + (1 - beta) * grad: the factor (1 - beta) is missing.": wrong.no_damping,
-                "keep the velocity between steps: store it in self.velocities[key].": wrong.forgetful}
+    mistakes = {MOMENTUM_NO_DAMPING: wrong.no_damping,
+                MOMENTUM_FORGETS: wrong.forgetful}
     rule = "v = beta * v + (1 - beta) * grad, then param = param - learning_rate * v."
     check_optimizer(9, "GradientDescentWithMomentum", GradientDescentWithMomentum, ref.GradientDescentWithMomentum,
                     {"learning_rate": 0.3, "beta": 0.7}, mistakes, rule)
@@ -565,8 +620,8 @@ def test_momentum(GradientDescentWithMomentum, ref):
 
 def test_rmsprop(RMSProp, ref):
     wrong = rmsprop_mistakes(ref)
-    mistakes = {"epsilon goes outside the square root: grad / (np.sqrt(s) + epsilon).": wrong.epsilon_inside,
-                "keep s between steps: store it in self.squared_gradients[key].": wrong.forgetful}
+    mistakes = {RMSPROP_EPSILON_INSIDE: wrong.epsilon_inside,
+                RMSPROP_FORGETS: wrong.forgetful}
     rule = "s = beta * s + (1 - beta) * grad**2, then param = param - learning_rate * grad / (np.sqrt(s) + epsilon)."
     check_optimizer(10, "RMSProp", RMSProp, ref.RMSProp,
                     {"learning_rate": 0.2, "beta": 0.6, "epsilon": 0.5}, mistakes, rule)
@@ -575,9 +630,9 @@ def test_rmsprop(RMSProp, ref):
 
 def test_adam(Adam, ref):
     wrong = adam_mistakes(ref)
-    mistakes = {"this homework's Adam has no bias correction: use v and s as they are.": wrong.bias_corrected,
-                "epsilon goes outside the square root: v / (np.sqrt(s) + epsilon).": wrong.epsilon_inside,
-                "keep v and s between steps: store them in self.velocities and self.squared_gradients.":
+    mistakes = {ADAM_BIAS_CORRECTED: wrong.bias_corrected,
+                ADAM_EPSILON_INSIDE: wrong.epsilon_inside,
+                ADAM_FORGETS:
                     wrong.forgetful}
     rule = ("v = beta1 * v + (1 - beta1) * grad, s = beta2 * s + (1 - beta2) * grad**2, then "
             "param = param - learning_rate * v / (np.sqrt(s) + epsilon).")
