@@ -19,6 +19,7 @@ import json
 import os
 import pwd
 import secrets
+import shlex
 import shutil
 import signal
 import subprocess
@@ -319,9 +320,13 @@ def nbgrader_config_text(exchange, course, course_dir=None):
     return "\n".join(lines) + "\n"
 
 
-def user_files(layout, course, instructor):
-    """The account's ~/.jupyter: nbgrader's settings; for students, no formgrader and no Create Assignment."""
+def user_files(layout, course, instructor, bin_dir):
+    """The account's ~/.jupyter: nbgrader's settings; for students, no formgrader and no Create Assignment. And
+    a ~/.bash_profile that puts the course's environment first (JupyterLab's terminals run login shells, whose
+    /etc/profile resets PATH)."""
     files = {f".jupyter/lab/user-settings/{name}": json.dumps(values).encode() for name, values in QUIET_LAB.items()}
+    files[".bash_profile"] = (f"# Written by hw3kit.hub\n[ -f ~/.profile ] && . ~/.profile\n"
+                              f"export PATH={shlex.quote(str(bin_dir))}:\"$PATH\"\n").encode()
     if instructor:
         files[".jupyter/nbgrader_config.py"] = nbgrader_config_text(layout.exchange, course, layout.course_dir).encode()
         return files
@@ -333,14 +338,14 @@ def user_files(layout, course, instructor):
     return files
 
 
-def prepare_accounts(layout, course):
+def prepare_accounts(layout, course, bin_dir):
     entries = {name: create_account(name, layout) for name in layout.users}
     instructor = entries[layout.instructor]
     if not layout.course_dir.exists():
         mkdir_as(instructor, layout.course_dir)
         give_tree(instructor, layout.course, layout.course_dir, COURSE_CONTENT)
     for name, entry in entries.items():
-        give_files(entry, entry.pw_dir, user_files(layout, course, instructor=name == layout.instructor))
+        give_files(entry, entry.pw_dir, user_files(layout, course, name == layout.instructor, bin_dir))
     prepare_exchange(layout, instructor, course)
     return entries
 
@@ -403,7 +408,7 @@ def start_hub(layout, port=None, environment=None, timeout=90, log=print):
     os.chmod(layout.run_dir, 0o700)
     proxy = install_proxy(layout, log=log)
     bin_dir = install_users_env(layout, log=log)
-    prepare_accounts(layout, course)
+    prepare_accounts(layout, course, bin_dir)
     passwords = {user: secrets.token_urlsafe(12) for user in layout.users}
     write_password_file(layout.password_file, passwords)
 

@@ -13,12 +13,14 @@ Screenshots of every step go to tests/artifacts/hub-*.png. The demo's accounts a
 """
 import json
 import os
+import re
 import secrets
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
+import urllib.parse
 from pathlib import Path
 
 import nbformat
@@ -167,7 +169,8 @@ def hub(request):
 
 def open_assignment_list(session):
     driver = session.driver
-    [menu] = [i for i in driver.find_elements("css selector", ".lm-MenuBar-item") if i.text.strip() == "Nbgrader"]
+    menu = wait_for(lambda: [i for i in driver.find_elements("css selector", ".lm-MenuBar-item")
+                             if i.text.strip() == "Nbgrader"][0], 60, message="JupyterLab's Nbgrader menu")
     menu.click()
     entry = wait_for(lambda: [e for e in driver.find_elements("css selector", ".lm-Menu-item")
                               if e.text.strip() == "Assignment List"][0], 10, message="Nbgrader > Assignment List")
@@ -200,7 +203,7 @@ def formgrader_action(session, icon, step, what):
     """Press one of the formgrader's Manage Assignments buttons on hw3's row; return the dialog's text."""
     driver = session.driver
     driver.get(session.url("formgrader"))
-    row = wait_for(lambda: [r for r in driver.find_elements("css selector", "#main-table tbody tr")
+    row = wait_for(lambda: [r for r in driver.find_elements("css selector", "#main-table tr")
                             if r.text.startswith("hw3")][0], 60, message="hw3 in Manage Assignments")
     wait_for(lambda: row.find_elements("css selector", f".glyphicon-{icon}"), 30, message=f"the {icon} button")
     row.find_element("css selector", f".glyphicon-{icon}").click()
@@ -216,41 +219,48 @@ def formgrader_action(session, icon, step, what):
 
 
 def open_terminal(session):
-    """A JupyterLab terminal of the instructor's server, open in the instructor's browser."""
-    created = session.api("POST", session.url("api/terminals"))
-    assert created["status"] == 200, created
-    name = json.loads(created["text"])["name"]
-    session.driver.get(session.url(f"lab/terminals/{name}"))
-    return wait_for(lambda: session.driver.find_element("css selector", ".jp-Terminal .xterm-helper-textarea"), 60,
+    """A new JupyterLab terminal of the instructor's server (the launcher's Terminal card)."""
+    driver = session.driver
+    driver.get(session.url("lab"))
+    card = wait_for(lambda: [c for c in driver.find_elements("css selector", ".jp-LauncherCard")
+                             if c.text.strip() == "Terminal"][0], 60, message="the launcher's Terminal card")
+    card.click()
+    return wait_for(lambda: driver.find_element("css selector", ".jp-Terminal .xterm-helper-textarea"), 60,
                     message="the terminal")
 
 
 def terminal_text(session):
+    """The terminal's screen as text (xterm.js's DOM rows; they hold no-break spaces)."""
     return session.driver.execute_script(
-        "const rows = document.querySelector('.jp-Terminal .xterm-rows'); return rows ? rows.innerText : '';")
+        "const rows = document.querySelector('.jp-Terminal .xterm-rows'); return rows ? rows.innerText : '';"
+    ).replace("\xa0", " ")
 
 
-def run_in_terminal(session, command, done, timeout=300):
+def run_in_terminal(session, command, timeout=300):
+    """Type ``command`` into the open terminal, wait until it has finished; return its exit status and the
+    terminal's text (the shell echoes the status on a line of its own)."""
     from selenium.webdriver.common.action_chains import ActionChains
     textarea = session.driver.find_element("css selector", ".jp-Terminal .xterm-helper-textarea")
     session.driver.find_element("css selector", ".jp-Terminal").click()
-    ActionChains(session.driver).send_keys_to_element(textarea, command + "\n").perform()
-    return wait_for(done, timeout, interval=1, message=f"`{command}` in the instructor's terminal")
+    ActionChains(session.driver).send_keys_to_element(textarea, command + '; echo "exit status $?"\n').perform()
+    found = wait_for(lambda: re.search(r"^exit status (\d+)\s*$", terminal_text(session), re.M), timeout, interval=1,
+                     message=f"`{command}` in the instructor's terminal")
+    return int(found.group(1)), terminal_text(session)
 
 
-def as_user(user, code):
-    """Run Python ``code`` with the account's own uid and groups; returns its stdout (stripped)."""
+def as_user(layout, user, code):
+    """Run Python ``code`` (the users' interpreter) with the account's own uid and groups; returns its stdout."""
     entry = account(user)
-    done = subprocess.run([sys.executable, "-I", "-c", code], user=entry.pw_uid, group=entry.pw_gid, extra_groups=[],
+    done = subprocess.run([str(layout.env_dir / "bin" / "python"), "-I", "-c", code], user=entry.pw_uid, group=entry.pw_gid, extra_groups=[],
                           cwd="/", capture_output=True, text=True, env={"PATH": "/usr/bin:/bin", "HOME": entry.pw_dir})
     assert done.returncode == 0, done.stderr
     return done.stdout.strip()
 
 
-def can(user, operation, path):
+def can(layout, user, operation, path):
     """'yes' or the error's name when ``user`` lists a folder or reads a file."""
     call = "os.listdir(p)" if operation == "list" else "open(p, 'rb').read(1)"
-    return as_user(user, f"import os\np = {str(path)!r}\ntry:\n    {call}\n    print('yes')\n"
+    return as_user(layout, user, f"import os\np = {str(path)!r}\ntry:\n    {call}\n    print('yes')\n"
                          "except OSError as e:\n    print(type(e).__name__)")
 
 
@@ -294,9 +304,12 @@ def test_course_cycle_on_jupyterhub(hub):
     assert len(listening) >= 3 and {address for address, _ in listening} == {"127.0.0.1"}, listening
     instructor.shot(1, "logged-in")
 
-    # 2. The instructor releases hw3 in the formgrader (Manage Assignments, Release).
+    # 2. The instructor generates the student version of hw3 and releases it, in the formgrader (Manage
+    #    Assignments: Generate, then Release).
+    message = formgrader_action(instructor, "education", 2, "generated")
+    assert "Successfully created the student version of 'hw3'" in message, message
     message = formgrader_action(instructor, "cloud-upload", 2, "released")
-    assert "Successfully released hw3" in message, message
+    assert "Successfully released 'hw3'." in message, message
     assert (exchange_course / "outbound" / "hw3" / "hw3.ipynb").exists()
     assert not (exchange_course / "outbound" / "hw3" / "hw3_checks.py").exists()
 
@@ -351,21 +364,22 @@ def test_course_cycle_on_jupyterhub(hub):
 
     # 7. The instructor collects in the formgrader: the submissions land in the course's submitted/.
     message = formgrader_action(instructor, "cloud-download", 7, "collected")
-    assert "Successfully collected" in message or "Collecting" in message, message
+    assert "Successfully collected submissions of 'hw3'." in message, message
     for who in students:
         assert (course_dir / "submitted" / names[who] / NOTEBOOK).exists()
 
     # 8. The instructor grades with the kit (sandboxed) and writes the report, in a JupyterLab terminal.
     open_terminal(instructor)
     report = course_dir / "report.html"
-    run_in_terminal(instructor, "python -m hw3kit grade --course ~/hw3-course --jobs 2 --quiet && "
-                                "python -m hw3kit report --course ~/hw3-course", report.exists, timeout=600)
+    status, text = run_in_terminal(instructor, "python -m hw3kit grade --course ~/hw3-course --jobs 2 --quiet && "
+                                               "python -m hw3kit report --course ~/hw3-course", timeout=600)
+    assert status == 0 and report.exists(), text
     time.sleep(1)
     instructor.shot(8, "graded-in-terminal")
-    status = json.loads((course_dir / "grading_status.json").read_text())
+    statuses = json.loads((course_dir / "grading_status.json").read_text())
     for who in students:
         score, _, _ = grades_in_gradebook(course_dir, names[who])
-        assert score == AUTOGRADED[who], (who, score, status)
+        assert score == AUTOGRADED[who], (who, score, statuses)
     assert names["student1"] in report.read_text()
 
     # 9. The instructor grades the written answers in the formgrader.
@@ -397,9 +411,9 @@ def test_course_cycle_on_jupyterhub(hub):
 
     # 10. ... generates the feedback and releases it, in the formgrader.
     message = formgrader_action(instructor, "comment", 10, "feedback-generated")
-    assert "Successfully generated feedback" in message, message
+    assert "Successfully generated feedback of 'hw3'." in message, message
     message = formgrader_action(instructor, "envelope", 10, "feedback-released")
-    assert "Successfully released feedback" in message, message
+    assert "Successfully released feedback of 'hw3'." in message, message
     for who in students:
         page = (course_dir / "feedback" / names[who] / "hw3" / "hw3.html").read_text()
         assert "hw3_checks" not in page and "BEGIN HIDDEN" not in page  # no hidden tests in the feedback
@@ -417,7 +431,7 @@ def test_course_cycle_on_jupyterhub(hub):
         [page] = (session.home / "hw3" / "feedback").glob("*/hw3.html")
         assert page.stat().st_uid == account(session.user).pw_uid
         relative = page.relative_to(session.home)
-        session.driver.get(session.url(f"files/{relative}"))
+        session.driver.get(session.url(f"files/{urllib.parse.quote(str(relative))}"))
         body = wait_for(lambda: session.driver.find_element("tag name", "body").text, 30, message="the feedback page")
         assert f"{totals[who]:g}" in body and "100" in body, body[:500]
         assert WRITTEN_GRADES[who][1] in body  # the instructor's comment
@@ -446,15 +460,15 @@ def test_course_cycle_on_jupyterhub(hub):
     for who in students:
         other = "student2" if who == "student1" else "student1"
         me, them = names[who], names[other]
-        assert can(me, "read", layout.home(me) / NOTEBOOK) == "yes"  # (the check itself works)
-        assert can(me, "read", exchange_course / "outbound" / NOTEBOOK) == "yes"
-        assert can(me, "list", layout.home(them)) == "PermissionError"
-        assert can(me, "read", layout.home(them) / NOTEBOOK) == "PermissionError"
-        assert can(me, "list", exchange_course / "inbound") == "PermissionError"
-        assert can(me, "list", exchange_course / "feedback") == "PermissionError"
+        assert can(layout, me, "read", layout.home(me) / NOTEBOOK) == "yes"  # (the check itself works)
+        assert can(layout, me, "read", exchange_course / "outbound" / NOTEBOOK) == "yes"
+        assert can(layout, me, "list", layout.home(them)) == "PermissionError"
+        assert can(layout, me, "read", layout.home(them) / NOTEBOOK) == "PermissionError"
+        assert can(layout, me, "list", exchange_course / "inbound") == "PermissionError"
+        assert can(layout, me, "list", exchange_course / "feedback") == "PermissionError"
         for secret in ("source/hw3/hw3.ipynb", "grader/hw3/hw3_checks.py", f"submitted/{them}/{NOTEBOOK}",
                        f"feedback/{them}/hw3/hw3.html", "gradebook.db"):
-            assert can(me, "read", course_dir / secret) == "PermissionError", secret
+            assert can(layout, me, "read", course_dir / secret) == "PermissionError", secret
     print(f"the course cycle on JupyterHub: {time.perf_counter() - started:.0f} s")
     shutil.rmtree(profiles, ignore_errors=True)
 
