@@ -503,8 +503,8 @@ def welcome(hub):
              "Log in with these accounts (the passwords are shown only now):", ""]
     width = max(len(user) for user in hub.passwords)
     for user, password in hub.passwords.items():
-        role = "instructor: formgrader in the Nbgrader menu" if user == hub.layout.instructor else \
-            "student: Nbgrader > Assignment List"
+        role = "instructor: Nbgrader > Formgrader: Generate, Release, Collect" if user == hub.layout.instructor \
+            else "student: Nbgrader > Assignment List: Fetch, Validate, Submit"
         lines.append(f"    {user:<{width}}  {password}   ({role})")
     lines += ["", f"The instructor's course directory: {hub.layout.course_dir}",
               f"nbgrader's exchange: {hub.layout.exchange}",

@@ -17,7 +17,6 @@ import re
 import secrets
 import shutil
 import subprocess
-import sys
 import tempfile
 import time
 import urllib.parse
@@ -29,8 +28,8 @@ import pytest
 import browser
 from browser import screenshot, wait_for
 from hw3kit import hubauth
-from hw3kit.hub import (ACCOUNT_MARK, HubLayout, account, clean, nbgrader_config_text, start_hub, stop_hub,
-                        users_requirements)
+from hw3kit.hub import (ACCOUNT_MARK, HubLayout, account, clean, give_files, nbgrader_config_text, start_hub,
+                        stop_hub, users_requirements)
 from hw3kit.samples import SAMPLE_STUDENTS, WRITTEN
 from hw3kit.submissions import build_submission, load_course_notebooks
 
@@ -219,7 +218,11 @@ def formgrader_action(session, icon, step, what):
 
 
 def open_terminal(session):
-    """A new JupyterLab terminal of the instructor's server (the launcher's Terminal card)."""
+    """A new JupyterLab terminal of the instructor's server (the launcher's Terminal card), with the terminal's
+    screen-reader mode on (written as the instructor into their JupyterLab settings) so the test can read it."""
+    settings = {".jupyter/lab/user-settings/@jupyterlab/terminal-extension/plugin.jupyterlab-settings":
+                json.dumps({"screenReaderMode": True}).encode()}
+    give_files(account(session.user), session.home, settings)
     driver = session.driver
     driver.get(session.url("lab"))
     card = wait_for(lambda: [c for c in driver.find_elements("css selector", ".jp-LauncherCard")
@@ -230,10 +233,11 @@ def open_terminal(session):
 
 
 def terminal_text(session):
-    """The terminal's screen as text (xterm.js's DOM rows; they hold no-break spaces)."""
+    """The terminal's screen as text: xterm.js draws on a canvas, and keeps the text in an accessibility tree
+    when JupyterLab's terminal setting screenReaderMode is on (see open_terminal)."""
     return session.driver.execute_script(
-        "const rows = document.querySelector('.jp-Terminal .xterm-rows'); return rows ? rows.innerText : '';"
-    ).replace("\xa0", " ")
+        "const rows = document.querySelector('.jp-Terminal .xterm-accessibility-tree');"
+        "return rows ? rows.innerText : '';").replace("\xa0", " ")
 
 
 def run_in_terminal(session, command, timeout=300):
@@ -444,6 +448,8 @@ def test_course_cycle_on_jupyterhub(hub):
     # 12. Isolation: over HTTP, from each student's own logged-in browser ...
     for who, session in students.items():
         other = "student2" if who == "student1" else "student1"
+        session.driver.get(session.url("lab"))  # back in the student's JupyterLab page and its session
+        wait_for(lambda: session.driver.find_elements("css selector", ".lm-MenuBar-item"), 60, message="JupyterLab")
         for target in (f"user/{names[other]}/api/contents/hw3", f"user/{names[other]}/files/{NOTEBOOK}",
                        f"user/{names['instructor']}/api/contents/hw3-course/source/hw3",
                        f"user/{names['instructor']}/formgrader/api/assignments"):
