@@ -28,8 +28,9 @@ import pytest
 import browser
 from browser import screenshot, wait_for
 from hw3kit import hubauth
-from hw3kit.hub import (ACCOUNT_MARK, HubLayout, account, clean, give_files, nbgrader_config_text, start_hub,
-                        stop_hub, users_requirements)
+from hw3kit.hub import (ACCOUNT_MARK, HubError, HubLayout, account, check_reachable, clean, create_account,
+                        give_files, nbgrader_config_text, reachable, remove_account, start_hub, stop_hub,
+                        users_requirements)
 from hw3kit.samples import SAMPLE_STUDENTS, WRITTEN
 from hw3kit.submissions import build_submission, load_course_notebooks
 
@@ -70,6 +71,31 @@ def test_instructor_config_loads_the_course_settings(tmp_path):
     assert f"load_subconfig({str(tmp_path / 'course' / 'nbgrader_config.py')!r})" in text
     student = nbgrader_config_text(tmp_path / "exchange", "hw3-optimization")
     assert "CourseDirectory.root" not in student and "c.CourseDirectory.course_id = 'hw3-optimization'" in student
+
+
+def test_accounts_that_are_not_the_demos_are_never_taken_or_removed(tmp_path):
+    layout = HubLayout(tmp_path, REPO, prefix="")
+    with pytest.raises(HubError, match="not this demo's"):
+        create_account("root", layout)
+    said = []
+    assert remove_account("root", layout, log=said.append) is False
+    assert account("root") is not None and said == ["left alone: the account root is not this demo's"]
+
+
+def test_a_state_folder_others_cannot_enter_is_refused():
+    # not under pytest's tmp_path, whose folders others cannot enter anyway
+    base = Path(tempfile.mkdtemp(prefix="hw3hub-reach-", dir="/tmp"))
+    try:
+        os.chmod(base, 0o755)
+        (base / "private" / "state").mkdir(parents=True)
+        os.chmod(base / "private", 0o700)
+        assert not reachable(base / "private" / "state")
+        with pytest.raises(HubError, match="cannot reach"):
+            check_reachable(base / "private" / "state", "the demo's homes and exchange")
+        os.chmod(base / "private", 0o711)  # others may enter, not list: enough
+        assert reachable(base / "private" / "state")
+    finally:
+        shutil.rmtree(base)
 
 
 # --- the hub ------------------------------------------------------------------------------------
@@ -143,13 +169,16 @@ def hub(request):
     os.chmod(mnist, 0o644)
     running = None
     sessions = []
+    failed_before = request.session.testsfailed
+    for stale in browser.ARTIFACTS.glob("FAILED-hub-*.png"):
+        stale.unlink()
     try:
         running = start_hub(layout, environment={"HW3_MNIST_PATH": str(mnist), "OMP_NUM_THREADS": "1"},
                             log=lambda message: None)
         yield running, sessions
     finally:
         try:
-            if request.session.testsfailed and running is not None:
+            if request.session.testsfailed > failed_before and running is not None:
                 for session in sessions:
                     screenshot(session.driver, f"FAILED-hub-{session.who}")
                 print("JupyterHub log (end):\n" + running.log_path.read_text()[-5000:])
