@@ -158,7 +158,8 @@ def install_users_env(layout, log=print):
         if not (env / "bin" / "python").exists():
             python = users_python()
             log(f"Creating the users' Python environment in {env} (from {python}; a few minutes) ...")
-            _run_or_fail([str(python), "-m", "venv", str(env)], "cannot create the users' environment")
+            _run_or_fail([str(python), "-m", "venv", str(env)],
+                         "cannot create the users' environment (Debian: apt-get install python3-venv)")
         else:
             log(f"Updating the users' Python environment in {env} to requirements.txt ...")
         requirements = env / "requirements.txt"

@@ -169,13 +169,14 @@ def hub(request):
     os.chmod(mnist, 0o644)
     running = None
     sessions = []
+    profiles = Path(tempfile.mkdtemp(prefix="hw3hub-browsers-"))  # 0700: root's browsers' profiles
     failed_before = request.session.testsfailed
     for stale in browser.ARTIFACTS.glob("FAILED-hub-*.png"):
         stale.unlink()
     try:
         running = start_hub(layout, environment={"HW3_MNIST_PATH": str(mnist), "OMP_NUM_THREADS": "1"},
                             log=lambda message: None)
-        yield running, sessions
+        yield running, sessions, profiles
     finally:
         try:
             if request.session.testsfailed > failed_before and running is not None:
@@ -189,6 +190,7 @@ def hub(request):
                 stop_hub(running.process, layout)
             removed = clean(layout, log=print)
             shutil.rmtree(state, ignore_errors=True)
+            shutil.rmtree(profiles, ignore_errors=True)
     assert not [user for user in layout.users if account(user) is not None], "the demo's accounts were not removed"
     assert set(removed) == set(layout.users)
 
@@ -310,12 +312,11 @@ def grades_in_gradebook(course_dir, student):
 
 def test_course_cycle_on_jupyterhub(hub):
     started = time.perf_counter()
-    running, sessions = hub
+    running, sessions, profiles = hub
     layout = running.layout
     course_dir = layout.course_dir
     exchange_course = layout.exchange / "hw3-optimization"
     names = {"instructor": layout.instructor, "student1": layout.students[0], "student2": layout.students[1]}
-    profiles = Path(tempfile.mkdtemp(prefix="hw3hub-browsers-"))
 
     # Nothing of the demo listens beyond 127.0.0.1: the proxy, the hub and every user's server.
     settings = json.loads((layout.run_dir / "settings.json").read_text())
@@ -505,7 +506,6 @@ def test_course_cycle_on_jupyterhub(hub):
                        f"feedback/{them}/hw3/hw3.html", "gradebook.db"):
             assert can(layout, me, "read", course_dir / secret) == "PermissionError", secret
     print(f"the course cycle on JupyterHub: {time.perf_counter() - started:.0f} s")
-    shutil.rmtree(profiles, ignore_errors=True)
 
 
 def listening_sockets(uids):
