@@ -16,7 +16,6 @@ the peak memory of each run (the sum of the proportional set sizes of the run's 
 kit's split of time per submission, and the floor: all checks of one correct notebook in one process.
 """
 import argparse
-import json
 import os
 import shutil
 import subprocess
@@ -99,9 +98,9 @@ def scores(course):
 
 
 def split(course, n):
-    """The kit's seconds per submission by phase, from grading_status.json."""
-    with open(os.path.join(course, "grading_status.json")) as handle:
-        records = json.load(handle)["hw3"]
+    """The kit's seconds per submission by phase, from the statuses in the gradebook."""
+    from hw3kit import status
+    records = status.load(course, "hw3")
     phases = {}
     for record in records.values():
         for phase, seconds in record.get("phases", {}).items():

@@ -28,14 +28,16 @@ def build_parser():
                                                            parents=[common, *parents])
 
     release = add("release", "generate the student version with nbgrader and check it (no solutions, "
-                             "no hidden tests, in sync with source/)", assignment)
+                             "no hidden tests, in sync with source/) and put it in the gradebook", assignment, database)
     release.add_argument("--check", action="store_true", help="only check the existing release, do not regenerate")
 
-    collect = add("import", "import a folder or an LMS download (.zip) of student notebooks into submitted/ "
-                            "(wraps nbgrader zip_collect) and add the students to the gradebook", assignment, database)
-    collect.add_argument("source", help="a folder (one sub-folder or '<student>_<file>.ipynb' per student) or a .zip")
-    collect.add_argument("--regexp", help="regular expression with groups student_id and file_id for file names "
-                                          "(default: '<student>/<file>' or '<student>_..._<file>')")
+    collect = add("import", "import a folder, a notebook or an LMS download (.zip, e.g. Canvas's \"Download "
+                            "Submissions\") into submitted/ and the gradebook; later uploads win; every file not "
+                            "imported is listed with its reason (exit 1 if any)", assignment, database)
+    collect.add_argument("source", help="a folder (alice/hw3.ipynb or alice_hw3.ipynb per student), a notebook, or a "
+                                        ".zip (also Canvas's <name>_<userid>_<fileid>_hw3.ipynb, LATE, -1 re-uploads)")
+    collect.add_argument("--regexp", help="regular expression with the groups student_id and file_id, matched on each "
+                                          "file's path ('/' separators) before the built-in names")
 
     grade = add("grade", "autograde every submission (or --student) in parallel, resumably, with a status "
                          "and a reason for each", assignment, database)
@@ -63,6 +65,17 @@ def build_parser():
     report = add("report", "write one self-contained HTML class report (report.html)", assignment, database)
     report.add_argument("--output", help="where to write it (default: report.html in the course)")
 
+    standing = add("status", "where each submission stands: imported, graded, pending (a hand-graded answer not "
+                             "graded yet), changed since grading, failed with its reason", assignment, database)
+    standing.add_argument("--student", action="append", help="only this student (repeatable)")
+
+    remove = add("remove", "remove students from the assignment: their gradebook entries and statuses; their "
+                           "folders are moved to archive/", assignment, database)
+    remove.add_argument("students", nargs="+", metavar="STUDENT", help="student id(s) to remove")
+
+    add("new-term", "start a clean term: move every student's data (submitted/, autograded/, feedback/, the "
+                    "gradebook, exports, report) into archive/<date-time>/; source/ and release/ stay", database)
+
     from hw3kit.lab import add_arguments as add_lab_arguments
     add_lab_arguments(add("lab", "start JupyterLab for the course on 127.0.0.1 with nbgrader (formgrader, "
                                  "Validate) and print its URL with the token"))
@@ -83,6 +96,9 @@ def main(argv=None):
     if not os.path.isfile(os.path.join(course, "nbgrader_config.py")):
         parser.error(f"{course} is not an nbgrader course directory (no nbgrader_config.py); use --course.")
     os.environ["PATH"] = os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", "")
+    if getattr(args, "db", None) and args.db.startswith("postgresql://"):
+        # SQLAlchemy 2.1 maps a bare postgresql:// to psycopg 3; the kit installs psycopg2 (requirements.txt)
+        args.db = "postgresql+psycopg2://" + args.db[len("postgresql://"):]
     try:
         return run(args, course)
     except KeyboardInterrupt:
@@ -90,38 +106,46 @@ def main(argv=None):
               file=sys.stderr)
         return 130
     except Exception as error:
-        known = ("GradingSetupError", "ReleaseError", "ImportProblem", "NbgraderError", "FileNotFoundError")
-        if type(error).__name__ in known:
+        from hw3kit.preflight import InputError
+
+        if isinstance(error, InputError) or type(error).__name__ in ("ReleaseError", "ImportProblem"):
             print(f"error: {error}", file=sys.stderr)
             return 2
-        raise
+        if type(error).__name__ in ("FeedbackError", "NbgraderError"):
+            print(f"error: {error}", file=sys.stderr)
+            return 1
+        if os.environ.get("HW3KIT_DEBUG"):
+            raise
+        print(f"error: {type(error).__name__}: {str(error).strip().splitlines()[0] if str(error).strip() else ''} "
+              "(unexpected: run again with HW3KIT_DEBUG=1 for the traceback, and report it)", file=sys.stderr)
+        return 1
 
 
 def run(args, course):
     command = args.command
     if command == "release":
         from hw3kit.release import release
-        release(course, args.assignment, check_only=args.check)
+        release(course, args.assignment, check_only=args.check, db_url=args.db)
     elif command == "import":
-        from hw3kit.collect import DEFAULT_REGEXP, import_submissions
-        placed, skipped = import_submissions(course, args.assignment, args.source, args.regexp or DEFAULT_REGEXP,
-                                             db_url=args.db)
-        print(f"Imported {len(placed)} submission(s) into submitted/: {', '.join(sorted(placed)) or 'none'}.")
-        for message in skipped:
-            print(f"  not placed: {message}")
+        from hw3kit.collect import import_submissions, report_lines
+        result = import_submissions(course, args.assignment, args.source, args.regexp, db_url=args.db)
+        print("\n".join(report_lines(result, args.assignment)))
+        return 1 if result.not_imported else 0
     elif command == "grade":
         from hw3kit import classgrade
         outcomes = classgrade.grade(course, args.assignment, students=args.student, jobs=args.jobs,
                                     force=args.force, timeout=args.timeout, db_url=args.db,
                                     scheduler=args.scheduler, progress=not args.quiet,
                                     sandboxed=not args.no_sandbox)
-        _, skipped = classgrade.plan(course, args.assignment, args.student, force=False)
+        _, skipped = classgrade.plan(course, args.assignment, args.student, force=False, db_url=args.db)
         print(classgrade.summary(outcomes, skipped=len([s for s in skipped if s not in outcomes])))
         return 1 if any(o.status == "failed" for o in outcomes.values()) else 0
     elif command == "feedback":
         from hw3kit.feedback import generate_feedback
-        written = generate_feedback(course, args.assignment, student=args.student, db_url=args.db)
+        written, left_out = generate_feedback(course, args.assignment, student=args.student, db_url=args.db)
         print(f"Wrote {len(written)} feedback file(s) under feedback/.")
+        for student, why in sorted(left_out.items()):
+            print(f"  {'note' if why.startswith('graded') else 'no feedback'} {student}: {why}")
     elif command == "export":
         from hw3kit.export import export_grades
         paths = export_grades(course, args.assignment, to=args.to, lms_to=args.lms_to, db_url=args.db)
@@ -129,6 +153,16 @@ def run(args, course):
     elif command == "report":
         from hw3kit.report import build_report
         print(f"Wrote {build_report(course, args.assignment, db_url=args.db, output=args.output)}.")
+    elif command == "status":
+        from hw3kit.term import show_status
+        print(show_status(course, args.assignment, students=args.student, db_url=args.db))
+    elif command == "remove":
+        from hw3kit.term import remove_students
+        for line in remove_students(course, args.assignment, args.students, db_url=args.db):
+            print(line)
+    elif command == "new-term":
+        from hw3kit.term import new_term
+        print(new_term(course, db_url=args.db))
     elif command == "lab":
         from hw3kit.lab import run as run_lab
         return run_lab(args, course)

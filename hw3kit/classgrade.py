@@ -4,21 +4,31 @@ Workers are long-lived processes (or Dask workers) that import nbgrader once and
 per task through nbgrader's own API (``NbGraderAPI.autograde``), so a class pays nbgrader's start-up
 once per worker, not once per student. Before a submission reaches nbgrader it is checked (folder,
 notebook file, valid JSON); after, nbgrader's log is read for timeouts and dead kernels. Every
-submission ends with a status in ``grading_status.json`` (see ``hw3kit.status``): a failed one never
-stops the others and never passes for a plain 0.
+submission ends with a status in the gradebook (see ``hw3kit.status``): a failed one never stops the
+others and never passes for a plain 0.
+
+nbgrader writes a worker's autograded notebooks into a staging folder of that worker
+(``.hw3kit-autograded-<pid>/``); only a submission graded to the end replaces its folder in
+autograded/, so a failed or interrupted attempt leaves the previous result in place.
 """
+import contextlib
 import glob
 import json
 import os
 import re
+import shutil
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from multiprocessing import get_context
 
 
-from hw3kit import status as status_store
+from hw3kit import preflight, status as status_store
+
+STAGING = ".hw3kit-{step}-{pid}"  # a process's staging folder in the course root, beside autograded/
+MAX_POOL_RESTARTS = 3
 
 
 @dataclass
@@ -28,9 +38,10 @@ class Outcome:
     reason: str = ""
     seconds: float = 0.0
     phases: dict = None
+    files_hash: str = None
 
 
-class GradingSetupError(RuntimeError):
+class GradingSetupError(preflight.InputError):
     """The course or assignment cannot be graded at all (nothing is graded, nothing is lost)."""
 
 
@@ -84,7 +95,12 @@ FAILURE_SIGNS = [  # (text in nbgrader's log or error, reason shown to the instr
     ("NotJSONError", "not a notebook (invalid JSON)"),
     ("KeyError: 'grade_id'", "test cells tampered with (a grade cell duplicated, renamed or without its id): "
                              "nbgrader cannot match the notebook to the assignment"),
-    ("MissingEntry", "the notebook does not match the assignment in the gradebook"),
+    ("MissingEntry", "the notebook does not match the assignment in the gradebook (run `release` with this "
+                     "gradebook first)"),
+    ("OperationalError", "the gradebook database did not answer (run grade again once it is back)"),
+    ("There was an error accessing the nbgrader database", "the gradebook database did not answer (run grade "
+                                                           "again once it is back)"),
+    ("No space left on device", "the disk is full (free space, then run grade again)"),
     ("UnresponsiveKernelError", "kernel did not start or stopped responding"),
 ]
 
@@ -118,10 +134,10 @@ def _api(course_root, timeout, db_url, sandboxed=True):
         if os.path.isfile(config_file):
             config.merge(PyFileConfigLoader(config_file).load_config())
         config.CourseDirectory.root = course_root
+        config.CourseDirectory.autograded_directory = STAGING.format(step="autograded", pid=os.getpid())
         if timeout:
             config.GradeInSandbox.cell_timeout = float(timeout)
-        if db_url:
-            config.CourseDirectory.db_url = db_url
+        config.CourseDirectory.db_url = status_store.gradebook_url(course_root, db_url)
         if not sandboxed:
             config.GradeInSandbox.sandbox = False
         coursedir = CourseDirectory(config=config)
@@ -135,24 +151,72 @@ def grade_one(course_root, assignment, student, timeout=None, db_url=None, expec
     import isograde
     isograde.skip_slow_optional_imports()
     expected = expected or source_notebooks(course_root, assignment)
+    files_hash = status_store.submission_hash(course_root, assignment, student)
     problem = check_submission(course_root, assignment, student, expected)
     if problem:
-        return Outcome(student, status_store.FAILED, problem, time.perf_counter() - started)
+        return Outcome(student, status_store.FAILED, problem, time.perf_counter() - started, files_hash=files_hash)
     from isograde.preprocessor import TIMINGS
     before = dict(TIMINGS)
+    api = _api(course_root, timeout, db_url, sandboxed)
+    staged = os.path.join(course_root, api.coursedir.autograded_directory, student, assignment)
     try:
-        result = _api(course_root, timeout, db_url, sandboxed).autograde(assignment, student, force=True, create=True)
+        result = api.autograde(assignment, student, force=True, create=True)
     except Exception as error:  # a crash inside nbgrader is this submission's failure, not the class's
-        return Outcome(student, status_store.FAILED, classify_failure(f"{type(error).__name__}: {error}"),
-                       time.perf_counter() - started)
+        result = {"success": False, "error": f"{type(error).__name__}: {error}"}
     seconds = time.perf_counter() - started
     log = (result.get("log") or "") + "\n" + (result.get("error") or "")
-    if not result.get("success"):
-        return Outcome(student, status_store.FAILED, classify_failure(log), seconds)
+    if not result.get("success") or not os.path.isdir(staged):
+        shutil.rmtree(os.path.dirname(staged), ignore_errors=True)
+        return Outcome(student, status_store.FAILED, classify_failure(log), seconds, files_hash=files_hash)
+    try:
+        promote(staged, os.path.join(course_root, "autograded", student, assignment))
+    except OSError as error:
+        shutil.rmtree(os.path.dirname(staged), ignore_errors=True)
+        return Outcome(student, status_store.FAILED, classify_failure(f"{type(error).__name__}: {error}"),
+                       seconds, files_hash=files_hash)
     interrupted = interrupted_cells(course_root, assignment, student, expected)
     note = (f"stopped at the time limit or ended the worker: {', '.join(interrupted)}" if interrupted else "")
     phases = {name: value - before.get(name, 0.0) for name, value in TIMINGS.items()}
-    return Outcome(student, status_store.GRADED, note, seconds, phases)
+    return Outcome(student, status_store.GRADED, note, seconds, phases, files_hash)
+
+
+def promote(staged, final):
+    """Put a complete new result folder in place of the old one. Between the two renames a crash
+    leaves ``<final>.old-<pid>``, which ``recover`` puts back."""
+    os.makedirs(os.path.dirname(final), exist_ok=True)
+    old = f"{final}.old-{os.getpid()}"
+    if os.path.isdir(final):
+        os.rename(final, old)
+    os.rename(staged, final)
+    shutil.rmtree(old, ignore_errors=True)
+    with contextlib.suppress(OSError):  # the staging folder, when empty
+        os.rmdir(os.path.dirname(staged))
+
+
+def _alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def recover(course_root, step="autograded"):
+    """Clean up after processes that died mid-step: remove their staging folders, and put back an
+    old result folder whose replacement never arrived."""
+    for folder in glob.glob(os.path.join(glob.escape(course_root), STAGING.format(step=step, pid="*"))):
+        pid = folder.rsplit("-", 1)[-1]
+        if pid.isdigit() and not _alive(int(pid)):
+            shutil.rmtree(folder, ignore_errors=True)
+    for old in glob.glob(os.path.join(glob.escape(course_root), step, "*", "*.old-*")):
+        final, pid = old.rsplit(".old-", 1)
+        if pid.isdigit() and not _alive(int(pid)):
+            if os.path.isdir(final):
+                shutil.rmtree(old, ignore_errors=True)
+            else:
+                os.rename(old, final)
 
 
 def interrupted_cells(course_root, assignment, student, notebooks):
@@ -174,12 +238,19 @@ def interrupted_cells(course_root, assignment, student, notebooks):
     return found
 
 
-def plan(course_root, assignment, students=None, force=False):
-    """(to grade, already graded): resume skips submissions whose last status is 'graded'."""
+def plan(course_root, assignment, students=None, force=False, db_url=None):
+    """(to grade, already graded). Decided by the gradebook: a submission is skipped only when the
+    gradebook holds its grade and the kit's record says that grade is of exactly the files in
+    submitted/ now (same hash), and its autograded folder exists."""
     students = sorted(students) if students else submitted_students(course_root, assignment)
-    previous = status_store.load(course_root, assignment)
+    if force:
+        return students, []
+    from hw3kit.standing import SCORED, standings
+
+    current = standings(course_root, assignment, db_url)
     autograded = os.path.join(course_root, "autograded", "{}", assignment)
-    done = [s for s in students if not force and previous.get(s, {}).get("status") == status_store.GRADED
+    done = [s for s in students if s in current and current[s].state in SCORED and current[s].record
+            and current[s].record.get("graded_hash") == status_store.submission_hash(course_root, assignment, s)
             and os.path.isdir(autograded.format(s))]
     return [s for s in students if s not in done], done
 
@@ -191,7 +262,11 @@ def grade(course_root, assignment, students=None, jobs=1, force=False, timeout=N
     Student code runs in the bubblewrap sandbox (``isograde.sandbox``) unless ``sandboxed=False``;
     if the sandbox cannot be set up here, nothing is graded and GradingSetupError says why."""
     course_root = os.path.abspath(course_root)
+    preflight.check_assignment(course_root, assignment)
     expected = source_notebooks(course_root, assignment)
+    preflight.check_database(course_root, db_url)
+    preflight.check_released(course_root, assignment, db_url)
+    preflight.check_students(course_root, assignment, students)
     if sandboxed and not scheduler:
         from isograde.sandbox import SandboxUnavailable, check_available
         try:
@@ -200,13 +275,19 @@ def grade(course_root, assignment, students=None, jobs=1, force=False, timeout=N
             raise GradingSetupError(f"cannot sandbox student code on this machine: {error}. Refusing to "
                                     "grade; pass --no-sandbox to run submissions unsandboxed (only for "
                                     "code you trust).") from None
-    todo, skipped = plan(course_root, assignment, students, force)
+    recover(course_root)
+    todo, skipped = plan(course_root, assignment, students, force, db_url)
     outcomes = {}
     bar = _progress(len(todo), progress, skipped)
     try:
         for outcome in _run(course_root, assignment, todo, jobs, timeout, db_url, scheduler, expected, sandboxed):
-            status_store.record(course_root, assignment, outcome.student, outcome.status, outcome.reason,
-                                outcome.seconds, outcome.phases)
+            try:
+                status_store.record(course_root, assignment, outcome.student, outcome.status, outcome.reason,
+                                    outcome.seconds, outcome.phases, outcome.files_hash, db_url)
+            except Exception as error:  # the gradebook is gone for good: say so, the next run regrades it
+                outcome.status = status_store.FAILED
+                outcome.reason = (f"could not record the outcome in the gradebook ({type(error).__name__}); "
+                                  f"run grade again once the database is back")
             outcomes[outcome.student] = outcome
             if bar is not None:
                 bar.set_postfix_str(f"{outcome.student}: {outcome.status}", refresh=False)
@@ -214,6 +295,7 @@ def grade(course_root, assignment, students=None, jobs=1, force=False, timeout=N
     finally:
         if bar is not None:
             bar.close()
+        recover(course_root)  # the workers have ended: their (empty) staging folders go
     return outcomes
 
 
@@ -233,12 +315,26 @@ def _run(course_root, assignment, students, jobs, timeout, db_url, scheduler, ex
     if scheduler:
         yield from _run_on_dask(scheduler, course_root, assignment, students, timeout, db_url, expected, sandboxed)
         return
-    with ProcessPoolExecutor(max_workers=max(1, jobs), mp_context=get_context("spawn"),
-                             initializer=_quiet_worker) as pool:
-        futures = {pool.submit(grade_one, course_root, assignment, s, timeout, db_url, expected, sandboxed): s
-                   for s in students}
-        for future in as_completed(futures):
-            yield _result_or_failure(future, futures[future])
+    queue, restarts = list(students), 0
+    while queue:
+        with ProcessPoolExecutor(max_workers=max(1, jobs), mp_context=get_context("spawn"),
+                                 initializer=_quiet_worker) as pool:
+            futures = {pool.submit(grade_one, course_root, assignment, s, timeout, db_url, expected, sandboxed): s
+                       for s in queue}
+            queue = []
+            for future in as_completed(futures):
+                try:
+                    yield future.result()
+                except BrokenProcessPool:  # a worker was killed (kill -9, out of memory): grade its share again
+                    queue.append(futures[future])
+                except Exception as error:
+                    yield _failure(futures[future], error)
+        if queue and restarts == MAX_POOL_RESTARTS:
+            for student in queue:
+                yield Outcome(student, status_store.FAILED, f"the grading workers died {restarts + 1} times "
+                              "(killed, or out of memory); run grade again")
+            return
+        restarts += 1
 
 
 def _quiet_worker():
@@ -269,7 +365,11 @@ def _result_or_failure(future, student):
     try:
         return future.result()
     except Exception as error:  # the worker itself died (e.g. killed): this submission fails alone
-        return Outcome(student, status_store.FAILED, f"grading worker failed: {type(error).__name__}: {error}")
+        return _failure(student, error)
+
+
+def _failure(student, error):
+    return Outcome(student, status_store.FAILED, f"grading worker failed: {type(error).__name__}: {error}")
 
 
 def summary(outcomes, skipped=0):

@@ -34,8 +34,7 @@ def run_demo(course_root, log=print):
         raise RuntimeError(f"sample submissions failed to grade: {failed}")
 
     log("4/6 Generating feedback: feedback/<student>/hw3/hw3.html (maths rendered offline) ...")
-    for student in SAMPLE_STUDENTS:
-        generate_feedback(course_root, grading.ASSIGNMENT, student=student)
+    generate_feedback(course_root, grading.ASSIGNMENT)
 
     log("5/6 Exporting grades: grades.csv (nbgrader), grades_by_exercise.csv, grades_lms.csv ...")
     grading.nbgrader(course_root, "export", "--to", os.path.join(course_root, "grades.csv"))
@@ -50,4 +49,6 @@ def run_demo(course_root, log=print):
     log("")
     log(f"Done in {time.perf_counter() - started:.0f} s. Grades: grades.csv, grades_by_exercise.csv, "
         f"grades_lms.csv; feedback: feedback/; report: report.html; gradebook: gradebook.db.")
+    log("These are sample students: before grading a real class here, run `python -m hw3kit new-term` "
+        "(it moves their data to archive/).")
     return scores

@@ -3,14 +3,15 @@
 ``ExerciseCsvExportPlugin`` is an nbgrader export plugin (``nbgrader export --exporter=...``). Its CSV
 has one row per student and assignment:
 
-    assignment, student_id, last_name, first_name, email, status, reason, total, max_score, ex01, ..., ex11
+    assignment, student_id, last_name, first_name, email, lms_user_id, status, reason, total, max_score,
+    ex01, ..., ex11, written
 
-``status`` is ``graded`` or ``failed`` as recorded in ``grading_status.json`` (``hw3kit.status``), a
-submission in the gradebook without a recorded status counts as ``graded``, and a student with neither
-a submission nor a status is ``missing``. Only a graded row has scores: a failed or missing row has an
-empty total and empty exercise cells, never 0, so it cannot pass for a real zero. ``total`` is
-nbgrader's score less any late penalty (as in nbgrader's own grades.csv); ``exNN`` sums the grade
-cells whose id starts with ``exNN-``.
+``status`` is where the submission stands (``hw3kit.standing``): graded, pending (a hand-graded answer
+not graded yet: its column reads "not graded yet", never 0), changed (the files changed since they
+were graded), not graded, failed (``reason`` says why) or missing. Only graded and pending rows have
+scores: the others have an empty total and empty exercise cells, so they cannot pass for a real zero.
+``total`` is the points of the graded cells less any late penalty (as in nbgrader's grades.csv);
+``exNN`` sums the grade cells whose id starts with ``exNN-``. The file is replaced only once complete.
 
 ``export_grades`` runs that export through nbgrader and also writes the totals as a Canvas gradebook
 import file.
@@ -18,19 +19,24 @@ import file.
 import csv
 import os
 
-from nbgrader.api import MissingEntry
 from nbgrader.plugins import ExportPlugin
 
-from hw3kit import grading, status
+from hw3kit import grading, preflight
+from hw3kit.atomic import atomic_file
+from hw3kit.report import exercise_of
+from hw3kit.standing import GRADED, SCORED, standings
 
-GRADED, FAILED, MISSING = status.GRADED, status.FAILED, "missing"
-FIELDS = ["assignment", "student_id", "last_name", "first_name", "email", "status", "reason", "total", "max_score"]
+FIELDS = ["assignment", "student_id", "last_name", "first_name", "email", "lms_user_id", "status", "reason",
+          "total", "max_score"]
+NOT_GRADED_YET = "not graded yet"
 
 # Canvas gradebook import (Grades > Import): the first five columns identify the student, then one
 # column per assignment; a column whose title matches no existing assignment creates one, with the
 # points of the "Points Possible" row (the second row of Canvas's own gradebook export). Canvas matches
 # a row by ID, SIS User ID or SIS Login ID; nbgrader's student ids are usually login names, so they go
-# in SIS Login ID (change LMS_ID_COLUMN if your ids are SIS user ids). An empty grade changes nothing.
+# in SIS Login ID (change LMS_ID_COLUMN if your ids are SIS user ids). A student imported from a Canvas
+# download has its Canvas user id in the gradebook (Student.lms_user_id): that goes in "ID", which Canvas
+# tries first (GradebookImporter#process_student in instructure/canvas-lms). An empty grade changes nothing.
 LMS_FIELDS = ["Student", "ID", "SIS User ID", "SIS Login ID", "Section"]
 LMS_ID_COLUMN = "SIS Login ID"
 LMS_POINTS_ROW = "    Points Possible"
@@ -53,7 +59,7 @@ class ExerciseCsvExportPlugin(ExportPlugin):
     def rows(self, gradebook):
         """The export's rows as dicts (numbers already formatted), and the exercise columns."""
         course_root = self._course_root()
-        students = {student.id: student for student in gradebook.students}
+        db_url = str(gradebook.engine.url.render_as_string(hide_password=False))
         rows, exercises = [], set()
         for assignment in gradebook.assignments:
             if not self._wanted(self.assignment, assignment.name):
@@ -61,35 +67,19 @@ class ExerciseCsvExportPlugin(ExportPlugin):
             cells = {cell.name: (0.0, cell.max_score) for notebook in assignment.notebooks
                      for cell in notebook.grade_cells}
             exercises.update(grading.exercise_scores(cells))
-            statuses = status.load(course_root, assignment.name)
-            for student_id in sorted(set(students) | set(statuses)):
+            for student_id, standing in standings(course_root, assignment.name, db_url).items():
                 if not self._wanted(self.student, student_id):
                     continue
-                student = students.get(student_id)
-                row = {"assignment": assignment.name, "student_id": student_id,
-                       "last_name": (student.last_name if student else None) or "",
-                       "first_name": (student.first_name if student else None) or "",
-                       "email": (student.email if student else None) or "",
-                       "max_score": _number(assignment.max_score), "total": ""}
-                try:
-                    submission = gradebook.find_submission(assignment.name, student_id)
-                except MissingEntry:
-                    submission = None
-                recorded = statuses.get(student_id)
-                if recorded:
-                    row["status"], row["reason"] = recorded.get("status", ""), recorded.get("reason", "")
-                else:
-                    row["status"], row["reason"] = (GRADED, "") if submission else (MISSING, "")
-                if row["status"] == GRADED and submission is None:
-                    row["status"] = MISSING
-                    row["reason"] = f"recorded as graded, but the gradebook has no submission ({row['reason']})" \
-                        if row["reason"] else "recorded as graded, but the gradebook has no submission"
-                if row["status"] == GRADED:
-                    row["total"] = _number(max(0.0, submission.score - (submission.late_submission_penalty or 0.0)))
-                    graded = {grade.name: (grade.score, grade.max_score)
-                              for notebook in submission.notebooks for grade in notebook.grades}
-                    for exercise, (score, _) in grading.exercise_scores(graded).items():
-                        row[exercise] = _number(score)
+                last, first, email = standing.names
+                row = {"assignment": assignment.name, "student_id": student_id, "last_name": last,
+                       "first_name": first, "email": email, "lms_user_id": standing.lms_user_id,
+                       "status": standing.state, "reason": standing.reason,
+                       "max_score": _number(assignment.max_score), "total": _number(standing.total)}
+                if standing.state in SCORED:
+                    pending = {exercise_of(name) for name in standing.pending}
+                    scored = {name: (score or 0.0, out_of) for name, (score, out_of) in standing.cells.items()}
+                    for exercise, (score, _) in grading.exercise_scores(scored).items():
+                        row[exercise] = NOT_GRADED_YET if exercise in pending else _number(score)
                         exercises.add(exercise)
                 rows.append(row)
         return rows, sorted(exercises)
@@ -98,7 +88,7 @@ class ExerciseCsvExportPlugin(ExportPlugin):
         destination = self.to or "grades_by_exercise.csv"
         rows, exercises = self.rows(gradebook)
         self.log.info("Exporting %d rows with %d exercise columns to %s", len(rows), len(exercises), destination)
-        with open(destination, "w", newline="", encoding="utf-8") as stream:
+        with atomic_file(destination) as stream:
             writer = csv.DictWriter(stream, fieldnames=FIELDS + exercises, restval="")
             writer.writeheader()
             writer.writerows(rows)
@@ -106,7 +96,9 @@ class ExerciseCsvExportPlugin(ExportPlugin):
 
 def write_lms_csv(exercise_csv, destination):
     """Write the totals of an ``ExerciseCsvExportPlugin`` CSV as a Canvas gradebook import file: one
-    column per assignment, an empty grade for failed or missing students."""
+    column per assignment, an empty grade (Canvas then changes nothing) for every student not fully
+    graded: failed, missing, changed since grading, or with an answer not graded yet. The CSV's
+    ``lms_user_id`` (the Canvas user id ``import`` kept) fills the "ID" column."""
     with open(exercise_csv, newline="", encoding="utf-8") as stream:
         rows = list(csv.DictReader(stream))
     assignments = list(dict.fromkeys(row["assignment"] for row in rows))
@@ -116,9 +108,10 @@ def write_lms_csv(exercise_csv, destination):
         entry = students.setdefault(row["student_id"], dict.fromkeys(LMS_FIELDS + assignments, ""))
         name = ", ".join(part for part in (row["last_name"], row["first_name"]) if part)
         entry["Student"] = name or row["student_id"]
+        entry["ID"] = row.get("lms_user_id", "")  # Canvas's own user id, kept by `import`
         entry[LMS_ID_COLUMN] = row["student_id"]
         entry[row["assignment"]] = row["total"] if row["status"] == GRADED else ""
-    with open(destination, "w", newline="", encoding="utf-8") as stream:
+    with atomic_file(destination) as stream:
         writer = csv.DictWriter(stream, fieldnames=LMS_FIELDS + assignments)
         writer.writeheader()
         writer.writerow({"Student": LMS_POINTS_ROW, **points})
@@ -126,11 +119,21 @@ def write_lms_csv(exercise_csv, destination):
     return destination
 
 
+def check_exportable(course_root, assignment, db_url=None):
+    """The assignment is in the gradebook (a typo must not overwrite the exports with empty files)."""
+    url = preflight.check_database(course_root, db_url)
+    if not preflight.released_in_gradebook(course_root, assignment, db_url):
+        preflight.check_assignment(course_root, assignment)
+        raise preflight.InputError(f"{assignment} is not in the gradebook {preflight.shown(url)}: nothing to "
+                                   f"export (run `python -m hw3kit release {assignment}` and `grade` first).")
+
+
 def export_grades(course_root, assignment="hw3", to=None, lms_to=None, db_url=None):
     """Export ``assignment``'s grades with ``nbgrader export`` and ``ExerciseCsvExportPlugin`` to ``to``
     (default ``<course>/grades_by_exercise.csv``), then its totals as a Canvas import file to ``lms_to``
     (default ``<course>/grades_lms.csv``). Returns (exercise csv path, lms csv path)."""
     course_root = os.fspath(course_root)
+    check_exportable(course_root, assignment, db_url)
     to = os.path.abspath(to or os.path.join(course_root, "grades_by_exercise.csv"))
     lms_to = os.path.abspath(lms_to or os.path.join(course_root, "grades_lms.csv"))
     args = ["export", f"--exporter={ExerciseCsvExportPlugin.__module__}.{ExerciseCsvExportPlugin.__name__}",

@@ -11,7 +11,7 @@ from nbgrader import utils
 from nbgrader.preprocessors import NbGraderPreprocessor
 from traitlets import default
 
-from hw3kit.grading import nbgrader
+from hw3kit.grading import NbgraderError, nbgrader
 
 
 class ShortTracebacks(NbGraderPreprocessor):
@@ -138,39 +138,92 @@ def install_mathjax(destination):
     return destination
 
 
-def _feedback_pages(course_root, assignment, student):
-    pattern = os.path.join(course_root, "feedback", glob.escape(student) if student else "*",
-                           glob.escape(assignment), "*.html")
-    return {path: os.stat(path).st_mtime_ns for path in glob.glob(pattern)}
+class FeedbackError(RuntimeError):
+    """Feedback could not be written; the earlier feedback is unchanged."""
 
 
 def generate_feedback(course_root, assignment="hw3", student=None, force=True, db_url=None):
-    """Run ``nbgrader generate_feedback`` so that the pages render their maths offline.
+    """Run ``nbgrader generate_feedback`` so that the pages render their maths offline, for every
+    student whose grade is of the files submitted now (graded, or graded but for a hand-graded answer).
 
-    MathJax is copied once into ``<course>/feedback/mathjax/`` and every
-    ``feedback/<student>/<assignment>/<notebook>.html`` loads it by a relative address, so the pages work
-    from a copy of the whole feedback folder too (not from a single student's folder on its own).
-    Returns the HTML files written, sorted.
+    nbgrader writes into a staging folder; each student's new feedback folder replaces the old one only
+    once every page is written, so a failure (a full disk, a database that stops answering) leaves the
+    earlier feedback in place. MathJax is copied once into ``<course>/feedback/mathjax/`` and every
+    ``feedback/<student>/<assignment>/<notebook>.html`` loads it by a relative address.
+    Returns (the HTML files written, sorted; {student: why no feedback was written}).
     """
-    course_root = os.fspath(course_root)
-    install_mathjax(os.path.join(course_root, "feedback", MATHJAX_FOLDER))
-    before = _feedback_pages(course_root, assignment, student)
-    args = ["generate_feedback", assignment,
-            "--GenerateFeedback.exporter_class=hw3kit.feedback.FeedbackHTMLExporter",
-            f"--HTMLExporter.mathjax_url={MATHJAX_URL}"]
-    if force:
-        args.append("--force")
+    from hw3kit import classgrade, preflight
+    from hw3kit.standing import PENDING, SCORED, standings
+
+    course_root = os.path.abspath(course_root)
+    preflight.check_assignment(course_root, assignment)
+    preflight.check_database(course_root, db_url)
+    preflight.check_released(course_root, assignment, db_url)
     if student:
-        args.append(f"--CourseDirectory.student_id={student}")
+        preflight.check_students(course_root, assignment, [student])
+    current = standings(course_root, assignment, db_url)
+    wanted = [s for s, standing in current.items() if standing.state in SCORED and (not student or s == student)]
+    left_out = {s: f"{standing.state}: {standing.reason}" for s, standing in current.items()
+                if standing.state not in SCORED and (not student or s == student) and standing.state != "missing"}
+    if not wanted:
+        raise preflight.InputError(f"no graded submission of {assignment}" + (f" for {student}" if student else "")
+                                   + f" to give feedback on: run `python -m hw3kit grade {assignment}` first"
+                                   + (f" ({'; '.join(f'{s}: {r}' for s, r in sorted(left_out.items()))})"
+                                      if left_out else "") + ".")
+    classgrade.recover(course_root, "feedback")
+    install_mathjax(os.path.join(course_root, "feedback", MATHJAX_FOLDER))
+    staging = classgrade.STAGING.format(step="feedback", pid=os.getpid())
+    others = sorted(set(current) - set(wanted))
+    args = ["generate_feedback", assignment, "--force",
+            "--GenerateFeedback.exporter_class=hw3kit.feedback.FeedbackHTMLExporter",
+            f"--HTMLExporter.mathjax_url={MATHJAX_URL}", f"--CourseDirectory.feedback_directory={staging}"]
+    if others:
+        args.append(f"--CourseDirectory.student_id_exclude={','.join(others)}")
     if db_url:
         args.append(f"--CourseDirectory.db_url={db_url}")
-    nbgrader(course_root, *args)
-    after = _feedback_pages(course_root, assignment, student)
-    written = sorted(path for path, mtime in after.items() if before.get(path) != mtime)
+    try:
+        nbgrader(course_root, *args)
+        written = _promote_pages(course_root, staging, assignment, wanted)
+    except (NbgraderError, OSError) as error:
+        raise FeedbackError(_why(error)) from None
+    finally:
+        shutil.rmtree(os.path.join(course_root, staging), ignore_errors=True)
+    left_out.update({s: "graded, but a hand-graded answer is not graded yet: the page shows what is graded"
+                     for s in wanted if current[s].state == PENDING})
+    return written, left_out
+
+
+def _why(error):
+    text = str(error)
+    if "No space left on device" in text:
+        return "the disk is full: free some space and run feedback again (the earlier feedback is unchanged)."
+    if "OperationalError" in text or "error accessing the nbgrader database" in text:
+        return ("the gradebook database stopped answering: run feedback again once it is back (the earlier "
+                "feedback is unchanged).")
+    lines = [line for line in text.splitlines() if line.strip()]
+    return f"nbgrader generate_feedback failed ({lines[-1][:200] if lines else type(error).__name__}); " \
+           "the earlier feedback is unchanged."
+
+
+def _promote_pages(course_root, staging, assignment, students):
+    """Check every staged page, then move each student's folder into feedback/."""
+    from hw3kit.classgrade import promote
+
     script = f'<script src="{MATHJAX_URL}">'
-    for page in written:
-        with open(page, encoding="utf-8") as stream:
-            if script not in stream.read():
-                raise RuntimeError(f"{page} does not load the local MathJax ({script}); is "
-                                   "GenerateFeedback.exporter_class overridden?")
-    return written
+    staged = {s: os.path.join(course_root, staging, s, assignment) for s in students}
+    pages = {}
+    for student, folder in staged.items():
+        pages[student] = sorted(glob.glob(os.path.join(glob.escape(folder), "*.html")))
+        if not pages[student]:
+            raise NbgraderError(f"nbgrader wrote no feedback page for {student}")
+        for page in pages[student]:
+            with open(page, encoding="utf-8") as stream:
+                if script not in stream.read():
+                    raise NbgraderError(f"{page} does not load the local MathJax ({script}); is "
+                                        "GenerateFeedback.exporter_class overridden?")
+    written = []
+    for student, folder in staged.items():
+        final = os.path.join(course_root, "feedback", student, assignment)
+        promote(folder, final)
+        written += [os.path.join(final, os.path.basename(page)) for page in pages[student]]
+    return sorted(written)

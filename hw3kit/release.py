@@ -49,11 +49,16 @@ def out_of_sync(course_root, assignment):
                       + [f"{n} (extra)" for n in comparison.right_only])
 
 
-def release(course_root, assignment, check_only=False, log=print):
-    """Generate release/<assignment>/ (unless ``check_only``) and check it: no solution or hidden
-    test, and identical to what nbgrader generates from source/ now."""
+def release(course_root, assignment, check_only=False, log=print, db_url=None):
+    """Generate release/<assignment>/ (unless ``check_only``) and record it in the gradebook, then
+    check it: no solution or hidden test, and identical to what nbgrader generates from source/ now."""
+    from hw3kit import preflight
+
+    preflight.check_assignment(course_root, assignment)
     if not check_only:
-        grading.nbgrader(course_root, "generate_assignment", assignment, "--force")
+        preflight.check_database(course_root, db_url)
+        grading.nbgrader(course_root, "generate_assignment", assignment, "--force",
+                         *([f"--CourseDirectory.db_url={db_url}"] if db_url else []))
         log(f"Generated release/{assignment}/.")
     problems = [f"leak: {line}" for line in leaks(os.path.join(course_root, "release", assignment))]
     problems += [f"out of sync with source/: {name}" for name in out_of_sync(course_root, assignment)]

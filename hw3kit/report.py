@@ -1,7 +1,7 @@
 """A class report of one assignment as a single, self-contained HTML page.
 
 ``build_report(course_root)`` reads the nbgrader gradebook (scores), the kit's grading statuses
-(``grading_status.json``: failures, grading times) and the autograded notebooks (the messages of the
+(in the gradebook, ``hw3kit.status``: failures, grading times) and the autograded notebooks (the messages of the
 failing tests) and writes ``report.html``: a summary, the distribution of total scores, the score
 per exercise (where the class struggled), the most frequent failure messages per exercise, and the
 failed submissions with grading times. Charts are PNG images embedded as base64 and the styles are
@@ -22,8 +22,10 @@ import re
 import statistics
 from collections import Counter, defaultdict
 
-from hw3kit import status as status_store
-from hw3kit.grading import EXERCISE_OF_CELL, cell_scores
+from hw3kit.atomic import atomic_file
+from hw3kit.grading import EXERCISE_OF_CELL
+from hw3kit.standing import FAILED, MISSING, SCORED, standings
+from hw3kit.status import gradebook_url, sqlite_file
 
 TOP_MESSAGES = 5
 WEAKEST = 3
@@ -129,52 +131,36 @@ def weakness(exercise):
 def collect(course_root, assignment="hw3", db_url=None):
     """Everything the report shows, as plain data."""
     notes = []
-    if db_url is None:
-        database = os.path.join(course_root, "gradebook.db")
-        db_url = f"sqlite:///{database}" if os.path.isfile(database) else None
-        if db_url is None:
-            notes.append("no gradebook (gradebook.db) in the course directory: no scores")
-    scores, maxima = {}, {}
-    if db_url:
-        scores = cell_scores(course_root, assignment, db_url)
-        maxima = cell_maxima(db_url, assignment)
-    for cells in scores.values():  # cells graded but missing from the definitions (should not happen)
-        for name, (_, out_of) in cells.items():
-            maxima.setdefault(name, float(out_of or 0.0))
-
-    try:
-        statuses = status_store.load(course_root, assignment)
-        if not os.path.isfile(status_store.path(course_root)):
-            notes.append(f"no {status_store.STATUS_FILE}: grading outcomes and times unknown; "
-                         "every submission in the gradebook counts as graded")
-    except (OSError, ValueError) as error:
-        statuses = {}
-        notes.append(f"{status_store.STATUS_FILE} is unreadable ({type(error).__name__}); ignored")
+    url = gradebook_url(course_root, db_url)
+    maxima = {}
+    if sqlite_file(url) and not os.path.isfile(sqlite_file(url)):
+        notes.append("no gradebook (gradebook.db) in the course directory: no scores")
+    else:
+        maxima = cell_maxima(url, assignment)
 
     students = []
-    for student in sorted(set(scores) | set(statuses)):
-        record = statuses.get(student) or {}
-        state = record.get("status")
-        reason = str(record.get("reason") or "")
+    for student, standing in standings(course_root, assignment, db_url).items():
+        record = standing.record
         seconds = record.get("seconds") if isinstance(record.get("seconds"), (int, float)) else None
-        entry = {"student": student, "reason": reason, "seconds": seconds,
-                 "finished": str(record.get("finished") or ""), "status_known": bool(record)}
-        if state == status_store.FAILED:
-            entry["state"] = "failed"
-        elif student not in scores:
-            entry["state"] = "failed"
-            entry["reason"] = (f"status '{state}' but no scores in the gradebook" if state != status_store.GRADED
-                               else "recorded as graded but has no scores in the gradebook") \
-                + (f" ({reason})" if reason else "")
-        else:
+        entry = {"student": student, "reason": standing.reason, "seconds": seconds,
+                 "finished": str(record.get("finished") or ""), "status_known": bool(record),
+                 "standing": standing.state}
+        if standing.state in SCORED:
             entry["state"] = "graded"
-            cells = scores[student]
+            pending = {exercise_of(name) for name in standing.pending}
             per_exercise = defaultdict(float)
             for name in maxima:
-                score = (cells.get(name) or (0.0, 0.0))[0]
+                score = (standing.cells.get(name) or (0.0, 0.0))[0]
                 per_exercise[exercise_of(name)] += float(score or 0.0)
-            entry["exercises"] = dict(per_exercise)
-            entry["total"] = sum(per_exercise.values())
+            entry["exercises"] = {e: v for e, v in per_exercise.items() if e not in pending}
+            entry["pending"] = sorted(pending)
+            entry["total"] = standing.total
+        elif standing.state == FAILED:
+            entry["state"] = "failed"
+        elif standing.state == MISSING:
+            continue
+        else:  # changed since grading, or never graded: not counted, listed apart
+            entry["state"] = "ungraded"
         students.append(entry)
 
     graded = [s for s in students if s["state"] == "graded"]
@@ -184,10 +170,11 @@ def collect(course_root, assignment="hw3", db_url=None):
     exercises = []
     for exercise in sorted(exercise_max):
         out_of = exercise_max[exercise]
-        got = [s["exercises"].get(exercise, 0.0) for s in graded]
+        got = [s["exercises"][exercise] for s in graded if exercise in s["exercises"]]
         mean = statistics.fmean(got) if got else None
         exercises.append({
             "exercise": exercise, "max": out_of, "mean": mean,
+            "pending": sum(exercise in s["pending"] for s in graded),
             "percent": (100.0 * mean / out_of) if mean is not None and out_of else None,
             "full": (100.0 * sum(g >= out_of - FULL_MARKS_TOLERANCE for g in got) / len(got)) if got else None,
         })
@@ -203,6 +190,7 @@ def collect(course_root, assignment="hw3", db_url=None):
         "course_root": os.path.abspath(course_root), "assignment": assignment,
         "generated": datetime.datetime.now().isoformat(timespec="seconds"),
         "students": students, "graded": graded, "failed": [s for s in students if s["state"] == "failed"],
+        "ungraded": [s for s in students if s["state"] == "ungraded"],
         "max_total": sum(exercise_max.values()), "totals": totals,
         "mean": statistics.fmean(totals) if totals else None,
         "median": statistics.median(totals) if totals else None,
@@ -325,7 +313,7 @@ def render(data, charts):
     timed = [s["seconds"] for s in data["students"] if s["seconds"] is not None]
     add('<h2 id="summary">Summary</h2>\n<table class="summary">')
     rows = [("submissions", len(data["students"])), ("graded", len(data["graded"])),
-            ("failed", len(data["failed"])),
+            ("failed", len(data["failed"])), ("not graded yet", len(data["ungraded"])),
             ("mean total score", f"{_number(data['mean'])} / {data['max_total']:g}"),
             ("median total score", f"{_number(data['median'])} / {data['max_total']:g}"),
             ("mean grading time", f"{_number(statistics.fmean(timed) if timed else None)} s "
@@ -353,12 +341,13 @@ def render(data, charts):
             "The table lists exercises from the weakest to the strongest.</p>")
     add(_image(charts, "exercises", "mean score per exercise"))
     add('<table class="exercises"><tr><th>exercise</th><th class="num">max points</th>'
-        '<th class="num">mean points</th><th class="num">mean %</th><th class="num">full marks (% of students)</th></tr>')
+        '<th class="num">mean points</th><th class="num">mean %</th><th class="num">full marks (% of students)</th>'
+        '<th class="num">not graded yet</th></tr>')
     for e in sorted(data["exercises"], key=weakness):
         weak = ' class="weak"' if e["exercise"] in data["weakest"] else ""
         add(f'<tr id="exercise-{_e(e["exercise"])}"{weak}><td>{_e(e["exercise"])}</td><td class="num">{e["max"]:g}</td>'
             f'<td class="num">{_number(e["mean"], 2)}</td><td class="num">{_number(e["percent"])}</td>'
-            f'<td class="num">{_number(e["full"])}</td></tr>')
+            f'<td class="num">{_number(e["full"])}</td><td class="num">{e["pending"] or ""}</td></tr>')
     add("</table>")
 
     # 4. Failure messages
@@ -390,6 +379,16 @@ def render(data, charts):
         add("</table>")
     else:
         add('<p class="muted">(none)</p>')
+    add('<h2 id="ungraded">Not graded yet</h2>')
+    add("<p>Submissions never graded, or changed since they were graded: run <code>grade</code>. Hand-graded "
+        "answers not graded yet are counted in the <em>not graded yet</em> column above, never as 0.</p>")
+    if data["ungraded"]:
+        add('<table class="ungraded"><tr><th>student</th><th>where it stands</th></tr>')
+        for s in data["ungraded"]:
+            add(f'<tr><td>{_e(s["student"])}</td><td>{_e(s["reason"])}</td></tr>')
+        add("</table>")
+    else:
+        add('<p class="muted">(none)</p>')
     add('<h2 id="times">Grading time per submission</h2>')
     add(_image(charts, "times", "grading time per submission"))
     add('<table class="times"><tr><th>student</th><th>status</th><th class="num">seconds</th>'
@@ -406,9 +405,11 @@ def render(data, charts):
 
 def build_report(course_root, assignment="hw3", db_url=None, output=None):
     """Write the class report of ``assignment`` (default ``<course_root>/report.html``); returns its path."""
+    from hw3kit.export import check_exportable
+    check_exportable(course_root, assignment, db_url)
     data = collect(course_root, assignment, db_url)
     page = render(data, _charts(data))
     output = output or os.path.join(course_root, "report.html")
-    with open(output, "w", encoding="utf-8") as handle:
+    with atomic_file(output, newline=None) as handle:
         handle.write(page)
     return output

@@ -123,6 +123,11 @@ class PostgresServer:
             self.running = True
             return self
 
+    def restart(self):
+        """Stop the server (fast: every client is cut off) and start it again on the same port."""
+        self._run(self.binaries["pg_ctl"], "restart", "--pgdata", self.data, "--mode=fast", "--wait",
+                  "--timeout=60", "--log", self.log)
+
     def stop(self):
         """Stop the server (fast: disconnects clients) and delete its folder. Safe to call twice."""
         try:

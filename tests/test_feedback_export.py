@@ -34,8 +34,10 @@ def course(tmp_path_factory, repo):
         write_submission(course, student, build_submission(release, source, SAMPLE_STUDENTS[student]))
     grading.autograde(course, GRADED_STUDENTS, jobs=2)
     assert set(grading.cell_scores(course)) == set(GRADED_STUDENTS)
-    status.record(course, "hw3", "sample-full-marks", status.GRADED, seconds=4.0)
-    status.record(course, "hw3", "sample-blank", status.GRADED, seconds=3.0)  # typical-mistakes: none recorded
+    files = lambda student: status.submission_hash(course, "hw3", student)
+    status.record(course, "hw3", "sample-full-marks", status.GRADED, seconds=4.0, files_hash=files("sample-full-marks"))
+    status.record(course, "hw3", "sample-blank", status.GRADED, seconds=3.0,  # typical-mistakes: none recorded
+                  files_hash=files("sample-blank"))
     status.record(course, "hw3", "broken-json", status.FAILED, reason="invalid JSON")
     with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:
         gradebook.add_student("broken-json", first_name="Ada", last_name="Lovelace", email="ada@example.org")
@@ -55,17 +57,18 @@ def exported(course):
 
 @pytest.fixture(scope="module")
 def feedback(course):
-    return [Path(page) for page in generate_feedback(course)]
+    return [Path(page) for page in generate_feedback(course)[0]]
 
 
 def test_export_has_one_row_per_student_with_status_and_exercise_columns(course, exported):
     csv_path, lms_path, rows, _ = exported
     assert (csv_path, lms_path) == (course / "grades_by_exercise.csv", course / "grades_lms.csv")
-    assert list(rows[0]) == ["assignment", "student_id", "last_name", "first_name", "email", "status", "reason",
-                             "total", "max_score", *EXERCISES]
+    assert list(rows[0]) == ["assignment", "student_id", "last_name", "first_name", "email", "lms_user_id",
+                             "status", "reason", "total", "max_score", *EXERCISES]
+    # the two who answered the written question wait for the instructor: "pending", not graded
     assert [(r["student_id"], r["status"]) for r in rows] == [
         ("broken-json", "failed"), ("no-show", "missing"), ("sample-blank", "graded"),
-        ("sample-full-marks", "graded"), ("sample-typical-mistakes", "graded")]
+        ("sample-full-marks", "pending"), ("sample-typical-mistakes", "pending")]
     assert all(r["assignment"] == "hw3" and r["max_score"] == "100" for r in rows)
 
 
@@ -74,7 +77,10 @@ def test_export_scores_each_exercise(exported):
     for student, expected in (("sample-full-marks", FULL_MARKS), ("sample-typical-mistakes", TYPICAL_MISTAKES),
                               ("sample-blank", dict.fromkeys(EXERCISES, 0))):
         row = rows[student]
-        assert {ex: float(row[ex]) for ex in EXERCISES} == expected, student
+        pending = row["status"] == "pending"
+        assert row["written"] == ("not graded yet" if pending else "0"), student  # never a 0 while pending
+        assert {ex: float(row[ex]) for ex in EXERCISES if ex != "written"} == \
+            {ex: points for ex, points in expected.items() if ex != "written"}, student
         assert float(row["total"]) == sum(expected.values()), student
     assert rows["sample-typical-mistakes"]["total"] == "55"
     assert rows["sample-blank"]["total"] == "0"  # a real zero is written as 0 ...
@@ -95,8 +101,9 @@ def test_lms_file_is_a_canvas_gradebook_import(exported):
     assert lms[1] == ["    Points Possible", "", "", "", "", "100"]
     grades = {row[3]: (row[0], row[5]) for row in lms[2:]}
     assert grades == {"broken-json": ("Lovelace, Ada", ""), "no-show": ("Absent, Bo", ""),
-                      "sample-blank": ("sample-blank", "0"), "sample-full-marks": ("sample-full-marks", "95"),
-                      "sample-typical-mistakes": ("sample-typical-mistakes", "55")}
+                      "sample-blank": ("sample-blank", "0"),  # not fully graded: empty, Canvas changes nothing
+                      "sample-full-marks": ("sample-full-marks", ""),
+                      "sample-typical-mistakes": ("sample-typical-mistakes", "")}
 
 
 def test_feedback_pages_load_mathjax_from_the_local_copy(course, feedback):
@@ -123,7 +130,7 @@ def test_feedback_for_one_student_reuses_the_mathjax_copy(course, feedback):
     assert "a sum over the samples (not a mean)" in html and "hw3_checks" not in html  # ShortTracebacks
     mathjax_js = course / "feedback" / "mathjax" / "MathJax.js"
     before = mathjax_js.stat().st_mtime_ns
-    pages = generate_feedback(course, student="sample-blank")
+    pages, _ = generate_feedback(course, student="sample-blank")
     assert pages == [str(course / "feedback" / "sample-blank" / "hw3" / "hw3.html")]
     assert mathjax_js.stat().st_mtime_ns == before
 

@@ -4,10 +4,12 @@ is recorded as failed; the report's page is checked against the numbers these gi
 import html
 import re
 import shutil
+import sqlite3
 
 import pytest
 
 from hw3kit import grading, status
+from hw3kit.preflight import InputError
 from hw3kit.report import build_report, collect, normalise_message
 from hw3kit.samples import ALL_ANSWERS, SAMPLE_STUDENTS
 from hw3kit.submissions import SOLUTION, build_submission, load_course_notebooks, write_submission
@@ -39,8 +41,10 @@ def course(tmp_path_factory):
 
     # The kit's statuses; bob-blank has none (graded by plain nbgrader), frank never reached nbgrader.
     for student, seconds in (("alice-solution", 4.25), ("carol-mistakes", 5.5), ("dave-db-mean", 3.75)):
-        status.record(course, "hw3", student, status.GRADED, seconds=seconds)
-    status.record(course, "hw3", "erin-broken", status.FAILED, EVIL_REASON, seconds=0.5)
+        status.record(course, "hw3", student, status.GRADED, seconds=seconds,
+                      files_hash=status.submission_hash(course, "hw3", student))
+    status.record(course, "hw3", "erin-broken", status.FAILED, EVIL_REASON, seconds=0.5,
+                  files_hash=status.submission_hash(course, "hw3", "erin-broken"))
     status.record(course, "hw3", "frank-timeout", status.FAILED, "timeout: the kernel died", seconds=61.0)
     # An unreadable notebook next to a good one is skipped with a note.
     (course / "autograded" / "alice-solution" / "hw3" / "scratch.ipynb").write_text("{ not a notebook")
@@ -87,7 +91,10 @@ def test_exercise_table_has_the_class_means_and_marks_the_weakest(page):
     }
     for exercise, values in expected.items():
         cells, _ = exercise_row(page, exercise)
-        assert tuple(cells[1:]) == values, exercise
+        assert tuple(cells[1:5]) == values and cells[5] == "", exercise
+    # the written answer of alice and carol waits for the instructor: counted apart, not as 0
+    cells, _ = exercise_row(page, "written")
+    assert cells[5] == "2" and cells[2:4] == ["0.00", "0.0"]  # bob's unchanged blank answer is a real 0
     assert len(re.findall(r'<tr id="exercise-ex\d\d"', page)) == 11
     # weakest: ex05, then ex11 and ex10 (50 %, ex11 loses more points), marked and listed first
     for exercise in ("ex05", "ex11", "ex10"):
@@ -136,20 +143,29 @@ def test_missing_notebooks_and_status_file_are_noted(course, tmp_path):
     copy = tmp_path / "course"
     shutil.copytree(course, copy, ignore=shutil.ignore_patterns("submitted", "source", "release", "report.html"))
     shutil.rmtree(copy / "autograded" / "dave-db-mean")
-    (copy / status.STATUS_FILE).unlink()
+    with sqlite3.connect(copy / "gradebook.db") as database:  # a gradebook graded by plain nbgrader
+        database.execute(f"DROP TABLE {status.TABLE}")
     page = open(build_report(copy, output=str(tmp_path / "out.html")), encoding="utf-8").read()
     assert "no autograded notebook for dave-db-mean" in page
-    assert "no grading_status.json" in page
-    # without statuses the broken notebook's 0 counts as a grade: five graded, nobody failed
-    assert summary(page, "graded") == "5" and summary(page, "failed") == "0"
+    # without the kit's records every submission nbgrader autograded counts as graded; the broken
+    # notebook (a submission without grades) and frank (no submission) are not counted at all
+    assert summary(page, "graded") == "4" and summary(page, "failed") == "0"
+    assert re.search(r"<td>alice-solution</td><td>graded \(no status\)</td>", page)
     assert not (copy / "report.html").exists()
 
 
 def test_empty_class(tmp_path):
-    page = open(build_report(tmp_path), encoding="utf-8").read()
-    assert summary(page, "submissions") == "0" and summary(page, "mean-total-score") == "– / 0"
-    assert "no gradebook" in page and "nothing to show" in page
-    assert not (tmp_path / "gradebook.db").exists()
+    course = grading.new_course(tmp_path / "course", REPO)  # released, nobody submitted yet
+    page = open(build_report(course), encoding="utf-8").read()
+    assert summary(page, "submissions") == "0" and summary(page, "mean-total-score") == "– / 100"
+    assert "nothing to show" in page
+
+
+def test_a_course_without_gradebook_is_refused_and_left_alone(tmp_path):
+    shutil.copytree(REPO / "source", tmp_path / "source")
+    with pytest.raises(InputError, match="hw3 is not in the gradebook .*run `python -m hw3kit release hw3`"):
+        build_report(tmp_path)
+    assert not (tmp_path / "gradebook.db").exists() and not (tmp_path / "report.html").exists()
 
 
 def test_normalise_message_groups_identical_mistakes():

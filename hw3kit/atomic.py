@@ -1,0 +1,23 @@
+"""Write a result file so that readers see the old one or the complete new one, never a part."""
+import contextlib
+import os
+import tempfile
+
+
+@contextlib.contextmanager
+def atomic_file(path, newline="", encoding="utf-8"):
+    """Open a temporary file beside ``path`` for writing text; on success it replaces ``path`` (after
+    reaching the disk), on any error it is removed and ``path`` is left as it was."""
+    folder = os.path.dirname(os.path.abspath(path))
+    handle, temporary = tempfile.mkstemp(dir=folder, prefix=f".{os.path.basename(path)}.")
+    try:
+        with os.fdopen(handle, "w", newline=newline, encoding=encoding) as stream:
+            yield stream
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.chmod(temporary, 0o644)
+        os.replace(temporary, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temporary)
+        raise
