@@ -4,7 +4,7 @@ PYTHON := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed
 RUN := PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(PYTHON)
 
-.PHONY: demo test kill-matrix release samples lab browser
+.PHONY: demo test kill-matrix release samples lab browser hub hub-clean
 
 $(INSTALLED): requirements.txt pyproject.toml package.json package-lock.json
 	python3 -m venv $(VENV)
@@ -43,3 +43,9 @@ samples: $(INSTALLED)  ## regenerate samples/submitted from the release and the 
 
 lab: $(INSTALLED)  ## JupyterLab for the course on 127.0.0.1 with nbgrader (formgrader, Validate); prints its URL and token
 	$(RUN) -m hw3kit.lab $(if $(PORT),--port $(PORT))
+
+hub: $(INSTALLED)  ## JupyterHub for the course on 127.0.0.1 (an instructor, two students as system accounts, nbgrader's exchange); prints the passwords; needs root
+	$(RUN) -m hw3kit.hub $(if $(PORT),--port $(PORT))
+
+hub-clean: $(INSTALLED)  ## remove the hub's accounts (and their homes), exchange and state (the installed proxy and users' environment stay in .hub/)
+	$(RUN) -m hw3kit.hub --clean

@@ -94,6 +94,9 @@ def build_parser():
     from hw3kit.lab import add_arguments as add_lab_arguments
     add_lab_arguments(add("lab", "start JupyterLab for the course on 127.0.0.1 with nbgrader (formgrader, "
                                  "Validate) and print its URL with the token"))
+    from hw3kit.hub import add_arguments as add_hub_arguments
+    add_hub_arguments(add("hub", "start JupyterHub for the course on 127.0.0.1: an instructor with the formgrader, "
+                                 "two students, nbgrader's exchange (needs root); --clean removes it"))
     add("demo", "the main job on the sample students: release, autograde, feedback, export, score table")
     add("samples", "rewrite samples/submitted/ from the release and the solutions")
     matrix = add("kill-matrix", "grade the mutation catalogue (tests/catalogue.py) and print its kill matrix")
@@ -196,6 +199,13 @@ def run(args, course):
     elif command == "lab":
         from hw3kit.lab import run as run_lab
         return run_lab(args, course)
+    elif command == "hub":
+        from hw3kit.hub import HubError, run as run_hub
+        try:
+            return run_hub(args, course)
+        except HubError as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 2
     elif command == "demo":
         from hw3kit.demo import run_demo
         run_demo(course)
