@@ -35,6 +35,7 @@ from hw3kit.hubauth import write_password_file
 from hw3kit.lab import HOST, free_port
 
 REPO = Path(__file__).resolve().parents[1]
+MATHJAX_MODULES = REPO / "node_modules"  # `make` installs MathJax there (package.json): feedback maths
 HUB_FILES = REPO / "hub"  # jupyterhub_config.py, and package.json + package-lock.json of the proxy
 ACCOUNT_MARK = "hw3kit hub demo"  # the GECOS field of the accounts the demo creates: only those are removed
 COURSE_FOLDER = "hw3-course"
@@ -317,7 +318,9 @@ def nbgrader_config_text(exchange, course, course_dir=None):
         lines[0] = "# Written by hw3kit.hub: the instructor's course directory and nbgrader's exchange."
         # the course's own settings (GradeInSandbox, feedback) for the formgrader too, which runs in the home folder
         lines += [f"load_subconfig({str(course_dir / 'nbgrader_config.py')!r})",
-                  f"c.CourseDirectory.root = {str(course_dir)!r}"]
+                  f"c.CourseDirectory.root = {str(course_dir)!r}",
+                  # the users' copy of the kit is not a checkout: its feedback pages take MathJax from this one's
+                  f"c.FeedbackHTMLExporter.node_modules = {str(MATHJAX_MODULES)!r}"]
     return "\n".join(lines) + "\n"
 
 
@@ -407,6 +410,9 @@ def start_hub(layout, port=None, environment=None, timeout=90, log=print):
     os.chmod(layout.home_dir, 0o755)
     layout.run_dir.mkdir(mode=0o700, exist_ok=True)
     os.chmod(layout.run_dir, 0o700)
+    if not (MATHJAX_MODULES / "mathjax-full" / "package.json").is_file():
+        raise HubError(f"MathJax is not installed in {MATHJAX_MODULES} (feedback pages need it): run `make` first.")
+    check_reachable(MATHJAX_MODULES, "MathJax for the feedback pages")
     proxy = install_proxy(layout, log=log)
     bin_dir = install_users_env(layout, log=log)
     prepare_accounts(layout, course, bin_dir)
