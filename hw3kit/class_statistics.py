@@ -23,7 +23,9 @@ import statistics
 import sys
 from dataclasses import dataclass, field
 
+from hw3kit.export import NOT_GRADED_YET
 from hw3kit.grading import EXERCISE_OF_CELL
+from hw3kit.report import exercise_of
 
 WEAK_CORRELATION = 0.2  # below this (but not negative), a check separates strong and weak submissions weakly
 VERDICT_KEY = "isograde"  # isograde.grading.VERDICT_KEY (not imported: the report needs no engine)
@@ -229,7 +231,7 @@ def read_export(path):
 
 def _float(text, path):
     text = (text or "").strip()
-    if not text:
+    if not text or text == NOT_GRADED_YET:
         return None
     try:
         value = float(text)
@@ -241,21 +243,22 @@ def _float(text, path):
 
 
 def current_grades(course_root, assignment, db_url=None):
-    """The gradebook as it is now, in ``read_export``'s form (graded students only)."""
-    from hw3kit import status as status_store
-    from hw3kit.grading import cell_scores, exercise_scores
+    """The gradebook as it is now, in ``read_export``'s form: the export's states (``hw3kit.standing``),
+    a pending (hand-graded, not graded yet) part as None, as the export's "not graded yet"."""
+    from hw3kit.grading import exercise_scores
+    from hw3kit.standing import SCORED, standings
 
-    statuses = status_store.load(course_root, assignment)
     grades = {}
-    for student, cells in cell_scores(course_root, assignment, db_url).items():
-        state = (statuses.get(student) or {}).get("status", status_store.GRADED)
-        if state != status_store.GRADED:
-            grades[student] = {"status": state, "total": None}
+    for student, standing in standings(course_root, assignment, db_url).items():
+        if standing.state == "missing":
             continue
-        per = {part: score for part, (score, _) in exercise_scores(cells).items()}
-        grades[student] = {"status": state, "total": sum(per.values()), **per}
-    for student, record in statuses.items():
-        grades.setdefault(student, {"status": record.get("status", ""), "total": None})
+        entry = {"status": standing.state, "total": standing.total}
+        if standing.state in SCORED:
+            pending = {exercise_of(name) for name in standing.pending}
+            scored = {name: (score or 0.0, out_of) for name, (score, out_of) in standing.cells.items()}
+            entry.update({part: None if part in pending else score
+                          for part, (score, _) in exercise_scores(scored).items()})
+        grades[student] = entry
     return grades
 
 

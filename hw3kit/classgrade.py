@@ -264,9 +264,6 @@ def grade(course_root, assignment, students=None, jobs=1, force=False, timeout=N
     course_root = os.path.abspath(course_root)
     preflight.check_assignment(course_root, assignment)
     expected = source_notebooks(course_root, assignment)
-    preflight.check_database(course_root, db_url)
-    preflight.check_released(course_root, assignment, db_url)
-    preflight.check_students(course_root, assignment, students)
     if sandboxed and not scheduler:
         from isograde.sandbox import SandboxUnavailable, check_available
         try:
@@ -275,6 +272,9 @@ def grade(course_root, assignment, students=None, jobs=1, force=False, timeout=N
             raise GradingSetupError(f"cannot sandbox student code on this machine: {error}. Refusing to "
                                     "grade; pass --no-sandbox to run submissions unsandboxed (only for "
                                     "code you trust).") from None
+    preflight.check_database(course_root, db_url)
+    preflight.check_released(course_root, assignment, db_url)
+    preflight.check_students(course_root, assignment, students)
     recover(course_root)
     todo, skipped = plan(course_root, assignment, students, force, db_url)
     outcomes = {}

@@ -189,7 +189,7 @@ def test_a_failing_public_test_shows_its_message_hint_and_the_students_line_only
     assert shown["ex03-layer"][1].startswith("Hint: check what you pass to act")
     assert shown["ex03-layer"][2:] == ["Your code, in layer(), line 4: A = act(Z)"]
     assert "wrong values" in shown["ex05-back-propagation"][0]
-    assert shown["ex05-back-propagation"][-1].startswith("Hint: db = np.sum(dZ, axis=1, keepdims=True)")
+    assert shown["ex05-back-propagation"][-1].startswith("Hint: db is a sum over the samples, not a mean")
     assert shown["ex09-momentum"] == ["Exercise 9: the first optimizer.step() raised NotImplementedError: "
                                       "replace the `raise NotImplementedError()` line with your code."]
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from hw3kit import grading
 from hw3kit import similarity
 from hw3kit.report import build_report
 from hw3kit.submissions import write_submission
@@ -100,6 +101,7 @@ def test_csv_lists_flagged_pairs_side_by_side_with_marks(course, result, tmp_pat
 
 
 def test_report_has_the_similarity_section(course):
+    grading.nbgrader(course, "generate_assignment", "hw3", "--force")  # the report needs hw3 in a gradebook
     output = build_report(str(course), "hw3")
     page = Path(output).read_text(encoding="utf-8")
     section = page[page.index('id="similarity"'):]
