@@ -45,7 +45,13 @@ def run_demo(course_root, log=print):
 
     scores = {s: cells for s, cells in grading.cell_scores(course_root).items() if s in SAMPLE_STUDENTS}
     log("")
-    log(grading.format_table(scores))
+    from hw3kit.report import exercise_of
+    from hw3kit.standing import standings
+    pending = {s: {exercise_of(name) for name in standing.pending}
+               for s, standing in standings(course_root, grading.ASSIGNMENT).items()}
+    log(grading.format_table(scores, pending))
+    if any(pending.values()):
+        log("(-: a hand-graded answer not graded yet; grade it in the formgrader: `make lab`)")
     log("")
     log(f"Done in {time.perf_counter() - started:.0f} s. Grades: grades.csv, grades_by_exercise.csv, "
         f"grades_lms.csv; feedback: feedback/; report: report.html; gradebook: gradebook.db.")

@@ -89,8 +89,10 @@ def exercise_scores(cells):
     return dict(sorted(totals.items()))
 
 
-def format_table(scores_by_student):
-    """A per-student, per-exercise text table of exercise scores, with totals."""
+def format_table(scores_by_student, pending=None):
+    """A per-student, per-exercise text table of exercise scores, with totals; ``pending`` ({student:
+    exercises not graded yet}) shows those as "-", not 0."""
+    pending = pending or {}
     exercises = sorted({ex for s in scores_by_student.values() for ex in exercise_scores(s)})
     if not exercises:
         return "(no graded submissions)"
@@ -104,6 +106,7 @@ def format_table(scores_by_student):
              + f"  {sum(maxima.values()):>5g}", "-" * len(header)]
     for student, cells in sorted(scores_by_student.items()):
         per = exercise_scores(cells)
-        row = " ".join(f"{per.get(ex, (0, 0))[0]:>5g}" for ex in exercises)
+        row = " ".join(f"{'-':>5}" if ex in pending.get(student, ()) else f"{per.get(ex, (0, 0))[0]:>5g}"
+                       for ex in exercises)
         lines.append(f"{student:<{width}} {row}  {sum(s for s, _ in per.values()):>5g}")
     return "\n".join(lines)
