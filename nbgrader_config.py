@@ -36,6 +36,11 @@ c.Autograde.sanitize_preprocessors = [ClearOutput, DeduplicateIds, OverwriteKern
 # every cell's metadata and GradeInSandbox changes outputs only, so it is left out (~0.1 s per notebook).
 c.Autograde.autograde_preprocessors = [GradeInSandbox, IgnorePattern, ClearMetadataPreprocessor, LimitOutput,
                                        SaveAutoGrades, AssignLatePenalties]
+# As in stock nbgrader, anything a test cell writes to stderr costs its points, warnings included. Homework 3's
+# hidden checks give a correct network inputs large enough that numpy warns (overflow in the given Sigmoid's
+# exp): numpy's RuntimeWarnings are not mistakes, so nbgrader's IgnorePattern drops them before scoring.
+c.IgnorePattern.enabled = True
+c.IgnorePattern.pattern = r"RuntimeWarning"
 # A student's cell that runs longer than this is stopped; grading goes on without it.
 c.GradeInSandbox.cell_timeout = 60
 # The checks of one test cell, the student's code they call included, may take this long.

@@ -1,16 +1,19 @@
-"""What the grader holds of one assignment: its master notebook, the reference and the checks.
+"""What the grader holds of one assignment: its test cells, the names its master notebook defines, and
+the reference (built only if a test asks for it).
 
-The master notebook (``source/<assignment>/<notebook>.ipynb``) is the one source of truth:
-
-- its solution and given code cells, executed here in the grader's process, are the **reference**;
-- its test cells (public tests, and hidden tests between ``### BEGIN HIDDEN TESTS`` and
-  ``### END HIDDEN TESTS``) are the **checks**, executed here against the student's code;
-- cells tagged ``skip-execution`` only illustrate (load data, train, plot): the grader runs them
-  neither here nor in the student's worker (nbclient, and so nbgrader's Execute, skips them too).
+- The **test cells** are the course's: nbgrader's gradebook keeps each test cell's source as
+  ``nbgrader generate_assignment`` saw it (hidden tests and AUTOTEST expansions included): the same
+  source nbgrader's OverwriteCells restores. Without a gradebook, the master's test cells.
+- The master notebook (``source/<assignment>/<notebook>.ipynb``) is read, not run, for the names its
+  solution and given cells bind (``MasterNames``).
+- The **reference** (``from isograde.hidden import reference`` in a hidden test) is the namespace of
+  the master's solution and given cells executed here: built the first time a test imports it, cell
+  by cell, each within a time limit; a cell that fails is named by the checks that need its names.
+- Cells tagged ``skip-execution`` only illustrate: neither the student's worker nor the reference
+  runs them (nbclient, and so nbgrader's Execute, skips them too).
 
 Modules the checks import resolve first to the assignment's grader folder (``grader/<assignment>/``,
-never released, never shown to the sandbox), then to its source folder (``public_tests.py``), then
-as usual. ``from isograde.hidden import reference`` gives the checks the reference namespace.
+never released, never shown to the sandbox), then to its source folder, then as usual.
 """
 import ast
 import builtins
@@ -19,7 +22,10 @@ import importlib.util
 import io
 import os
 import sys
+import threading
+import time
 import types
+import warnings
 
 import nbformat
 import numpy as np
@@ -28,12 +34,19 @@ SKIP_TAG = "skip-execution"  # the tag Jupyter's own runner (nbclient, hence nbg
 
 
 class GraderSetupError(RuntimeError):
-    """The assignment cannot be graded as it stands (a module the checks import is missing, the
-    reference does not run): nobody gets a 0 for it, the message says what to fix."""
+    """The assignment cannot be graded as it stands (a module the checks import is missing): nobody
+    gets a 0 for it, the message says what to fix."""
+
+
+class ReferenceUnavailable(Exception):
+    """A check needs a name of the reference that a master cell did not define (it failed or ran past
+    its time limit)."""
 
 
 def nbgrader_of(cell):
-    return cell.get("metadata", {}).get("nbgrader", {})
+    meta = cell.get("metadata", {}) if isinstance(cell, dict) else {}
+    found = meta.get("nbgrader", {}) if isinstance(meta, dict) else {}
+    return found if isinstance(found, dict) else {}
 
 
 def is_test_cell(cell):
@@ -42,7 +55,8 @@ def is_test_cell(cell):
 
 
 def is_skipped(cell, skipped_ids=()):
-    return SKIP_TAG in cell.get("metadata", {}).get("tags", []) or nbgrader_of(cell).get("grade_id") in skipped_ids
+    tags = cell.get("metadata", {}).get("tags", [])
+    return (isinstance(tags, list) and SKIP_TAG in tags) or nbgrader_of(cell).get("grade_id") in skipped_ids
 
 
 def code_for_python(source):
@@ -51,12 +65,84 @@ def code_for_python(source):
     return TransformerManager().transform_cell(source)
 
 
+def hidden_lines(source, begin="BEGIN HIDDEN TESTS", end="END HIDDEN TESTS"):
+    """Line numbers (from 1) of a test cell's hidden region (nbgrader's delimiters)."""
+    hidden, inside = set(), False
+    for number, line in enumerate(source.splitlines(), start=1):
+        if begin in line:
+            inside = True
+        if inside:
+            hidden.add(number)
+        if end in line:
+            inside = False
+    return hidden
+
+
+class MasterNames:
+    """What the master's solution and given cells bind at the top level, read from their code."""
+
+    def __init__(self, cells):
+        self.defined, self.imports, self.roots = set(), {}, {"numpy"}
+        for cell in cells:
+            try:
+                tree = ast.parse(code_for_python(cell.source))
+            except SyntaxError:
+                continue
+            for node in ast.walk(tree):
+                if isinstance(node, ast.Import):
+                    self.roots.update(alias.name.split(".")[0] for alias in node.names)
+                elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                    self.roots.add(node.module.split(".")[0])
+            if not is_test_cell(cell):
+                self._top_level(tree.body)
+
+    def _top_level(self, statements):
+        for node in statements:
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                self.defined.add(node.name)
+            elif isinstance(node, ast.Import):
+                for alias in node.names:
+                    bound = alias.asname or alias.name.split(".")[0]
+                    self.defined.add(bound)
+                    self.imports[bound] = (alias.name if alias.asname else alias.name.split(".")[0], None)
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                for alias in node.names:
+                    if alias.name != "*":
+                        self.defined.add(alias.asname or alias.name)
+                        self.imports[alias.asname or alias.name] = (node.module, alias.name)
+            elif isinstance(node, (ast.Assign, ast.AugAssign, ast.AnnAssign, ast.For, ast.With)):
+                targets = (node.targets if isinstance(node, ast.Assign) else [node.target] if not isinstance(node, ast.With)
+                           else [item.optional_vars for item in node.items if item.optional_vars is not None])
+                for target in targets:
+                    self.defined.update(n.id for n in ast.walk(target) if isinstance(n, ast.Name))
+            if isinstance(node, (ast.If, ast.For, ast.While, ast.With, ast.Try)):
+                for block in ("body", "orelse", "finalbody"):
+                    self._top_level(getattr(node, block, []) or [])
+                for handler in getattr(node, "handlers", []) or []:
+                    self._top_level(handler.body)
+
+    def library_names(self):
+        """{name: the grader's own module or object} for the names the master binds by import (those
+        that import here; the rest are read from the student's process)."""
+        found = {}
+        for name, (module_name, attribute) in self.imports.items():
+            try:
+                module = importlib.import_module(module_name)
+                found[name] = module if attribute is None else getattr(module, attribute)
+            except Exception:
+                continue
+            if attribute is not None and isinstance(found[name], types.ModuleType) is False \
+                    and getattr(found[name], "__module__", "") == "__main__":
+                del found[name]
+        return found
+
+
 class AssignmentModules:
     """Trusted copies of the modules the checks import, loaded from the grader's own folders."""
 
     def __init__(self, folders, reference):
         self.folders = [f for f in folders if os.path.isdir(f)]
-        self.reference = reference
+        self.reference = reference  # a callable: built on first use
         self.loaded = {}
         self.builtins = dict(vars(builtins), __import__=self.import_)
 
@@ -78,7 +164,7 @@ class AssignmentModules:
 
     def _hidden_module(self):
         module = types.ModuleType("isograde.hidden")
-        module.reference = self.reference
+        module.reference = self.reference()
         self.loaded["isograde.hidden"] = module
         return module
 
@@ -94,25 +180,50 @@ class AssignmentModules:
         return self.loaded[name]
 
 
+class Reference(types.SimpleNamespace):
+    """The master's namespace as the checks see it. A name a failed master cell should have defined
+    raises ReferenceUnavailable, which names the cell."""
+
+    def __getattr__(self, name):
+        missing = object.__getattribute__(self, "__dict__").get("_missing", {})
+        if name in missing:
+            raise ReferenceUnavailable(f"the grader's reference has no {name!r}: {missing[name]}. Fix the master "
+                                       "notebook and grade again.")
+        raise AttributeError(name)
+
+
 class Assignment:
     """One master notebook of an assignment, ready to grade submissions of it."""
 
-    def __init__(self, course_root, assignment, notebook, grader_folder="grader"):
+    def __init__(self, course_root, assignment, notebook, grader_folder="grader", tests=None, reference_timeout=120):
         self.course_root = os.path.abspath(course_root)
+        self.name, self.notebook = assignment, notebook
         self.source_folder = os.path.join(self.course_root, "source", assignment)
         self.grader_folder = os.path.join(self.course_root, grader_folder, assignment)
         self.path = os.path.join(self.source_folder, notebook + ".ipynb")
-        if not os.path.isfile(self.path):
-            raise GraderSetupError(f"no master notebook {self.path}: is {assignment!r} an assignment of this course?")
-        self.master = nbformat.read(self.path, as_version=4)
-        self.tests = {nbgrader_of(c)["grade_id"]: c.source for c in self.master.cells if is_test_cell(c)}
+        self.reference_timeout = reference_timeout
+        self.master = nbformat.read(self.path, as_version=4) if os.path.isfile(self.path) else nbformat.v4.new_notebook()
+        if tests is None:
+            tests = {nbgrader_of(c)["grade_id"]: c.source for c in self.master.cells if is_test_cell(c)}
+        self.tests = tests
         self.skipped_ids = {nbgrader_of(c).get("grade_id") for c in self.master.cells if is_skipped(c)} - {None}
-        self._check_imports()
-        self.reference_namespace = self._run_reference()
-        self.student_names = {name for name in self.reference_namespace
-                              if not name.startswith("_") and not isinstance(self.reference_namespace[name], types.ModuleType)}
-        self.reference = types.SimpleNamespace(**{n: self.reference_namespace[n] for n in self.student_names})
+        self.names = MasterNames([c for c in self.master.cells if c.cell_type == "code" and not is_skipped(c)])
+        self.names.roots |= self._test_roots()
+        self._reference = None
+        self.reference_problems = []
         self.modules = AssignmentModules([self.grader_folder, self.source_folder], self.reference)
+        self._check_imports()
+
+    def _test_roots(self):
+        roots = set()
+        for source in self.tests.values():
+            with contextlib.suppress(SyntaxError):
+                for node in ast.walk(ast.parse(code_for_python(source))):
+                    if isinstance(node, ast.Import):
+                        roots.update(alias.name.split(".")[0] for alias in node.names)
+                    elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                        roots.add(node.module.split(".")[0])
+        return roots - {"isograde"}
 
     def _check_imports(self):
         """Every module a test cell imports must be found before any student is graded."""
@@ -136,40 +247,122 @@ class Assignment:
         """Paths whose mention inside the sandbox would reveal where the grader keeps its files."""
         return [self.course_root, self.grader_folder, self.source_folder]
 
-    def _run_reference(self):
-        """Execute the master's solution and given cells here, with the notebook's own folder as the
-        working directory, silently and without disturbing numpy's global random state."""
-        namespace = {"__name__": "__reference__", "__builtins__": builtins}
+    def source_files(self):
+        """Names of the files the assignment ships beside its notebooks (they keep the instructor's
+        version for the checks, whatever student code writes)."""
+        found = set()
+        for folder, _, files in os.walk(self.source_folder):
+            for name in files:
+                found.add(os.path.relpath(os.path.join(folder, name), self.source_folder))
+        return found
+
+    # the reference ---------------------------------------------------------------------------------
+    def reference(self):
+        if self._reference is None:
+            self._reference = self._build_reference()
+        return self._reference
+
+    def _build_reference(self):
+        """Execute the master's solution and given cells here, cell by cell within the time limit, with
+        the notebook's folder as working directory, silently, without disturbing numpy's global random
+        state. A cell that fails is recorded (``reference_problems``) and the next cells still run."""
+        namespace = {"__name__": "__reference__", "__builtins__": builtins, "get_ipython": ReferenceShell}
+        missing = {}
         state = np.random.get_state()
         cwd = os.getcwd()
         sys.path.insert(0, self.source_folder)
+        started = time.monotonic()
         try:
             os.chdir(self.source_folder)
-            with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
-                for cell in self.master.cells:
-                    if cell.cell_type == "code" and not is_test_cell(cell) and not is_skipped(cell):
-                        exec(compile(code_for_python(cell.source), f"<master cell {nbgrader_of(cell).get('grade_id', '')}>",
-                                     "exec"), namespace)
+            with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()), \
+                    warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                for index, cell in enumerate(self.master.cells):
+                    if cell.cell_type != "code" or is_test_cell(cell) or is_skipped(cell):
+                        continue
+                    label = nbgrader_of(cell).get("grade_id") or f"number {index + 1}"
+                    remaining = self.reference_timeout - (time.monotonic() - started)
+                    problem = _run_master_cell(cell.source, namespace, label, remaining)
+                    if problem:
+                        self.reference_problems.append(f"master cell {label}: {problem}")
+                        for name in MasterNames([cell]).defined:
+                            missing.setdefault(name, f"master cell {label} {problem}")
         finally:
             os.chdir(cwd)
-            sys.path.remove(self.source_folder)
+            with contextlib.suppress(ValueError):
+                sys.path.remove(self.source_folder)
             np.random.set_state(state)
-        return namespace
+        names = {n: v for n, v in namespace.items() if not n.startswith("_") and not isinstance(v, types.ModuleType)}
+        reference = Reference(**names)
+        object.__setattr__(reference, "_missing", {n: why for n, why in missing.items() if n not in names})
+        return reference
 
 
-class StudentNamespace(dict):
-    """The globals of a test cell run by the grader: the assignment's names (those the master's
-    solution and given cells define) resolve to handles of the student's own objects; everything
-    else resolves as in a fresh module."""
+class ReferenceShell:
+    """``get_ipython()`` while the reference is built: magics of the master run as plain code in the
+    reference's namespace; shell commands and GUI settings do nothing in the grader."""
 
-    def __init__(self, worker, names, builtins_dict):
-        super().__init__(__builtins__=builtins_dict, __name__="__test__")
-        self.worker, self.names = worker, names
+    def __init__(self):
+        self.namespace = sys._getframe(1).f_globals
 
-    def __missing__(self, name):
-        if name in self.names:
-            handle = self.worker.lookup(name)
-            if handle is not None:
-                self[name] = handle
-                return handle
-        raise KeyError(name)
+    def run_line_magic(self, name, line, _stack_depth=1):
+        if name in ("time", "timeit", "capture", "prun"):
+            exec(compile(line.split(" ", 1)[-1] if line.startswith("-") else line, "<magic>", "exec"), self.namespace)
+
+    def run_cell_magic(self, name, line, cell):
+        if name in ("time", "timeit", "capture", "prun"):
+            exec(compile(cell, "<magic>", "exec"), self.namespace)
+
+    def system(self, command):
+        return None
+
+    def getoutput(self, command, split=True, depth=0):
+        return []
+
+    def __getattr__(self, name):
+        return lambda *args, **kwargs: None
+
+
+class _Timeout(BaseException):
+    pass
+
+
+def _run_master_cell(source, namespace, label, seconds):
+    """None, or what went wrong (an exception, or running past ``seconds``)."""
+    if seconds <= 0:
+        return "did not run: the reference's time limit was used up by earlier cells"
+    try:
+        code = compile(code_for_python(source), f"<master cell {label}>", "exec")
+    except SyntaxError as error:
+        return f"is not valid Python ({error})"
+    with interrupt_after(seconds):
+        try:
+            exec(code, namespace)
+        except _Timeout:
+            return f"ran past the reference's time limit ({seconds:.0f} s left)"
+        except BaseException as error:  # SystemExit too: the reference is built regardless
+            return f"raised {type(error).__name__}: {str(error)[:200]}"
+    return None
+
+
+@contextlib.contextmanager
+def interrupt_after(seconds, exception=_Timeout):
+    """Raise ``exception`` in this thread if the block runs past ``seconds`` (Python code only)."""
+    import ctypes
+    target = threading.get_ident()
+    done, fired = threading.Event(), threading.Event()
+
+    def watch():
+        if not done.wait(seconds):
+            fired.set()
+            ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(target), ctypes.py_object(exception))
+
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
+    try:
+        yield
+    finally:
+        done.set()
+        watcher.join()
+        if fired.is_set():  # the block ended as the watcher fired: drop an exception still pending
+            ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(target), None)

@@ -1,32 +1,61 @@
-"""Grade one notebook: the student's cells run in a worker, the checks run here, verdicts as outputs.
+"""Grade one notebook: the student's cells run in a worker, the test cells here, verdicts as outputs.
 
-Cells are taken in the notebook's order. A code cell of the student's runs in the worker (its printed
-output is kept as the student's); a test cell runs the master's version of it here, in the grader,
-with the assignment's names bound to handles of the student's objects; its outputs are the grader's
-verdict, in the form nbgrader scores (``nbgrader.utils.determine_grade``): an error output for a
-failure (0 points), printed text for a pass (full points). Cells tagged ``skip-execution`` are not
-run: they keep the outputs the student submitted, marked as such.
+Cells are taken in the notebook's order. A code cell of the student's runs in the worker; its outputs
+(text, figures, the last line's value, its error) are the student's, as a kernel would record them. A
+test cell runs the course's version of it here (``isograde.testcell``), against the student's names;
+its outputs are what the test printed, displayed or raised, in the form nbgrader scores
+(``nbgrader.utils.determine_grade``: an error or stderr output is 0 points, a number as the last value
+partial credit, anything else full points). Cells tagged ``skip-execution`` are not run: they keep the
+outputs the student submitted, marked as such.
 
 A cell or check that runs past its time limit, or code that ends the worker, costs that cell only: the
-worker is replaced by a fresh one, which re-runs the earlier cells (without the one that failed).
+worker is replaced by a fresh one, which re-runs the earlier cells (without the one that failed). The
+whole notebook has a time budget too (``submission_timeout``): cells left when it is spent are not run.
 """
 import contextlib
-import io
+import dataclasses
+import enum
 import time
-import warnings
 
 from nbformat.v4 import new_output
 
-from isograde.assignment import GraderSetupError, StudentNamespace, is_skipped, is_test_cell, nbgrader_of
-from isograde.remote import StudentError, WorkerGone
+from isograde import proxy
+from isograde.assignment import ReferenceUnavailable, hidden_lines, interrupt_after, is_skipped, is_test_cell, nbgrader_of
+from isograde.files import FolderSync
+from isograde.remote import WorkerGone
+from isograde.testcell import STUDENT_MARK, TestSession
 
 MAX_RESTARTS = 4
-# A test cell's metadata key for what the grader itself concluded, apart from the message text (which
-# can quote the student's own words): {"hint": the hint the check attached to its AssertionError}.
+# A test cell's metadata key for what the grader itself concluded, apart from the outputs (which can
+# quote the student's own words): see Verdict.
 VERDICT_KEY = "isograde"
 
 SUBMITTED_NOTE = "[Output as the student submitted it: the grader does not run this cell.]\n"
 SAFE_MIME = ("text/plain", "image/png")
+
+
+class Outcome(str, enum.Enum):
+    """How a test cell ended, as the grader saw it."""
+    PASSED = "passed"          # no error output
+    FAILED = "failed"          # the test raised (an assertion, or the student's code raised)
+    TIMEOUT = "timeout"        # the cell ran past its time limit
+    WORKER_DIED = "worker-died"  # the student's code ended or broke its process
+    NOT_RUN = "not-run"        # the notebook's time budget was spent, or the worker could not restart
+    SETUP = "setup"            # the grader's reference could not give what the check needs
+
+
+@dataclasses.dataclass
+class Verdict:
+    """What the grader concluded of one test cell, written into its metadata (``VERDICT_KEY``) by the
+    grader: whatever the submitted file held there is replaced."""
+    outcome: Outcome = Outcome.PASSED
+    hint: str | None = None      # the hint the check attached to its failure (never the student's)
+    hidden: bool = False         # the failure came from a hidden-tests region of the cell
+    student_error: str | None = None  # the class of the student's exception that ended the test
+
+    def as_metadata(self):
+        return {"outcome": self.outcome.value, "hint": self.hint, "hidden": self.hidden,
+                "student_error": self.student_error}
 
 
 class Timings(dict):
@@ -41,16 +70,29 @@ class Timings(dict):
             self[name] = self.get(name, 0.0) + time.perf_counter() - started
 
 
+@dataclasses.dataclass
+class Limits:
+    cell_timeout: float = 60           # seconds per student cell
+    check_timeout: float = 30          # seconds per test cell
+    submission_timeout: float = 600   # seconds for the whole notebook
+    environment: dict = dataclasses.field(default_factory=dict)  # variables the student's process sees
+
+
 class NotebookGrader:
-    def __init__(self, assignment, zygote, files, cell_timeout=60, check_timeout=30, timings=None):
-        self.assignment, self.zygote, self.files = assignment, zygote, files
-        self.cell_timeout, self.check_timeout = cell_timeout, check_timeout
+    def __init__(self, assignment, zygote, folder=None, limits=None, timings=None):
+        self.assignment, self.zygote = assignment, zygote
+        self.limits = limits or Limits()
         self.timings = timings if timings is not None else Timings()
+        self.files = FolderSync(folder, assignment.source_files())
+        self.folder = folder
         self.worker, self.restarts, self.broken = None, 0, set()
+        self.session = TestSession(assignment)
+        self.deadline = None
 
     def grade(self, notebook, submitted=None):
         """Fill in every code cell's outputs; ``submitted`` is the notebook as the student handed it in."""
         submitted_outputs = _outputs_by_id(submitted) if submitted is not None else {}
+        self.deadline = time.monotonic() + self.limits.submission_timeout
         count = 0
         try:
             for index, cell in enumerate(notebook.cells):
@@ -67,6 +109,9 @@ class NotebookGrader:
                     cell.outputs = self.run(index, cell, notebook)
                 else:
                     cell.outputs = []
+            if self.worker is not None and not self.worker.gone:
+                with contextlib.suppress(Exception, WorkerGone):
+                    self.files.pull(self.worker, self.worker.fingerprint)  # files the notebook wrote stay
         finally:
             if self.worker is not None:
                 with self.timings.phase("sandbox"):
@@ -74,127 +119,233 @@ class NotebookGrader:
                 self.worker = None
         return notebook
 
+    def remaining(self):
+        return self.deadline - time.monotonic() if self.deadline is not None else float("inf")
+
     # the student's cells --------------------------------------------------------------------------
     def fresh_worker(self, notebook, upto):
         """A new worker that has run the student's cells before cell ``upto`` (but broken ones)."""
         with self.timings.phase("sandbox"):
             if self.worker is not None:
                 self.zygote.finish(kill=True)
-            self.worker = self.zygote.spawn()
-            self.worker.write_files(self.files)
+            self.worker = self.session.worker = self.zygote.spawn(environment=self.limits.environment,
+                                                                  allowed_roots=self.assignment.names.roots)
+            self.files.start(self.worker)
         for index, cell in enumerate(notebook.cells[:upto]):
             if self._runnable(index, cell):
-                with contextlib.suppress(StudentError):  # reported when the cell ran the first time
-                    self._execute(index, cell.source)
+                self._execute(cell.source)
 
     def _runnable(self, index, cell):
         return (cell.cell_type == "code" and cell.source.strip() and not is_test_cell(cell)
                 and not is_skipped(cell, self.assignment.skipped_ids) and index not in self.broken)
 
-    def _execute(self, index, source):
-        with self.timings.phase("student cells"), self.worker.time_limit(self.cell_timeout):
+    def _execute(self, source):
+        limit = min(self.limits.cell_timeout, max(self.remaining(), 0.001))
+        with self.timings.phase("student cells"), self.worker.time_limit(limit):
             return self.worker.run_cell(source)
 
     def run(self, index, cell, notebook):
-        if self.worker is None:
-            self.fresh_worker(notebook, index)
+        if self.remaining() <= 0:
+            return [_error("TimeBudgetExceeded", self._budget_message())]
         try:
-            result = self._execute(index, cell.source)
+            if self.worker is None:
+                if self.restarts > MAX_RESTARTS:
+                    return [_error("WorkerDied", "your notebook ended or stalled the worker too many times; "
+                                                 "this cell was not run.")]
+                self.fresh_worker(notebook, index)
+            outputs = self._execute(cell.source)
         except WorkerGone as gone:
             self.broken.add(index)
             self._replace_worker(notebook, index + 1)
-            return [_error("CellTimeoutError" if "timed out" in gone.reason else "WorkerDied",
-                           f"{gone.reason}; the grader went on without this cell.")]
-        except StudentError as error:  # the notebook broke the worker's own machinery (e.g. built-ins)
-            return [_error("WorkerBroken", f"the worker could not run this cell ({error.remote_type}: {error}); "
-                                           "an earlier cell may have replaced what Python itself needs.")]
-        outputs = []
-        if result["stdout"]:
-            outputs.append(new_output("stream", name="stdout", text=result["stdout"]))
-        if result["stderr"]:
-            outputs.append(new_output("stream", name="stderr", text=result["stderr"]))
-        if result["error"]:
-            name, message, trace = result["error"]
-            outputs.append(_error(name, message, trace))
-        return outputs
+            name = "CellTimeoutError" if gone.kind == "timeout" else "WorkerDied"
+            return [_error(name, f"{gone.reason}; the grader went on without this cell.")]
+        return [output for output in (student_output(o) for o in outputs) if output is not None]
 
     def _replace_worker(self, notebook, upto):
         self.restarts += 1
-        if self.restarts > MAX_RESTARTS:
-            self.worker = None
+        if self.restarts > MAX_RESTARTS or self.remaining() <= 0:
+            self._drop_worker()
             return
         try:
             self.fresh_worker(notebook, upto)
         except WorkerGone:
-            self.worker = None
+            self._drop_worker()
+
+    def _drop_worker(self):
+        if self.worker is not None:
+            with contextlib.suppress(Exception):
+                self.zygote.finish(kill=True)
+        self.worker = self.session.worker = None
+
+    def _budget_message(self):
+        return (f"the notebook's time budget ({self.limits.submission_timeout:.0f} s for all its cells) was "
+                "used up before this cell: it was not run.")
 
     # the grader's checks ----------------------------------------------------------------------------
     def check(self, index, cell, notebook):
         grade_id = nbgrader_of(cell).get("grade_id")
-        cell.metadata[VERDICT_KEY] = {"hint": None}  # always the grader's: whatever the file held is replaced
+        verdict = Verdict()
+        cell.metadata[VERDICT_KEY] = verdict.as_metadata()
         source = self.assignment.tests.get(grade_id)
         if source is None:
+            verdict.outcome = Outcome.SETUP
+            cell.metadata[VERDICT_KEY] = verdict.as_metadata()
             return [_error("UnknownTestCell", f"{grade_id!r} is not a test cell of this assignment.")]
+        if self.remaining() <= 0:
+            verdict.outcome = Outcome.NOT_RUN
+            cell.metadata[VERDICT_KEY] = verdict.as_metadata()
+            return [_error("TimeBudgetExceeded", self._budget_message())]
         if self.worker is None and self.restarts <= MAX_RESTARTS:
             try:
                 self.fresh_worker(notebook, index)
             except WorkerGone as gone:
-                self.worker = None
+                self._drop_worker()
+                verdict.outcome = Outcome.WORKER_DIED
+                cell.metadata[VERDICT_KEY] = verdict.as_metadata()
                 return [_error("WorkerDied", gone.reason)]
-        if self.worker is None:
-            return [_error("WorkerDied", "your notebook ended or stalled the worker too many times; "
-                                         "this check was not run.")]
-        namespace = StudentNamespace(self.worker, self.assignment.student_names, self.assignment.modules.builtins)
-        printed = io.StringIO()
+        worker = self.worker
+        limit = min(self.limits.check_timeout, max(self.remaining(), 0.001))
+        with self.timings.phase("checks"):
+            outputs, error = self._run_test(source, worker, limit)
+        if isinstance(error, WorkerGone) or (worker is not None and worker.gone):
+            self._replace_worker(notebook, index)
+        verdict = self._verdict(error, source)
+        cell.metadata[VERDICT_KEY] = verdict.as_metadata()
+        return outputs
+
+    def _run_test(self, source, worker, limit):
+        """Outputs and the exception that ended the test (None if none)."""
+        if worker is not None:
+            with contextlib.suppress(Exception):
+                self.files.pull(worker, worker.fingerprint)
+            worker.before_request = self.files.push
+            worker.budget.check = 0
+        error = None
         try:
-            with self.timings.phase("checks"), self.worker.time_limit(self.check_timeout), \
-                    contextlib.redirect_stdout(printed), contextlib.redirect_stderr(io.StringIO()), \
-                    warnings.catch_warnings():
-                warnings.simplefilter("ignore")  # the reference's own warnings are not the student's business
-                exec(compile(source, f"<test cell {grade_id}>", "exec"), namespace)
-        except AssertionError as failure:
-            hint = getattr(failure, "hint", None)
-            cell.metadata[VERDICT_KEY] = {"hint": hint if isinstance(hint, str) else None}
-            self._replace_if_gone(notebook, index)
-            return _printed(printed) + [_error("AssertionError", str(failure), _rendered(failure))]
-        except WorkerGone as gone:
-            self._replace_worker(notebook, index)
-            return _printed(printed) + [_error("CellTimeoutError" if "timed out" in gone.reason else "WorkerDied",
-                                               gone.reason)]
-        except StudentError as error:
-            self._replace_if_gone(notebook, index)
-            return _printed(printed) + [_error(error.remote_type, f"your code raised {error.remote_type}: {error}")]
-        except ImportError as error:  # the checks cannot run at all: a setup error, never a student's 0
-            raise GraderSetupError(f"test cell {grade_id}: {error}; the checks import it from "
-                                   f"{self.assignment.grader_folder} or {self.assignment.source_folder}") from None
-        except NameError as error:
-            self._replace_if_gone(notebook, index)
-            return _printed(printed) + [_error("NameError", f"{error}: the notebook does not define it.")]
-        except Exception as error:  # a value the checks could not handle is a wrong answer, never a pass
-            self._replace_if_gone(notebook, index)
-            return _printed(printed) + [_error(type(error).__name__, f"the grader could not check your answer: {error}")]
-        self._replace_if_gone(notebook, index)
-        return _printed(printed) or [new_output("stream", name="stdout", text="Passed.\n")]
+            with (worker.time_limit(limit) if worker is not None else contextlib.nullcontext()), \
+                    interrupt_after(limit + 1, CheckTimeout):
+                raw = self.session.run(source, self.folder)
+            error = _shell_error()
+        except (WorkerGone, CheckTimeout) as stopped:  # ended outside the test's own code
+            raw, error = [], stopped
+        finally:
+            if worker is not None:
+                worker.before_request = None
+        outputs = [output for output in (test_output(o) for o in raw) if output is not None]
+        if isinstance(error, (WorkerGone, CheckTimeout)) and not any(o.output_type == "error" for o in outputs):
+            name = "CellTimeoutError" if isinstance(error, CheckTimeout) or error.kind == "timeout" else "WorkerDied"
+            outputs.append(_error(name, getattr(error, "reason", None) or "timed out: the test was still running "
+                                                                           "at the time limit"))
+        return outputs, error
 
-    def _replace_if_gone(self, notebook, index):
-        if self.worker is not None and self.worker.gone:
-            self._replace_worker(notebook, index)
+    def _verdict(self, error, source):
+        verdict = Verdict()
+        if error is None:
+            return verdict
+        if isinstance(error, CheckTimeout) or (isinstance(error, WorkerGone) and error.kind == "timeout"):
+            verdict.outcome = Outcome.TIMEOUT
+        elif isinstance(error, WorkerGone):
+            verdict.outcome = Outcome.WORKER_DIED
+        elif isinstance(error, ReferenceUnavailable):
+            verdict.outcome = Outcome.SETUP
+        else:
+            verdict.outcome = Outcome.FAILED
+        if proxy.raised_by_student(error):
+            verdict.student_error = type(error).__name__
+        elif isinstance(error, AssertionError):
+            hint = getattr(error, "hint", None)
+            verdict.hint = hint if isinstance(hint, str) else None
+        line = _failing_line(error)
+        verdict.hidden = line is not None and line in hidden_lines(source)
+        return verdict
 
 
-def _printed(buffer):
-    text = buffer.getvalue()
-    return [new_output("stream", name="stdout", text=text)] if text else []
+class CheckTimeout(BaseException):
+    """The test's own code (in the grader) ran past the cell's time limit."""
+
+    def __str__(self):
+        return "timed out: the test was still running at the time limit"
 
 
-def _rendered(failure):
-    """The lines a failure shows in a notebook, when it renders itself (IPython's ``_render_traceback_``,
-    as the checks' failures do), so that feedback holds what the student reads in the notebook; else None.
-    The failure was raised by the checks in this process, never by the student's code."""
-    render = getattr(failure, "_render_traceback_", None)
-    if not callable(render):
+def _shell_error():
+    from isograde.testcell import grader_shell
+    return grader_shell().last_error
+
+
+def _failing_line(error):
+    """The line of the test cell from which the exception came (None if unknown)."""
+    import traceback
+    if error is None or error.__traceback__ is None:
         return None
-    lines = render()
-    return "\n".join(lines) if isinstance(lines, list) and all(isinstance(line, str) for line in lines) else None
+    lines = [f.lineno for f in traceback.extract_tb(error.__traceback__) if f.filename.startswith("<ipython-input-")]
+    return lines[0] if lines else None
+
+
+# ------------------------------------------------------------------------------------------------
+# Outputs: rebuilt from the worker's data as nbformat nodes, never taken as they come
+# ------------------------------------------------------------------------------------------------
+
+def _plain_data(data):
+    if not isinstance(data, dict):
+        return {}
+    kept = {}
+    for mime, value in data.items():
+        if not isinstance(mime, str) or "/" not in mime or len(mime) > 100:
+            continue
+        if isinstance(value, str):
+            kept[mime] = value
+        elif isinstance(value, list) and all(isinstance(v, str) for v in value):
+            kept[mime] = "".join(value)
+        elif mime.endswith("json") and isinstance(value, (dict, list)):
+            kept[mime] = value
+    return kept
+
+
+def student_output(output):
+    """An output of the student's cell as an nbformat node (None if it is not a well-formed one)."""
+    if not isinstance(output, dict):
+        return None
+    kind = output.get("output_type")
+    if kind == "stream" and output.get("name") in ("stdout", "stderr") and isinstance(output.get("text"), str):
+        return new_output("stream", name=output["name"], text=output["text"])
+    if kind in ("display_data", "execute_result"):
+        data = _plain_data(output.get("data"))
+        if not data:
+            return None
+        metadata = output.get("metadata") if isinstance(output.get("metadata"), dict) else {}
+        if kind == "execute_result":
+            count = output.get("execution_count")
+            return new_output("execute_result", data=data, metadata=_json_safe(metadata),
+                              execution_count=count if type(count) is int else None)
+        return new_output("display_data", data=data, metadata=_json_safe(metadata))
+    if kind == "error":
+        lines = output.get("traceback")
+        lines = [line for line in lines if isinstance(line, str)][:200] if isinstance(lines, list) else []
+        ename = output.get("ename") if isinstance(output.get("ename"), str) else "Error"
+        evalue = output.get("evalue") if isinstance(output.get("evalue"), str) else ""
+        return new_output("error", ename=ename[:200], evalue=evalue, traceback=lines)
+    return None
+
+
+def test_output(output):
+    """An output of a test cell (the grader's shell) as an nbformat node: the student's own text,
+    printed by code the test called, is marked as such."""
+    if isinstance(output, dict) and output.get("output_type") == "stream" and output.get("origin") == "student":
+        return new_output("stream", name=output["name"], text=STUDENT_MARK + output["text"])
+    if isinstance(output, dict) and output.get("output_type") == "execute_result":
+        data = _plain_data(output.get("data"))
+        return new_output("execute_result", data=data, metadata={}, execution_count=output.get("execution_count"))
+    return student_output(output)
+
+
+def _json_safe(value, depth=0):
+    if depth > 20:
+        return None
+    if isinstance(value, dict):
+        return {str(k): _json_safe(v, depth + 1) for k, v in value.items() if isinstance(k, str)}
+    if isinstance(value, list):
+        return [_json_safe(v, depth + 1) for v in value]
+    return value if isinstance(value, (str, int, float, bool, type(None))) else str(value)
 
 
 def _error(name, message, trace=None):
@@ -206,9 +357,18 @@ def _outputs_by_id(notebook):
     """The submitted outputs of each nbgrader code cell (the file is the student's: trust no shape)."""
     try:
         return {nbgrader_of(c).get("grade_id"): c.get("outputs", []) for c in notebook.cells
-                if c.get("cell_type") == "code" and nbgrader_of(c).get("grade_id")}
+                if isinstance(c, dict) and c.get("cell_type") == "code" and nbgrader_of(c).get("grade_id")}
     except (AttributeError, TypeError):
         return {}
+
+
+def _joined(text):
+    """A notebook file stores text as a string or a list of lines (nbformat rejoins them)."""
+    if isinstance(text, str):
+        return text
+    if isinstance(text, list) and all(isinstance(line, str) for line in text):
+        return "".join(text)
+    return None
 
 
 def _as_submitted(outputs):
@@ -219,12 +379,33 @@ def _as_submitted(outputs):
         if not isinstance(output, dict) or not isinstance(output.get("data", {}), dict):
             continue
         kind = output.get("output_type")
-        if kind == "stream" and isinstance(output.get("text"), str):
-            kept.append(new_output("stream", name="stdout", text=output["text"]))
+        text = _joined(output.get("text"))
+        if kind == "stream" and text is not None:
+            kept.append(new_output("stream", name="stdout", text=text))
         elif kind in ("display_data", "execute_result"):
-            data = {k: v for k, v in output.get("data", {}).items() if k in SAFE_MIME and isinstance(v, str)}
-            if "image/png" in data and not data["image/png"].lstrip().startswith("iVBORw0KGgo"):
-                data.pop("image/png")  # not a PNG
+            data = {}
+            for mime in SAFE_MIME:
+                value = _joined(output["data"].get(mime))
+                if value is not None:
+                    data[mime] = value
+            if "image/png" in data:
+                png = "".join(data["image/png"].split())
+                if _is_base64_png(png):
+                    data["image/png"] = png
+                else:
+                    data.pop("image/png")  # not a PNG
             if data:
                 kept.append(new_output("display_data", data=data))
     return kept
+
+
+def _is_base64_png(text):
+    import base64
+    import binascii
+    if not text.startswith("iVBORw0KGgo"):
+        return False
+    try:
+        base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError):
+        return False
+    return True

@@ -2,11 +2,13 @@
 
 ``GradeInSandbox`` takes the place of nbgrader's ``Execute`` in ``c.Autograde.autograde_preprocessors``
 (see ``nbgrader_config.py``), so ``nbgrader autograde``, the formgrader's button and the kit's ``grade``
-all grade the same way. nbgrader keeps everything else: release, collect, sanitising (OverwriteCells
-restores the test cells), checksums, scores, gradebook, feedback and export.
+all grade the same way. It is a subclass of ``Execute``: nbgrader's own switches apply to it
+(``--no-execute``, ``--Execute.timeout``, the notebook's kernelspec). nbgrader keeps everything else:
+release, collect, sanitising (OverwriteCells restores the test cells), checksums, scores, gradebook,
+feedback and export.
 
-nbgrader builds a new preprocessor for every notebook; the sandboxed zygote and the assignment's
-reference are kept per process (module level), so a class pays their start once per grading process.
+nbgrader builds a new preprocessor for every notebook; the sandboxed zygote and the assignment are kept
+per process (module level), so a class pays their start once per grading process.
 """
 import json
 import os
@@ -14,31 +16,39 @@ import traceback
 
 import jsonschema
 import nbformat
-from nbconvert.preprocessors import Preprocessor
 from nbgrader.coursedir import CourseDirectory
 from nbgrader.nbgraderformat import MetadataValidator, ValidationError
 from nbgrader.nbgraderformat.common import BaseMetadataValidator, SchemaTooNewError, SchemaTooOldError
-from nbgrader.preprocessors import CheckCellMetadata
-from traitlets import Bool, Float, Unicode
+from nbgrader.preprocessors import CheckCellMetadata, Execute
+from traitlets import Bool, Float, Integer, Unicode
 
-from isograde.assignment import Assignment
-from isograde.grading import NotebookGrader, Timings
+from isograde.assignment import Assignment, is_test_cell, nbgrader_of
+from isograde.grading import Limits, NotebookGrader, Timings
 from isograde.remote import Zygote
 
-MAX_SUPPORT_FILES_BYTES = 64 * 1024 * 1024
 _ASSIGNMENTS = {}
 _ZYGOTES = {}
+_KERNELS = {}
 TIMINGS = Timings()  # seconds per phase in this process, for benchmarks and the class report
 
 
-class GradeInSandbox(Preprocessor):
-    """Run the student's cells in a sandboxed worker and the master's checks in this process."""
+class GradeInSandbox(Execute):
+    """Run the student's cells in a sandboxed worker and the test cells in this process."""
 
-    enabled = Bool(True).tag(config=True)
     sandbox = Bool(True, help="Run student code in the bubblewrap sandbox. Turn off only for code you trust "
                               "(or where bubblewrap cannot run).").tag(config=True)
-    cell_timeout = Float(60, help="Seconds a student's cell may run before it is stopped (costs that cell only).").tag(config=True)
-    check_timeout = Float(30, help="Seconds the checks of one test cell may take, student code included.").tag(config=True)
+    cell_timeout = Float(None, allow_none=True,
+                         help="Seconds a student's cell may run before it is stopped (costs that cell only). "
+                              "Default: Execute.timeout, as nbgrader.").tag(config=True)
+    check_timeout = Float(None, allow_none=True,
+                          help="Seconds a test cell may take, the student's code it calls included. "
+                               "Default: Execute.timeout, as nbgrader.").tag(config=True)
+    submission_timeout = Float(900, help="Seconds all the cells of one notebook may take together, re-runs "
+                                         "after a stopped cell included; cells left are not run.").tag(config=True)
+    reference_timeout = Float(120, help="Seconds the master notebook's cells may take to build the reference "
+                                        "(only when a test imports it).").tag(config=True)
+    worker_memory = Integer(4 * 1024**3, help="Bytes of memory a worker and everything it holds may use, where "
+                                              "the grader can make a memory cgroup (root).").tag(config=True)
     grader_folder = Unicode("grader", help="Folder of the course (beside source/) holding each assignment's "
                                            "grader-only helpers, grader/<assignment>/. Never released, "
                                            "never visible to student code.").tag(config=True)
@@ -46,55 +56,93 @@ class GradeInSandbox(Preprocessor):
     def preprocess(self, nb, resources):
         info = resources["nbgrader"]
         coursedir = CourseDirectory(config=self.config)
-        assignment = self._assignment(coursedir.root, info["assignment"], info["notebook"])
+        check_kernel(nb)
+        assignment = self._assignment(coursedir, info)
         zygote = self._zygote(assignment)
-        files = _support_files(resources.get("metadata", {}).get("path"))
+        folder = resources.get("metadata", {}).get("path") or None
         submitted = _submitted_notebook(coursedir, info)
-        grader = NotebookGrader(assignment, zygote, files, self.cell_timeout, self.check_timeout, TIMINGS)
+        limits = Limits(cell_timeout=self._limit(self.cell_timeout), check_timeout=self._limit(self.check_timeout),
+                        submission_timeout=self.submission_timeout,
+                        environment={name: os.environ[name] for name in ("NBGRADER_EXECUTION", "NBGRADER_VALIDATING")
+                                     if name in os.environ})
+        grader = NotebookGrader(assignment, zygote, os.path.abspath(folder) if folder else None, limits, TIMINGS)
         grader.grade(nb, submitted)
         nb.metadata["language_info"] = assignment.master.metadata.get("language_info", {"name": "python"})
         return nb, resources
 
-    def _assignment(self, root, name, notebook):
-        path = os.path.join(root, "source", name, notebook + ".ipynb")
-        key = (path, os.path.getmtime(path) if os.path.exists(path) else None, self.grader_folder)
+    def _limit(self, value):
+        if value is not None:
+            return value
+        return float(self.timeout) if self.timeout is not None and self.timeout > 0 else 1e9
+
+    def _assignment(self, coursedir, info):
+        root = coursedir.root
+        path = os.path.join(root, "source", info["assignment"], info["notebook"] + ".ipynb")
+        mtime = os.path.getmtime(path) if os.path.exists(path) else None
+        key = (path, mtime, self.grader_folder, info.get("db_url"))
         if key not in _ASSIGNMENTS:
-            _ASSIGNMENTS[key] = Assignment(root, name, notebook, self.grader_folder)
+            tests = _gradebook_tests(info)
+            _ASSIGNMENTS[key] = Assignment(root, info["assignment"], info["notebook"], self.grader_folder,
+                                           tests=tests, reference_timeout=self.reference_timeout)
         return _ASSIGNMENTS[key]
 
     def _zygote(self, assignment):
-        key = (self.sandbox, tuple(assignment.secrets()))
+        key = (self.sandbox, tuple(assignment.secrets()), self.worker_memory)
         zygote = _ZYGOTES.get(key)
         if zygote is None or not zygote.alive():
             with TIMINGS.phase("sandbox"):
-                zygote = _ZYGOTES[key] = Zygote(sandboxed=self.sandbox, secrets=assignment.secrets())
+                zygote = _ZYGOTES[key] = Zygote(sandboxed=self.sandbox, secrets=assignment.secrets(),
+                                                memory=self.worker_memory)
         return zygote
 
 
-def _support_files(folder):
-    """The files nbgrader put beside the notebook (public tests, data), sent into the worker."""
-    files, total = {}, 0
-    if not folder or not os.path.isdir(folder):
-        return files
-    for name in sorted(os.listdir(folder)):
-        path = os.path.join(folder, name)
-        if name.endswith(".ipynb") or name.startswith(".") or not os.path.isfile(path):
-            continue
-        total += os.path.getsize(path)
-        if total > MAX_SUPPORT_FILES_BYTES:
-            break
-        with open(path, "rb") as handle:
-            files[name] = handle.read()
-    return files
+def check_kernel(nb):
+    """Stock nbgrader starts the notebook's kernel and fails the notebook if there is no such kernel;
+    the kit grades Python notebooks only, and fails the others the same way."""
+    name = (nb.metadata.get("kernelspec") or {}).get("name") or "python3"
+    name = "python3" if name == "python" else name
+    if name not in _KERNELS:
+        from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
+        try:
+            _KERNELS[name] = KernelSpecManager().get_kernel_spec(name).language
+        except NoSuchKernel:
+            _KERNELS[name] = None
+    language = _KERNELS[name]
+    if language is None:
+        from jupyter_client.kernelspec import NoSuchKernel
+        raise NoSuchKernel(name)
+    if language.lower() != "python":
+        raise ValueError(f"the notebook's kernel {name!r} runs {language}: the kit's grader runs Python notebooks only")
+
+
+def _gradebook_tests(info):
+    """{grade_id: source} of the notebook's test cells as nbgrader's gradebook keeps them (what
+    OverwriteCells restores; AUTOTEST lines expanded, hidden tests included), or None."""
+    db_url = info.get("db_url")
+    if not db_url:
+        return None
+    try:
+        from nbgrader.api import Gradebook
+        with Gradebook(db_url) as gradebook:
+            notebook = gradebook.find_notebook(info["notebook"], info["assignment"])
+            graded = {cell.name for cell in notebook.grade_cells}
+            solutions = {cell.name for cell in notebook.solution_cells}
+            return {cell.name: cell.source for cell in notebook.source_cells
+                    if cell.name in graded and cell.name not in solutions and cell.cell_type == "code"}
+    except Exception:
+        return None
 
 
 def _submitted_notebook(coursedir, info):
     """The notebook as the student submitted it (with its outputs), or None if it cannot be read."""
     try:
         folder = coursedir.format_path(coursedir.submitted_directory, info["student"], info["assignment"])
-        with open(os.path.join(folder, info["notebook"] + ".ipynb"), encoding="utf-8") as handle:
+        path = os.path.join(folder, info["notebook"] + ".ipynb")
+        if os.path.islink(path) or os.path.getsize(path) > 256 * 1024 * 1024:
+            return None
+        with open(path, encoding="utf-8") as handle:
             return nbformat.from_dict(json.load(handle))  # only its outputs are used, filtered by type
-    except (OSError, ValueError, json.JSONDecodeError, KeyError, TypeError):
+    except (OSError, ValueError, json.JSONDecodeError, KeyError, TypeError, RecursionError):
         return None
 
 

@@ -12,12 +12,15 @@ Files of site-packages that would name the course directory (an editable install
 ``.pth``, ``direct_url.json``) are covered with empty files. bubblewrap (Debian ``bubblewrap``) does
 the isolation: this module only lists what to show.
 """
+import contextlib
+import itertools
 import os
 import shutil
 import subprocess
 import sys
 import sysconfig
 import tempfile
+import time
 
 RUNTIME_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "worker")
 SYSTEM_PATHS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/etc/ld.so.cache", "/etc/fonts",
@@ -89,10 +92,88 @@ def bwrap_command(secrets, uid):
                    "ISOGRADE_UID": str(uid), "LANG": "C.UTF-8"}
     for name, value in environment.items():
         command += ["--setenv", name, value]
-    if os.geteuid() == 0:  # the zygote gives each child a uid of its own, kills and cleans up after it
-        for capability in ("CAP_SETUID", "CAP_SETGID", "CAP_KILL", "CAP_FOWNER", "CAP_DAC_OVERRIDE"):
-            command += ["--cap-add", capability]
+    # The zygote gives each child a /tmp and an IPC namespace of its own (CAP_SYS_ADMIN, for that alone:
+    # runtime.private_tmp), and as root a uid of its own; it kills and cleans up after each child.
+    capabilities = ("CAP_SETUID", "CAP_SETGID", "CAP_KILL", "CAP_FOWNER", "CAP_DAC_OVERRIDE", "CAP_SYS_ADMIN") \
+        if os.geteuid() == 0 else ("CAP_SYS_ADMIN",)
+    for capability in capabilities:
+        command += ["--cap-add", capability]
     return command + ["--chdir", "/tmp", python, "-S", "-E", "-s", "-B", "/opt/isograde/runtime.py"]
+
+
+class MemoryGroup:
+    """A memory cgroup holding one zygote and its workers, so that everything a worker can pin
+    (its processes, its /tmp, shared memory) counts against one limit. Made where this process may make
+    one (root, a writable cgroup v1 memory hierarchy or a delegated cgroup v2); elsewhere the rlimits
+    and the size of each worker's /tmp bound it."""
+
+    def __init__(self, path):
+        self.path = path
+
+    @classmethod
+    def create(cls, limit):
+        base = _memory_cgroup_base()
+        if base is None:
+            return None
+        path = os.path.join(base, f"isograde-{os.getpid()}-{next(_GROUPS)}")
+        try:
+            os.mkdir(path)
+            name = "memory.max" if os.path.exists(os.path.join(path, "memory.max")) else "memory.limit_in_bytes"
+            with open(os.path.join(path, name), "w") as handle:
+                handle.write(str(int(limit)))
+            swap = os.path.join(path, "memory.swap.max")
+            if os.path.exists(swap):
+                with open(swap, "w") as handle:
+                    handle.write("0")
+        except OSError:
+            with contextlib.suppress(OSError):
+                os.rmdir(path)
+            return None
+        return cls(path)
+
+    def enter(self):
+        """Run in the child process before it executes bubblewrap (Popen's preexec_fn)."""
+        with open(os.path.join(self.path, "cgroup.procs"), "w") as handle:
+            handle.write(str(os.getpid()))
+
+    def remove(self):
+        for _ in range(50):
+            try:
+                os.rmdir(self.path)
+                return
+            except FileNotFoundError:
+                return
+            except OSError:
+                time.sleep(0.05)
+
+
+_GROUPS = itertools.count(1)
+
+
+def _memory_cgroup_base():
+    """The folder under which this process may make a memory cgroup, or None."""
+    try:
+        with open("/proc/self/cgroup") as handle:
+            lines = handle.read().splitlines()
+    except OSError:
+        return None
+    for line in lines:
+        _, controllers, path = line.split(":", 2)
+        if "memory" in controllers.split(","):
+            base = os.path.join("/sys/fs/cgroup/memory", path.lstrip("/"))
+            if os.access(base, os.W_OK) and os.path.exists(os.path.join(base, "memory.limit_in_bytes")):
+                return base
+    for line in lines:
+        if line.startswith("0::"):
+            base = os.path.join("/sys/fs/cgroup", line[3:].lstrip("/"))
+            try:
+                with open(os.path.join(base, "cgroup.subtree_control")) as handle:
+                    delegated = "memory" in handle.read().split()
+            except OSError:
+                delegated = False
+            if delegated and os.access(base, os.W_OK):
+                return base
+    return None
 
 
 def plain_command():

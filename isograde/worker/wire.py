@@ -1,27 +1,40 @@
 """The data-only channel between the grader and a student's worker process.
 
-Messages are msgpack maps and lists of plain values, framed by a 4-byte length. Numbers, strings,
-bytes, lists and dicts travel as themselves; four extension types carry the rest:
+Messages are msgpack values framed by a 4-byte length. Numbers, strings, bytes, lists and dicts travel
+as themselves; extension types carry the rest, each rebuilt by the receiver from plain parts:
 
-- ARRAY: a numeric numpy array as [dtype string, shape, raw bytes]; only boolean, integer, float and
-  complex dtypes are accepted, and the bytes must match the shape exactly (np.frombuffer: no pickle);
-- TUPLE: a tuple, so that ``A, Z = layer(...)`` keeps its shape;
-- REF: a handle to an object that lives in the worker (a student's instance, a stand-in);
-- STANDIN: the grader's description of a stand-in the worker should build (grader -> worker only).
+- values: numpy arrays and scalars of any dtype that holds no Python object (dtype, shape, raw bytes:
+  ``np.frombuffer``, never pickle), tuples, sets, frozensets, complex numbers, integers of any size,
+  strings that are not valid UTF-8, and ``VALUE`` for the standard library's plain values (Fraction,
+  Decimal, date and time types, bytearray, range, slice, Ellipsis, paths, Counter, OrderedDict,
+  defaultdict, deque, named tuples);
+- names: ``MODULE`` (a module, by name) and ``LIBRARY`` (a function or class of an installed module, by
+  module and qualified name): each side resolves them to its own copy, so the student's process never
+  hands the grader a function of its own making under a library's name;
+- ``REF``: a handle to an object that lives on the sending side, by number, with a description the
+  first time it is sent (its class, or what kind of object it is);
+- ``STANDIN``: the grader's description of a stand-in the worker should build (grader -> worker only).
 
-Nothing here ever unpickles or evaluates what it receives. The decoder caps frame size, nesting and
-array size, so that a hostile worker cannot exhaust the grader's memory. This file is also mounted
-into the sandbox as it is: it imports only the standard library, numpy and msgpack.
+Nothing here ever unpickles or evaluates what it receives. The decoder caps the frame size, the
+number of container entries, the nesting depth and every array's size, so that a hostile worker
+cannot exhaust the grader's memory or stack. This file is also mounted into the sandbox as it is: it
+imports only the standard library, numpy and msgpack.
 """
+import collections
+import datetime
+import decimal
+import fractions
+import pathlib
 import struct
 
 import msgpack
 import numpy as np
 
-ARRAY, TUPLE, REF, STANDIN, COMPLEX = 1, 2, 3, 4, 5
-MAX_FRAME = 64 * 1024 * 1024        # bytes in one message
-MAX_ARRAY_ITEMS = 16 * 1024 * 1024  # entries in one array
-ALLOWED_KINDS = "biufc"             # bool, int, unsigned, float, complex: never object or structured
+ARRAY, TUPLE, REF, STANDIN, COMPLEX, SCALAR, SET, FROZENSET, VALUE, MODULE, LIBRARY, BIGINT, TEXT = range(1, 14)
+MAX_FRAME = 64 * 1024 * 1024    # bytes in one message
+MAX_ENTRIES = 4 * 1024 * 1024   # entries of all lists, tuples, sets and dicts of one message together
+MAX_DEPTH = 100                 # nesting of containers in one message
+MAX_BIGINT_BYTES = 64 * 1024    # an integer beyond 64 bits travels as bytes: at most this many
 _HEADER = struct.Struct("!I")
 
 
@@ -30,11 +43,12 @@ class ProtocolError(Exception):
 
 
 class Ref:
-    """A handle to an object held by the worker, by number."""
-    __slots__ = ("number",)
+    """A handle to an object held by the sending side, by number, with its description (or None
+    when the receiver already knows it)."""
+    __slots__ = ("number", "info")
 
-    def __init__(self, number):
-        self.number = number
+    def __init__(self, number, info=None):
+        self.number, self.info = number, info
 
     def __repr__(self):
         return f"Ref({self.number})"
@@ -48,112 +62,422 @@ class StandIn:
         self.kind, self.settings = kind, settings
 
 
-def decode_array(payload):
+class Library:
+    """A function or class of an installed module, by name."""
+    __slots__ = ("module", "qualname")
+
+    def __init__(self, module, qualname):
+        self.module, self.qualname = module, qualname
+
+
+class ModuleName:
+    __slots__ = ("name",)
+
+    def __init__(self, name):
+        self.name = name
+
+
+# ------------------------------------------------------------------------------------------------
+# numpy
+# ------------------------------------------------------------------------------------------------
+
+def _dtype_description(dtype):
+    return dtype.str if dtype.fields is None and dtype.subdtype is None else dtype.descr
+
+
+def _safe_dtype(description):
     try:
-        dtype_text, shape, raw = msgpack.unpackb(payload, use_list=True, raw=False)
-        dtype = np.dtype(dtype_text)
+        dtype = np.dtype(description if isinstance(description, str) else
+                         [tuple(field) for field in description])
     except Exception:
-        raise ProtocolError("malformed array") from None
-    if dtype.kind not in ALLOWED_KINDS or dtype.fields is not None or dtype.subdtype is not None:
-        raise ProtocolError(f"array of dtype {dtype_text!r} refused")
-    if not isinstance(shape, list) or not all(isinstance(n, int) and 0 <= n <= MAX_ARRAY_ITEMS for n in shape):
+        raise ProtocolError("malformed dtype") from None
+    if dtype.hasobject or dtype.kind == "O":
+        raise ProtocolError(f"an array of Python objects ({description!r}) is refused")
+    return dtype
+
+
+def decode_array(parts):
+    if not (isinstance(parts, list) and len(parts) == 3 and isinstance(parts[1], list) and isinstance(parts[2], bytes)):
+        raise ProtocolError("malformed array")
+    dtype = _safe_dtype(parts[0])
+    shape, raw = parts[1], parts[2]
+    if len(shape) > 32 or not all(isinstance(n, int) and 0 <= n <= MAX_FRAME for n in shape):
         raise ProtocolError("malformed array shape")
     count = 1
     for n in shape:
         count *= n
-    if count > MAX_ARRAY_ITEMS or not isinstance(raw, bytes) or len(raw) != count * dtype.itemsize:
-        raise ProtocolError("array bytes do not match its shape")
+    if dtype.itemsize == 0 or len(raw) != count * dtype.itemsize:
+        if not (dtype.itemsize == 0 and not raw):
+            raise ProtocolError("array bytes do not match its shape")
+    if dtype.itemsize == 0:
+        return np.zeros(shape, dtype=dtype)
     return np.frombuffer(raw, dtype=dtype).reshape(shape).copy()
 
 
 def encode_array(array):
-    array = np.ascontiguousarray(array)
-    if array.dtype.kind not in ALLOWED_KINDS or array.dtype.fields is not None:
+    if array.dtype.hasobject:
         raise TypeError(f"cannot send an array of dtype {array.dtype}")
-    return msgpack.ExtType(ARRAY, msgpack.packb([array.dtype.str, list(array.shape), array.tobytes()]))
+    array = np.ascontiguousarray(array)
+    return [_dtype_description(array.dtype), list(array.shape), array.tobytes()]
+
+
+def decode_scalar(parts):
+    if not (isinstance(parts, list) and len(parts) == 2 and isinstance(parts[1], bytes)):
+        raise ProtocolError("malformed numpy scalar")
+    dtype = _safe_dtype(parts[0])
+    if len(parts[1]) != dtype.itemsize or dtype.itemsize == 0:
+        raise ProtocolError("numpy scalar bytes do not match its dtype")
+    return np.frombuffer(parts[1], dtype=dtype)[0]
+
+
+# ------------------------------------------------------------------------------------------------
+# the standard library's plain values
+# ------------------------------------------------------------------------------------------------
+
+_NAMEDTUPLES = {}
+
+
+def namedtuple_class(module, qualname, fields):
+    """One class per (module, name, fields), built here from plain names: never the peer's class."""
+    key = (module, qualname, tuple(fields))
+    if key not in _NAMEDTUPLES:
+        cls = collections.namedtuple(qualname.rsplit(".", 1)[-1], list(fields), module=module)
+        cls.__qualname__ = qualname
+        _NAMEDTUPLES[key] = cls
+    return _NAMEDTUPLES[key]
+
+
+def is_namedtuple(value):
+    cls = type(value)
+    fields = getattr(cls, "_fields", None)
+    return (isinstance(value, tuple) and isinstance(fields, tuple) and all(isinstance(f, str) for f in fields)
+            and len(fields) == len(value))
+
+
+def _timezone(offset):
+    if offset is None:
+        return None
+    if not isinstance(offset, (int, float)) or abs(offset) >= 86400:
+        raise ProtocolError("malformed time zone")
+    return datetime.timezone(datetime.timedelta(seconds=offset))
+
+
+def _offset(tz, moment):
+    if tz is None:
+        return None
+    delta = tz.utcoffset(moment)
+    return None if delta is None else delta.total_seconds()
+
+
+def encode_value(value):
+    """[kind, parts...] for a standard library value, or None if ``value`` is not one."""
+    kind = type(value)
+    if kind is fractions.Fraction:
+        return ["fraction", value.numerator, value.denominator]
+    if kind is decimal.Decimal:
+        return ["decimal", str(value)]
+    if kind is datetime.datetime:
+        return ["datetime", value.replace(tzinfo=None).isoformat(), _offset(value.tzinfo, value), value.fold]
+    if kind is datetime.date:
+        return ["date", value.isoformat()]
+    if kind is datetime.time:
+        return ["time", value.replace(tzinfo=None).isoformat(), _offset(value.tzinfo, None), value.fold]
+    if kind is datetime.timedelta:
+        return ["timedelta", value.days, value.seconds, value.microseconds]
+    if kind is bytearray:
+        return ["bytearray", bytes(value)]
+    if kind is range:
+        return ["range", value.start, value.stop, value.step]
+    if kind is slice:
+        return ["slice", value.start, value.stop, value.step]
+    if value is Ellipsis:
+        return ["ellipsis"]
+    if isinstance(value, pathlib.PurePath) and kind in (pathlib.PurePosixPath, pathlib.PosixPath, pathlib.Path):
+        return ["path", str(value), "pure" if kind is pathlib.PurePosixPath else "path"]
+    if kind is collections.Counter:
+        return ["counter", list(value.items())]
+    if kind is collections.OrderedDict:
+        return ["ordereddict", list(value.items())]
+    if kind is collections.defaultdict:
+        return ["defaultdict", value.default_factory, list(value.items())]
+    if kind is collections.deque:
+        return ["deque", list(value), value.maxlen]
+    if is_namedtuple(value):
+        return ["namedtuple", str(kind.__module__), str(kind.__qualname__), list(kind._fields), list(value)]
+    return None
+
+
+def decode_value(parts, namedtuples=namedtuple_class):
+    if not isinstance(parts, list) or not parts or not isinstance(parts[0], str):
+        raise ProtocolError("malformed value")
+    kind, rest = parts[0], parts[1:]
+    try:
+        if kind == "fraction":
+            numerator, denominator = rest
+            if not (isinstance(numerator, int) and isinstance(denominator, int)) or denominator == 0:
+                raise ValueError
+            return fractions.Fraction(numerator, denominator)
+        if kind == "decimal" and len(rest[0]) < 10000:
+            return decimal.Decimal(rest[0])
+        if kind == "datetime":
+            return datetime.datetime.fromisoformat(rest[0]).replace(tzinfo=_timezone(rest[1]), fold=int(rest[2]))
+        if kind == "date":
+            return datetime.date.fromisoformat(rest[0])
+        if kind == "time":
+            return datetime.time.fromisoformat(rest[0]).replace(tzinfo=_timezone(rest[1]), fold=int(rest[2]))
+        if kind == "timedelta":
+            return datetime.timedelta(days=rest[0], seconds=rest[1], microseconds=rest[2])
+        if kind == "bytearray" and isinstance(rest[0], bytes):
+            return bytearray(rest[0])
+        if kind == "range" and all(isinstance(n, int) for n in rest):
+            return range(*rest)
+        if kind == "slice":
+            return slice(*rest)
+        if kind == "ellipsis":
+            return Ellipsis
+        if kind == "path" and isinstance(rest[0], str):
+            return (pathlib.PurePosixPath if rest[1] == "pure" else pathlib.Path)(rest[0])
+        if kind == "counter":
+            return collections.Counter(dict(rest[0]))
+        if kind == "ordereddict":
+            return collections.OrderedDict(rest[0])
+        if kind == "defaultdict":
+            factory = rest[0]
+            if factory is not None and not callable(factory):
+                raise ValueError
+            return collections.defaultdict(factory, rest[1])
+        if kind == "deque":
+            return collections.deque(rest[0], rest[1])
+        if kind == "namedtuple":
+            module, qualname, fields, values = rest
+            if not (isinstance(module, str) and isinstance(qualname, str) and isinstance(fields, list)
+                    and all(isinstance(f, str) and f.isidentifier() for f in fields) and len(fields) == len(values)
+                    and len(fields) < 256):
+                raise ValueError
+            return namedtuples(module, qualname, fields)(*values)
+    except ProtocolError:
+        raise
+    except Exception:
+        raise ProtocolError(f"malformed {kind} value") from None
+    raise ProtocolError(f"unknown value kind {kind!r}")
+
+
+# ------------------------------------------------------------------------------------------------
+# the codec
+# ------------------------------------------------------------------------------------------------
+
+class Peer:
+    """What a codec asks of its side. ``describe`` turns an object that is not plain data into a Ref,
+    StandIn, Library or ModuleName (or raises TypeError); ``ref`` turns a received REF into a local
+    object; ``library`` and ``module`` resolve names to this side's own objects (or raise)."""
+
+    accept_standins = False
+
+    def describe(self, value):
+        raise TypeError(f"cannot send {type(value).__name__}")
+
+    def ref(self, number, info):
+        raise ProtocolError("no references expected")
+
+    def library(self, module, qualname):
+        raise ProtocolError("no library names expected")
+
+    def module(self, name):
+        raise ProtocolError("no modules expected")
+
+    def namedtuple(self, module, qualname, fields):
+        return namedtuple_class(module, qualname, fields)
+
+
+_PLAIN = (type(None), bool, str, bytes, float)
 
 
 class Codec:
-    """Packs and unpacks messages. ``make_ref(number)`` turns a REF into a local object (a proxy on
-    the grader's side, the held object on the worker's); ``describe(obj)`` is asked about any value
-    that is not plain data and returns a Ref or StandIn for it (or raises TypeError)."""
+    """Packs and unpacks messages for one side of the channel (see ``Peer``)."""
 
-    def __init__(self, make_ref, describe, accept_standins):
-        self.make_ref, self.describe, self.accept_standins = make_ref, describe, accept_standins
+    def __init__(self, peer):
+        self.peer = peer
+        self.entries = self.depth = 0
 
+    # packing --------------------------------------------------------------------------------------
     def pack(self, message):
-        return msgpack.packb(message, default=self._default, use_bin_type=True, strict_types=True)
+        try:
+            return msgpack.packb(message, default=self._default, use_bin_type=True, strict_types=True)
+        except UnicodeEncodeError:  # a string that is not valid UTF-8 (lone surrogates) travels as TEXT
+            return msgpack.packb(_texts(message), default=self._default, use_bin_type=True, strict_types=True)
+
+    def _ext(self, code, parts):
+        return msgpack.ExtType(code, self.pack(parts))
 
     def _default(self, value):
-        if isinstance(value, np.ndarray):
-            return encode_array(value)
-        if isinstance(value, tuple):
-            return msgpack.ExtType(TUPLE, self.pack(list(value)))
-        if isinstance(value, (bool, np.bool_)):
-            return bool(value)
-        if isinstance(value, (int, np.integer)):
-            return int(value)
-        if isinstance(value, (float, np.floating)):
-            return float(value)
-        if isinstance(value, (complex, np.complexfloating)):
-            return msgpack.ExtType(COMPLEX, msgpack.packb([value.real, value.imag]))
-        if isinstance(value, str):
-            return str(value)
-        if isinstance(value, (list, dict)):  # subclasses travel as the plain type
-            return list(value) if isinstance(value, list) else dict(value)
+        kind = type(value)
+        if kind is int:  # beyond 64 bits
+            return msgpack.ExtType(BIGINT, _int_bytes(value))
+        if kind is tuple:
+            return self._ext(TUPLE, list(value))
+        if kind is list:
+            return list(value)
+        if kind is dict:
+            return dict(value)
+        if kind is complex:
+            return self._ext(COMPLEX, [value.real, value.imag])
+        if kind is set:
+            return self._ext(SET, list(value))
+        if kind is frozenset:
+            return self._ext(FROZENSET, list(value))
+        if isinstance(value, np.ndarray) and not value.dtype.hasobject and kind is np.ndarray:
+            return self._ext(ARRAY, encode_array(value))
+        if isinstance(value, np.generic) and not value.dtype.hasobject:
+            return self._ext(SCALAR, [_dtype_description(value.dtype), np.asarray(value).tobytes()])
         if isinstance(value, Ref):
-            return msgpack.ExtType(REF, msgpack.packb(value.number))
+            return self._ext(REF, [value.number, value.info])
         if isinstance(value, StandIn):
-            return msgpack.ExtType(STANDIN, self.pack([value.kind, value.settings]))
-        described = self.describe(value)
-        if isinstance(described, (Ref, StandIn)):
+            return self._ext(STANDIN, [value.kind, value.settings])
+        if isinstance(value, Library):
+            return self._ext(LIBRARY, [value.module, value.qualname])
+        if isinstance(value, ModuleName):
+            return self._ext(MODULE, value.name)
+        described = self.peer.describe(value)
+        if isinstance(described, (Ref, StandIn, Library, ModuleName)):
             return self._default(described)
-        raise TypeError(f"cannot send {type(value).__name__}")
+        if described is not None:
+            return described  # plain data the peer chose to send instead (e.g. a subclass as its base)
+        raise TypeError(f"cannot send {kind.__name__}")
 
+    # unpacking ------------------------------------------------------------------------------------
     def unpack(self, frame):
+        self.entries = self.depth = 0
         try:
-            return msgpack.unpackb(frame, ext_hook=self._ext, raw=False, strict_map_key=False,
-                                   use_list=True)
+            return self._unpackb(frame)
         except ProtocolError:
             raise
+        except RecursionError:
+            raise ProtocolError("message nested too deeply") from None
         except Exception as error:
             raise ProtocolError(f"malformed message: {type(error).__name__}") from None
 
-    def _ext(self, code, payload):
+    def _unpackb(self, data):
+        return msgpack.unpackb(data, ext_hook=self._ext_hook, raw=False, strict_map_key=False, use_list=True,
+                               list_hook=self._count, object_pairs_hook=self._dict,
+                               max_array_len=MAX_ENTRIES, max_map_len=MAX_ENTRIES)
+
+    def _count(self, items):
+        self.entries += len(items)
+        if self.entries > MAX_ENTRIES:
+            raise ProtocolError("message with too many entries refused")
+        return items
+
+    def _dict(self, pairs):
+        self._count(pairs)
+        try:
+            return dict(pairs)
+        except TypeError:
+            raise ProtocolError("a dict key that cannot be a key") from None
+
+    def _nested(self, payload):
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            raise ProtocolError("message nested too deeply")
+        try:
+            return self._unpackb(payload)
+        finally:
+            self.depth -= 1
+
+    def _ext_hook(self, code, payload):
+        if code == BIGINT:
+            if len(payload) > MAX_BIGINT_BYTES:
+                raise ProtocolError("integer too large")
+            return int.from_bytes(payload, "big", signed=True)
+        if code == TEXT:
+            return payload.decode("utf-8", "surrogatepass")
+        parts = self._nested(payload)
         if code == ARRAY:
-            return decode_array(payload)
+            return decode_array(parts)
+        if code == SCALAR:
+            return decode_scalar(parts)
         if code == TUPLE:
-            items = self.unpack(payload)
-            if not isinstance(items, list):
-                raise ProtocolError("malformed tuple")
-            return tuple(items)
+            return tuple(_list(parts, "tuple"))
+        if code in (SET, FROZENSET):
+            try:
+                return (set if code == SET else frozenset)(_list(parts, "set"))
+            except TypeError:
+                raise ProtocolError("a set member that cannot be one") from None
         if code == COMPLEX:
-            real, imag = msgpack.unpackb(payload)
-            if not all(isinstance(x, (int, float)) for x in (real, imag)):
+            if not (isinstance(parts, list) and len(parts) == 2 and all(type(x) in (int, float) for x in parts)):
                 raise ProtocolError("malformed complex number")
-            return complex(real, imag)
+            return complex(*parts)
+        if code == VALUE:
+            return decode_value(parts, self.peer.namedtuple)
         if code == REF:
-            number = msgpack.unpackb(payload)
-            if not isinstance(number, int):
+            if not (isinstance(parts, list) and len(parts) == 2 and type(parts[0]) is int):
                 raise ProtocolError("malformed reference")
-            return self.make_ref(number)
-        if code == STANDIN and self.accept_standins:
-            kind, settings = self.unpack(payload)
-            return StandIn(kind, settings)
+            return self.peer.ref(parts[0], parts[1])
+        if code == LIBRARY:
+            if not (isinstance(parts, list) and len(parts) == 2 and all(type(p) is str for p in parts)):
+                raise ProtocolError("malformed library name")
+            return self.peer.library(*parts)
+        if code == MODULE:
+            if type(parts) is not str:
+                raise ProtocolError("malformed module name")
+            return self.peer.module(parts)
+        if code == STANDIN and self.peer.accept_standins:
+            if not (isinstance(parts, list) and len(parts) == 2 and type(parts[0]) is str):
+                raise ProtocolError("malformed stand-in")
+            return StandIn(*parts)
         raise ProtocolError(f"unknown extension type {code}")
 
+
+def value_ext(codec, parts):
+    return msgpack.ExtType(VALUE, codec.pack(parts))
+
+
+def _list(parts, what):
+    if not isinstance(parts, list):
+        raise ProtocolError(f"malformed {what}")
+    return parts
+
+
+def _texts(value, depth=0):
+    kind = type(value)
+    if kind is str:
+        try:
+            value.encode("utf-8")
+            return value
+        except UnicodeEncodeError:
+            return msgpack.ExtType(TEXT, value.encode("utf-8", "surrogatepass"))
+    if depth > MAX_DEPTH:
+        return value
+    if kind is list:
+        return [_texts(item, depth + 1) for item in value]
+    if kind is tuple:
+        return tuple(_texts(item, depth + 1) for item in value)
+    if kind is dict:
+        return {_texts(k, depth + 1): _texts(v, depth + 1) for k, v in value.items()}
+    return value
+
+
+def _int_bytes(number):
+    length = (number.bit_length() + 8) // 8
+    if length > MAX_BIGINT_BYTES:
+        raise TypeError("integer too large to send")
+    return number.to_bytes(length, "big", signed=True)
+
+
+# ------------------------------------------------------------------------------------------------
+# framing
+# ------------------------------------------------------------------------------------------------
 
 def send(sock, data):
     sock.sendall(_HEADER.pack(len(data)) + data)
 
 
-def receive(sock):
-    """One frame, or None at end of stream. Raises ProtocolError on an oversized frame."""
+def receive(sock, limit=MAX_FRAME):
+    """One frame, or None at end of stream. Raises ProtocolError on a frame over ``limit`` bytes."""
     header = _read_exactly(sock, _HEADER.size)
     if header is None:
         return None
     (size,) = _HEADER.unpack(header)
-    if size > MAX_FRAME:
+    if size > limit:
         raise ProtocolError(f"message of {size} bytes refused")
     body = _read_exactly(sock, size)
     if body is None:
