@@ -127,6 +127,7 @@ class Zygote:
         worker, self.current = self.current, None
         if worker is None:
             return
+        kill = kill or bool(worker.gone)  # a worker that stopped answering may still be running
         worker.close()
         self.ending = True
         if kill:

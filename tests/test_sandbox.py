@@ -121,7 +121,8 @@ def run_in_sandbox(code):
         zygote.finish()
     finally:
         zygote.close()
-    return result["stdout"] + result["stderr"] + (" ".join(result["error"]) if result["error"] else "")
+    return "".join(o.get("text", "") if o["output_type"] == "stream" else
+                   f"{o.get('ename')} {o.get('evalue')}" if o["output_type"] == "error" else "" for o in result)
 
 
 def test_the_sandbox_bounds_processes_and_memory_and_hides_the_course():
