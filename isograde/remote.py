@@ -332,8 +332,8 @@ class Worker:
                                                                                  "grader nested too deeply"}]
         else:
             try:
-                result, update = entry[1](args, kwargs)
-                answer = ["answer", "ok", result, update]
+                result, update, *into = entry[1](args, kwargs)
+                answer = ["answer", "ok", result, update, into[0] if into else None]
                 self.codec.pack(answer)  # a result that cannot be sent is the function's error
             except Exception as error:  # the grader's function raised: student code sees the same type
                 message = str(error)[:2000]
@@ -467,8 +467,8 @@ class RemoteSide:
     def replay(self, exercise, name, calls, hint=None, parameters=None):
         return self._stand_in(Replay(exercise, name, calls, hint, parameters), name)
 
-    def spy(self, returns=None, update=None):
-        return self._stand_in(Spy(returns, update), "spy")
+    def spy(self, returns=None, update=None, into=None):
+        return self._stand_in(Spy(returns, update, into), "spy")
 
     def calls(self, spy):
         """The calls the spy received, as the grader logged them (the student's process cannot
@@ -549,14 +549,14 @@ class Spy:
     """The grader's half of a spy: it logs the first calls (SPY_LOG; it counts the rest) and gives
     the same answer to every call."""
 
-    def __init__(self, returns, update):
-        self.returns, self.update, self.calls, self.count = returns, update, [], 0
+    def __init__(self, returns, update, into=None):
+        self.returns, self.update, self.into, self.calls, self.count = returns, update, into, [], 0
 
     def answer(self, args, kwargs):
         self.count += 1
         if len(self.calls) < SPY_LOG:
             self.calls.append((args, kwargs))
-        return self.returns, self.update
+        return self.returns, self.update, self.into
 
 
 def matches(received, expected, atol=1e-6, rtol=1e-5):

@@ -92,6 +92,10 @@ RIGHT = {
     "alt-forward-without-layer": {"ex04-answer": [("A, Z = layer(A_prev, W, b, act)", "Z = W @ A_prev + b\n        A = act(Z)")]},
     "alt-keyword-arguments": {"ex06-answer": [("self.caches, self.act.derivative)", "caches=self.caches, act_derivative=self.act.derivative)")],
                               "ex08-answer": [("self.network.grads, self.learning_rate)", "self.network.grads, learning_rate=self.learning_rate)")]},
+    "alt-all-keywords": {"ex04-answer": [("A, Z = layer(A_prev, W, b, act)", "A, Z = layer(A_prev, W=W, b=b, act=act)")],
+                         "ex08-answer": [("gradient_descent_step(self.network.parameters, self.network.grads, self.learning_rate)",
+                                          "gradient_descent_step(parameters=self.network.parameters, "
+                                          "grads=self.network.grads, learning_rate=self.learning_rate)")]},
     "alt-in-place-updates": {
         "ex07-answer": [("W = W - learning_rate * dW", "W -= learning_rate * dW")],
         "ex09-answer": [(MOMENTUM_V, "velocity *= self.beta" + INDENT + "velocity += (1 - self.beta) * grad"),

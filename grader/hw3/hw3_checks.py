@@ -267,7 +267,8 @@ def test_forward_propagation(forward_propagation, ref):
                                            for l in range(1, len(layer_dims))], hint=propagate_hint)
         layer = side.replay(4, "layer", layer_calls(parameters, expected_caches, act),
                             hint="call layer(A_prev, W, b, act) for every layer, with the previous layer's output, "
-                                 "that layer's W and b, and the activation `act` passed in (not layer's default).")
+                                 "that layer's W and b, and the activation `act` passed in (not layer's default).",
+                            parameters=pt.LAYER_PARAMETERS)
         with side.replaced(forward_propagation, layer=layer):
             result = side.fetch(pt.run(4, "forward_propagation(X, parameters, act)",
                                        forward_propagation, X, parameters, act))
@@ -456,7 +457,7 @@ def test_gradient_descent(GradientDescent, ref):
     expected = copied(parameters)
     for step in (1, 2):
         ref.gradient_descent_step(expected, grads, 0.05)
-        gradient_descent_step = side.spy(update=copied(expected))
+        gradient_descent_step = side.spy(update=copied(expected), into="parameters")
         with side.replaced(GradientDescent, gradient_descent_step=gradient_descent_step):
             pt.run(8, f"step {step} of optimizer.step()", optimizer.step)
         calls = side.calls(gradient_descent_step)

@@ -405,8 +405,10 @@ class Child:
         if answer[1] == "error":
             raise _grader_exception(answer[2])
         result, update = answer[2], answer[3] if len(answer) > 3 else None
-        if update is not None and args and isinstance(args[0], dict):
-            args[0].update(update)
+        into = answer[4] if len(answer) > 4 else None
+        target = args[0] if args else kwargs.get(into) if isinstance(into, str) else None
+        if update is not None and isinstance(target, dict):
+            target.update(update)
         return result
 
     def op_new(self, cls):

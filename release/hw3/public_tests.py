@@ -227,19 +227,43 @@ def attribute(thing, name):
 
 class Replay:
     """A stand-in for a function the code under test should call: given the expected arguments of
-    each call, it returns the recorded result, and fails with a clear message on any other call."""
+    each call, it returns the recorded result, and fails with a clear message on any other call.
+    ``parameters`` names the arguments of the function it stands for: a call that passes them by
+    keyword matches as the same call by position."""
 
-    def __init__(self, exercise, name, calls, hint=None):
+    def __init__(self, exercise, name, calls, hint=None, parameters=None):
         self.exercise, self.name, self.calls, self.hint = exercise, name, list(calls), hint
+        self.parameters = list(parameters) if parameters else None
         self.count = 0
 
-    def __call__(self, *args):
-        for expected_args, result in self.calls:
-            if len(args) >= len(expected_args) and all(_same(a, e) for a, e in zip(args, expected_args)):
+    def __call__(self, *args, **kwargs):
+        positional = bound_positionally(self.parameters, args, kwargs)
+        for expected_args, result in self.calls if positional is not None else ():
+            if len(positional) >= len(expected_args) and all(_same(a, e) for a, e in zip(positional, expected_args)):
                 self.count += 1
                 return _copy(result)
-        shown = ", ".join(preview(a, 4) if _is_array(a) else type(a).__name__ for a in args)
+        shown = ", ".join([preview(a, 4) if _is_array(a) else type(a).__name__ for a in args] +
+                          [f"{k}={preview(v, 4) if _is_array(v) else type(v).__name__}" for k, v in kwargs.items()])
         fail(self.exercise, f"{self.name} was called with unexpected arguments ({shown}).", self.hint)
+
+
+def bound_positionally(parameters, args, kwargs):
+    """The arguments of a call in the order of ``parameters`` (None if they do not bind to them)."""
+    if not kwargs:
+        return list(args)
+    if not parameters:
+        return None
+    values = dict(zip(parameters, args))
+    for key, value in kwargs.items():
+        if key not in parameters or key in values:
+            return None
+        values[key] = value
+    positional = []
+    for name in parameters:
+        if name not in values:
+            break
+        positional.append(values[name])
+    return positional if len(positional) == len(values) else None
 
 
 def _is_array(value):
@@ -286,15 +310,17 @@ def _floats(arrays):
 
 class Spy:
     """A stand-in that records its calls and returns ``returns``; given ``update`` (a dict), it also
-    updates its first argument with a copy of ``update`` when that argument is a dict."""
+    updates its first argument with a copy of ``update`` when that argument is a dict (passed by
+    position, or by keyword under the name ``into``)."""
 
-    def __init__(self, returns=None, update=None):
-        self.calls, self.returns, self.update = [], returns, update
+    def __init__(self, returns=None, update=None, into=None):
+        self.calls, self.returns, self.update, self.into = [], returns, update, into
 
     def __call__(self, *args, **kwargs):
         self.calls.append((args, kwargs))
-        if isinstance(self.update, dict) and args and isinstance(args[0], dict):
-            args[0].update(_copy(self.update))
+        target = args[0] if args else kwargs.get(self.into) if self.into else None
+        if isinstance(self.update, dict) and isinstance(target, dict):
+            target.update(_copy(self.update))
         return self.returns
 
 
@@ -322,9 +348,11 @@ class LocalSide:
     - ``seeded(seed)``: seed the student's ``np.random`` for a block and restore it afterwards;
     - ``replaced(thing, **stand_ins)``: rebind names that ``thing`` looks up, for a block;
     - ``new(cls)``: an instance made without running ``__init__``;
-    - ``replay(exercise, name, calls, hint=None)``: a stand-in function answering recorded calls;
-    - ``spy(returns=None, update=None)``: a stand-in that records its calls (``calls(spy)``), returns
-      ``returns`` and, given ``update``, updates its first argument (a dict) with it;
+    - ``replay(exercise, name, calls, hint=None, parameters=None)``: a stand-in function answering
+      recorded calls (``parameters``: the names of the function's arguments, for calls by keyword);
+    - ``spy(returns=None, update=None, into=None)``: a stand-in that records its calls (``calls(spy)``),
+      returns ``returns`` and, given ``update``, updates its first argument (a dict; by keyword: the
+      one named ``into``) with it;
     - ``namespace(call=None, **attributes)``: an object with these attributes (callable as ``call``);
     - ``same(a, b)``: ``a is b`` (or equal bound methods) in the student's process.
     """
@@ -344,11 +372,11 @@ class LocalSide:
     def new(self, cls):
         return cls.__new__(cls)
 
-    def replay(self, exercise, name, calls, hint=None):
-        return Replay(exercise, name, list(calls), hint=hint)
+    def replay(self, exercise, name, calls, hint=None, parameters=None):
+        return Replay(exercise, name, list(calls), hint=hint, parameters=parameters)
 
-    def spy(self, returns=None, update=None):
-        return Spy(returns=returns, update=update)
+    def spy(self, returns=None, update=None, into=None):
+        return Spy(returns=returns, update=update, into=into)
 
     def calls(self, spy):
         return [[list(args), dict(kwargs)] for args, kwargs in spy.calls]
@@ -368,10 +396,10 @@ def student_side(thing):
     return getattr(thing, "__student_side__", None) or LOCAL
 
 
-def replay(side, exercise, name, calls):
+def replay(side, exercise, name, calls, parameters=None):
     """A stand-in for the function ``name``, on ``side``, that answers the recorded calls only."""
     return side.replay(exercise, name, calls, hint=f"check what you pass to {name}: the inputs of every call "
-                                                   "must be the ones the formulas give.")
+                                                   "must be the ones the formulas give.", parameters=parameters)
 
 
 def replay_activation(side, exercise, forward_calls=(), derivative_calls=()):
@@ -385,6 +413,9 @@ def stand_in_network(side, parameters, grads):
     """What an optimizer needs of a network, on ``side``: ``parameters`` and ``grads`` dicts (float
     copies, put there so that in-place updates can be fetched back)."""
     return side.namespace(parameters=side.put(_floats(parameters)), grads=side.put(_floats(grads)))
+
+
+LAYER_PARAMETERS = ("A_prev", "W", "b", "act")  # layer()'s arguments, as the notebook defines it
 
 
 def bind(signature_of, args, kwargs):
@@ -639,7 +670,7 @@ def test_forward_propagation(forward_propagation):
     layer = replay(side, 4, "layer", [
         ((X, parameters["W1"], parameters["b1"], act), (SEED["A1"], SEED["Z1"])),
         ((SEED["A1"], parameters["W2"], parameters["b2"], act), (SEED["A2"], SEED["Z2"])),
-    ])
+    ], parameters=LAYER_PARAMETERS)
     with side.replaced(forward_propagation, layer=layer):
         result = side.fetch(run(4, "forward_propagation(X, parameters, act)", forward_propagation, X, parameters, act))
     if not isinstance(result, tuple) or len(result) != 2:
@@ -747,7 +778,7 @@ def test_gradient_descent(GradientDescent):
     parameters, grads = sigmoid_network()
     network = stand_in_network(side, parameters, grads)
     shared = network.parameters, network.grads
-    step = side.spy(update={key: SEED[f"step_{key}"] for key in parameters})  # what a right step leaves
+    step = side.spy(update={key: SEED[f"step_{key}"] for key in parameters}, into="parameters")  # what a right step leaves
     optimizer = run(8, "GradientDescent(network, learning_rate=0.01)", GradientDescent, network, 0.01)
     with side.replaced(GradientDescent, gradient_descent_step=step):
         run(8, "optimizer.step()", optimizer.step)
