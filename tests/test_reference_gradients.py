@@ -25,7 +25,7 @@ from pathlib import Path
 from isograde.assignment import Assignment
 
 # The reference is the master notebook's solution and given cells, executed as the grader executes them.
-ref = Assignment(Path(__file__).resolve().parents[1], "hw3", "hw3").reference
+ref = Assignment(Path(__file__).resolve().parents[1], "hw3", "hw3").reference()
 
 FD_STEP = 1e-6
 # Observed worst absolute errors over all cases: ~6e-10 for finite differences, ~1e-15 for TensorFlow.
