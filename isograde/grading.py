@@ -219,6 +219,7 @@ class NotebookGrader:
             with contextlib.suppress(Exception):
                 self.files.pull(worker, worker.fingerprint)
             worker.before_request = self.files.push
+            worker.after_request = lambda w: self.files.pull(w, w.fingerprint)
             worker.budget.check = 0
         error = None
         try:
@@ -230,7 +231,7 @@ class NotebookGrader:
             raw, error = [], stopped
         finally:
             if worker is not None:
-                worker.before_request = None
+                worker.before_request = worker.after_request = None
         outputs = [output for output in (test_output(o) for o in raw) if output is not None]
         if isinstance(error, (WorkerGone, CheckTimeout)) and not any(o.output_type == "error" for o in outputs):
             name = "CellTimeoutError" if isinstance(error, CheckTimeout) or error.kind == "timeout" else "WorkerDied"

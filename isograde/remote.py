@@ -233,6 +233,8 @@ class Worker:
         self.budget = Budget()
         self.output_sink = None     # called with the outputs student code made during each request
         self.before_request = None  # called before each request (the grader's files into the worker)
+        self.after_request = None   # called after each request (the worker's files into the grader's folder)
+        self.syncing = False
         self.depth = 0
         self.fingerprint = None     # of the worker's folder after its last reply (FolderSync.pull)
 
@@ -274,14 +276,24 @@ class Worker:
     def request(self, operation, *arguments):
         if self.gone:
             raise WorkerGone(self.gone, self.gone_kind)
-        if self.before_request is not None and self.depth == 0:
-            self.before_request(self)
+        outermost = self.depth == 0 and not self.syncing
+        if outermost and self.before_request is not None:
+            self._sync(self.before_request)
         number, self.next_request = self.next_request, self.next_request + 1
         self.depth += 1
         try:
             return self._exchange(number, operation, arguments)
         finally:
             self.depth -= 1
+            if outermost and self.after_request is not None and not self.gone:
+                self._sync(self.after_request)
+
+    def _sync(self, step):
+        self.syncing = True
+        try:
+            step(self)
+        finally:
+            self.syncing = False
 
     def _exchange(self, number, operation, arguments):
         try:

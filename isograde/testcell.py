@@ -17,6 +17,7 @@ code the test calls prints into the cell's outputs, marked as the student's.
 """
 import builtins
 import contextlib
+import inspect
 import os
 import random
 import sys
@@ -54,16 +55,25 @@ class TestNamespace(dict):
 
     def __setitem__(self, name, value):
         if not ipython_name(name) and self.session.belongs_to_student(value):
-            self.session.bind(name, value)
+            self.session.bind(name, value)  # the student's own object, under the student's name
             dict.pop(self, name, None)
-        else:
-            dict.__setitem__(self, name, value)
+            return
+        if not ipython_name(name) and name in self.session.student_names:
+            self.session.bind(name, value)  # a test's stand-in for a name of the student's: its code sees it too
+        dict.__setitem__(self, name, value)
 
     def __delitem__(self, name):
-        if dict.__contains__(self, name) or ipython_name(name):
+        local = dict.__contains__(self, name)
+        if local:
             dict.__delitem__(self, name)
-        else:
-            self.session.unbind(name)
+        if ipython_name(name):
+            return
+        if name in self.session.student_names or not local:
+            try:
+                self.session.unbind(name)
+            except KeyError:
+                if not local:
+                    raise
 
 
 class GraderDisplayHook(CollectingDisplayHook):
@@ -138,6 +148,25 @@ def _text(value, limit=2000):
 _SHELL = None
 
 
+def _source_of_handles(original):
+    """``inspect.getsource`` and friends, answering for the student's functions with their source."""
+    def wrapped(target, *args, **kwargs):
+        if proxy.is_handle(target):
+            source = proxy._worker(target).request("source", target)
+            if not isinstance(source, str):
+                raise TypeError("the source of the student's object is not text")
+            if original.__name__ == "getsourcelines":
+                return source.splitlines(keepends=True), 0
+            return source
+        return original(target, *args, **kwargs)
+    wrapped.__name__, wrapped.__doc__ = original.__name__, original.__doc__
+    return wrapped
+
+
+inspect.getsource = _source_of_handles(inspect.getsource)
+inspect.getsourcelines = _source_of_handles(inspect.getsourcelines)
+
+
 def grader_shell():
     global _SHELL
     if _SHELL is None:
@@ -154,6 +183,7 @@ class TestSession:
         self.builtins = dict(vars(builtins), __import__=assignment.modules.import_)
         self.library_names = assignment.names.library_names()
         self.shadowable = assignment.names.defined & set(vars(builtins))
+        self.student_names = set()  # the student's global names when the current test cell started
         self.namespace = TestNamespace(self)
 
     # names ----------------------------------------------------------------------------------------
@@ -170,7 +200,11 @@ class TestSession:
         return self.worker is not None and (proxy.is_handle(value) or proxy.is_shadow_exception(value))
 
     def bind(self, name, value):
-        self.worker.request("set_global", name, value)
+        try:
+            self.worker.request("set_global", name, value)
+        except TypeError:  # a value that cannot travel (a test's own object): the test keeps it
+            return
+        self.student_names.add(name)
 
     def unbind(self, name):
         if self.worker is None:
@@ -193,16 +227,15 @@ class TestSession:
         shell.stream_origin = None
         if self.worker is not None:
             self.worker.output_sink = self._student_outputs
+            names = self.worker.request("names")
+            self.student_names = {n for n in names if isinstance(n, str)} if isinstance(names, list) else set()
         cwd = os.getcwd()
         state = np.random.get_state(), random.getstate()
         try:
             if folder and os.path.isdir(folder):
                 os.chdir(folder)
             with self._seeding(), warnings.catch_warnings(), _no_relative_imports():
-                warnings.resetwarnings()
-                warnings.simplefilter("default")
-                warnings.filterwarnings("ignore", category=DeprecationWarning)
-                warnings.filterwarnings("default", category=DeprecationWarning, module="__main__")
+                _kernel_warning_filters()
                 return shell.run(source)
         finally:
             os.chdir(cwd)
@@ -245,6 +278,16 @@ class TestSession:
             yield
         finally:
             np.random.seed, random.seed = originals
+
+
+def _kernel_warning_filters():
+    """Python's default warning filters, as a kernel has them (IPython shows DeprecationWarnings of the
+    notebook's own code): a warning a test triggers is written to stderr as it would be in the kernel."""
+    warnings.resetwarnings()
+    warnings.simplefilter("default")
+    for category in (DeprecationWarning, PendingDeprecationWarning, ImportWarning, ResourceWarning):
+        warnings.filterwarnings("ignore", category=category)
+    warnings.filterwarnings("default", category=DeprecationWarning, module="__main__")
 
 
 @contextlib.contextmanager

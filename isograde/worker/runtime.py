@@ -139,6 +139,9 @@ class WorkerPeer(wire.Peer):
     def module(self, name):
         return sys.modules.get(name) or __import__(name, fromlist=["_"])
 
+    def standin(self, kind, settings):
+        return self.child.build_standin(kind, settings)
+
     def namedtuple(self, module, qualname, fields):
         if module == "__main__":
             cls = self.child.shell.user_ns.get(qualname)
@@ -197,8 +200,6 @@ class Child:
 
     def describe(self, value):
         """The wire form of a value that is not plain data (see wire.Codec._default)."""
-        if isinstance(value, wire.StandIn):
-            return value
         if inspect.ismodule(value) and not _student_module(value) and isinstance(getattr(value, "__name__", None), str):
             return wire.ModuleName(value.__name__)
         parts = wire.encode_value(value)
@@ -326,7 +327,8 @@ class Child:
         del self.shell.user_ns[name]
 
     def op_names(self):
-        return [n for n in self.shell.user_ns if isinstance(n, str) and not n.startswith("_")]
+        hidden = self.shell.user_ns_hidden
+        return [n for n in self.shell.user_ns if isinstance(n, str) and not n.startswith("_") and n not in hidden][:10000]
 
     def op_call(self, target, args, kwargs):
         mutable = {key: (value, self.codec.pack(value)) for key, value in
@@ -390,13 +392,15 @@ class Child:
                                default])
         return parameters
 
+    def build_standin(self, kind, settings):
+        if kind == "callback":
+            return Callback(self, int(settings["id"]), str(settings.get("name", "stand_in")))
+        if kind == "namespace":
+            return Namespace(settings["attributes"], settings.get("call"))
+        raise wire.ProtocolError(f"unknown stand-in {kind!r}")
+
     def op_make(self, standin):
-        settings = standin.settings
-        if standin.kind == "callback":
-            return self.hold(Callback(self, int(settings["id"]), str(settings.get("name", "stand_in"))))
-        if standin.kind == "namespace":
-            return self.hold(Namespace(settings["attributes"], settings.get("call")))
-        raise ValueError(f"unknown stand-in {standin.kind!r}")
+        return self.hold(standin)
 
     def callback(self, number, args, kwargs):
         """Ask the grader to answer a call of one of its functions, serving its requests meanwhile."""

@@ -288,6 +288,9 @@ class Peer:
     def namedtuple(self, module, qualname, fields):
         return namedtuple_class(module, qualname, fields)
 
+    def standin(self, kind, settings):
+        return StandIn(kind, settings)
+
 
 _PLAIN = (type(None), bool, str, bytes, float)
 
@@ -423,7 +426,7 @@ class Codec:
         if code == STANDIN and self.peer.accept_standins:
             if not (isinstance(parts, list) and len(parts) == 2 and type(parts[0]) is str):
                 raise ProtocolError("malformed stand-in")
-            return StandIn(*parts)
+            return self.peer.standin(*parts)
         raise ProtocolError(f"unknown extension type {code}")
 
 
