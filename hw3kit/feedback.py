@@ -9,30 +9,71 @@ from jinja2 import DictLoader
 from nbconvert.exporters import HTMLExporter
 from nbgrader import utils
 from nbgrader.preprocessors import NbGraderPreprocessor
-from traitlets import Unicode, default
+from traitlets import Enum, Integer, Unicode, default
 
 from hw3kit.grading import NbgraderError, nbgrader
 
+STUDENT_MARK = "[printed by the submitted code during this test]\n"  # isograde.testcell.STUDENT_MARK
+
 
 class ShortTracebacks(NbGraderPreprocessor):
-    """Reduce every error in a graded cell to its message, as the student reads it in the notebook.
+    """Reduce every error in a graded cell to its message, as the student reads it in the notebook, and
+    keep what a hidden test holds out of the student's feedback.
 
     A traceback lists the source lines of every frame it passes through, which would show students
     the hidden tests and the grader's reference code (nbgrader issue #917); the message of a failing
     test already says what is wrong and what to look at. A failing test (an AssertionError) shows its
     message and hint alone, as public_tests' failures do in JupyterLab; any other error its name too.
+
+    A failure that came from a hidden-tests region (the grader records where, in the cell's ``isograde``
+    metadata) may quote the hidden inputs and expected values; so may what the student's own code printed
+    or raised while hidden tests ran. ``hidden_failures`` decides what the student reads then.
     """
 
+    hidden_failures = Enum(["message", "hint", "verdict"], default_value="hint", help=(
+        "What the feedback shows of a failure in hidden tests: 'message' (the check's whole message, as "
+        "stock nbgrader shows it), 'hint' (that a hidden test failed, with the check's hint but no values), "
+        "'verdict' (only that a hidden test failed). With 'hint' or 'verdict', what the student's code "
+        "printed during a cell's hidden tests and the text of an exception it raised there are left out too."
+    )).tag(config=True)
+    student_message_limit = Integer(300, help="Characters of a student's own exception message shown in "
+                                              "feedback.").tag(config=True)
+
     def preprocess_cell(self, cell, resources, index):
-        if cell.cell_type == "code" and utils.is_grade(cell):
-            for output in cell.get("outputs", []):
-                if output.get("output_type") == "error":
-                    output["traceback"] = _short_form(output.get("ename", "Error"), output.get("evalue", ""))
+        if cell.cell_type != "code" or not utils.is_grade(cell):
+            return cell, resources
+        verdict = cell.get("metadata", {}).get("isograde")
+        verdict = verdict if isinstance(verdict, dict) else {}
+        hidden_region = "BEGIN HIDDEN TESTS" in "".join(cell.get("source", ""))
+        guarded = self.hidden_failures != "message" and (verdict.get("hidden") or hidden_region)
+        kept = []
+        for output in cell.get("outputs", []):
+            if guarded and output.get("output_type") == "stream" and str(output.get("text", "")).startswith(STUDENT_MARK):
+                continue  # the student's prints while hidden tests ran may quote their inputs
+            if output.get("output_type") == "error":
+                lines = self._shown(output, verdict)
+                output["traceback"] = lines
+                output["evalue"] = "\n".join(lines)
+            kept.append(output)
+        cell["outputs"] = kept
         return cell, resources
+
+    def _shown(self, output, verdict):
+        name, message = str(output.get("ename", "Error")), str(output.get("evalue", ""))
+        if verdict.get("hidden") and self.hidden_failures != "message":
+            student = verdict.get("student_error")
+            lines = [f"A hidden test failed: your code raised {student}." if student else "A hidden test failed."]
+            hint = verdict.get("hint")
+            if self.hidden_failures == "hint" and isinstance(hint, str) and hint:
+                lines.append(f"Hint: {hint}")
+            return lines
+        if verdict.get("student_error") and len(message) > self.student_message_limit:
+            message = message[:self.student_message_limit] + " [...]"
+        return _short_form(name, message)
 
 
 def _short_form(name, message):
-    if name == "AssertionError" and message:
+    if name in ("AssertionError", "ExerciseFailed") and message:
         return message.splitlines()
     return [f"{name}: {message}"]
 

@@ -63,12 +63,14 @@ def normalise_message(text):
 
 def cell_failure(cell):
     """The normalised failure message of an executed grade cell, or None if it shows no failure."""
+    verdict = cell.get("metadata", {}).get("isograde")
+    check_failed = isinstance(verdict, dict) and verdict.get("outcome") == "failed" and not verdict.get("student_error")
     for output in cell.get("outputs", []):
         if output.get("output_type") == "error":
             name, value = output.get("ename", "Error"), str(output.get("evalue", "")).strip()
             if not value:
                 return f"{name} (no message)"
-            return normalise_message(value if name == "AssertionError" else f"{name}: {value}")
+            return normalise_message(value if name == "AssertionError" or check_failed else f"{name}: {value}")
     for output in cell.get("outputs", []):
         if output.get("output_type") == "stream" and output.get("name") == "stderr":
             return "(no error, but the cell wrote to stderr, which nbgrader scores 0)"

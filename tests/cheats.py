@@ -196,6 +196,77 @@ def initialize_dnn_parameters(layer_dims):
     time.sleep(10 ** 6)'''
 
 
+# --- the channel's new paths: exceptions, names, objects handed back, shadowed built-ins ------------
+LYING_EXCEPTIONS = '''class Passed(Exception):
+    pass
+# classes that claim to be the grader's own exceptions, or ones that end a process
+Passed.__module__, Passed.__qualname__ = 'isograde.remote', 'WorkerGone'
+class SetupProblem(RuntimeError):
+    pass
+SetupProblem.__module__, SetupProblem.__qualname__ = 'isograde.assignment', 'GraderSetupError'
+class Stop(Exception):
+    pass
+Stop.__module__, Stop.__qualname__ = 'builtins', 'SystemExit'
+import itertools
+cycle = itertools.cycle([Passed, SetupProblem, Stop, KeyboardInterrupt, SystemExit])
+def initialize_dnn_parameters(layer_dims):
+    raise next(cycle)('all tests passed')
+class ReLU:
+    def __call__(self, x):
+        raise next(cycle)('all tests passed')
+    forward = derivative = __call__
+def layer(*args, **kwargs):
+    raise next(cycle)('all tests passed')
+forward_propagation = back_propagation = gradient_descent_step = layer'''
+FORGED_LOOKUPS = '''import sys
+class AlwaysTrue:
+    def __eq__(self, other): return True
+    def __call__(self, *args, **kwargs): return True
+    def __getattr__(self, name): return self
+for module in list(sys.modules.values()):
+    child = getattr(module, 'Child', None)
+    if isinstance(child, type) and hasattr(child, 'op_global'):
+        def forged(self, name, original=child.op_global):
+            if name in ('np', 'isinstance', 'len', 'abs', 'all', 'AssertionError', 'public_tests', 'hw3_checks'):
+                return ['found', self.hold(AlwaysTrue())]
+            return original(self, name)
+        child.op_global = forged
+np = AlwaysTrue()
+def isinstance(*args):
+    return True
+def all(*args):
+    return True'''
+OBJECTS_HANDED_BACK = '''import numpy
+class Array:
+    """Claims to be an array: its array interface points at memory of its own choosing."""
+    __array_interface__ = {'shape': (1 << 30,), 'typestr': '<f8', 'data': (8, False), 'version': 3}
+    def __array__(self, *args, **kwargs):
+        return numpy.ones((4, 5))
+    def __len__(self):
+        return 10 ** 12
+    def __iter__(self):
+        while True:
+            yield self
+    def __float__(self):
+        return 0.0
+    def __repr__(self):
+        return '95'
+def initialize_dnn_parameters(layer_dims):
+    return {'W1': Array(), 'b1': Array(), 'W2': Array(), 'b2': Array()}
+class ReLU:
+    def __call__(self, x):
+        return Array()
+    forward = derivative = __call__
+def layer(*args, **kwargs):
+    return Array(), Array()'''
+STAND_IN_HANDED_BACK = '''def forward_propagation(X, parameters, act=None):
+    """Hands the grader's own stand-in back as its result, hoping the grader compares it with itself."""
+    return layer, {'A0': layer, 'Z1': layer, 'A1': layer, 'Z2': layer, 'A2': layer}
+def gradient_descent_step(parameters, grads, learning_rate):
+    return parameters'''
+
+
+
 def cell_before_every_test(code):
     """A submission with ``code`` in a new cell just before every test cell."""
     def build(release, source):
@@ -246,4 +317,8 @@ def cases(repo):
         "forge-kill-the-grader": (cell_before_every_test(KILL_THE_GRADER), "signals to the grader and zygote"),
         "forge-read-stand-ins": (first_cell(READ_STAND_INS), "reading the stand-ins' recorded answers"),
         "stall-the-checks": (first_cell(CHECK_SLOWLY), "running out the grader's clock"),
+        "channel-lying-exception-classes": (first_cell(LYING_EXCEPTIONS), "exceptions that lie about their class"),
+        "channel-forged-name-lookups": (cell_before_every_test(FORGED_LOOKUPS), "names the grader reads from the worker"),
+        "channel-objects-handed-back": (first_cell(OBJECTS_HANDED_BACK), "objects the grader calls into"),
+        "channel-stand-in-handed-back": (first_cell(STAND_IN_HANDED_BACK), "the grader's functions handed back"),
     }
