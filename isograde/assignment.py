@@ -210,7 +210,7 @@ class Assignment:
         self.names = MasterNames([c for c in self.master.cells if c.cell_type == "code" and not is_skipped(c)])
         self.names.roots |= self._test_roots()
         self._reference = None
-        self.reference_problems = []
+        self.reference_problems, self.reported_problems = [], 0
         self.modules = AssignmentModules([self.grader_folder, self.source_folder], self.reference)
         self._check_imports()
 

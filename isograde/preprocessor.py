@@ -28,6 +28,7 @@ from isograde.remote import Zygote
 
 _ASSIGNMENTS = {}
 _ZYGOTES = {}
+MAX_ZYGOTES = 2
 _KERNELS = {}
 TIMINGS = Timings()  # seconds per phase in this process, for benchmarks and the class report
 
@@ -67,6 +68,9 @@ class GradeInSandbox(Execute):
                                      if name in os.environ})
         grader = NotebookGrader(assignment, zygote, os.path.abspath(folder) if folder else None, limits, TIMINGS)
         grader.grade(nb, submitted)
+        for problem in assignment.reference_problems[assignment.reported_problems:]:
+            self.log.warning("The grader's reference is incomplete: %s (the checks that need it fail).", problem)
+        assignment.reported_problems = len(assignment.reference_problems)
         nb.metadata["language_info"] = assignment.master.metadata.get("language_info", {"name": "python"})
         return nb, resources
 
@@ -81,6 +85,8 @@ class GradeInSandbox(Execute):
         mtime = os.path.getmtime(path) if os.path.exists(path) else None
         key = (path, mtime, self.grader_folder, info.get("db_url"))
         if key not in _ASSIGNMENTS:
+            while len(_ASSIGNMENTS) >= 16:
+                _ASSIGNMENTS.pop(next(iter(_ASSIGNMENTS)))
             tests = _gradebook_tests(info)
             _ASSIGNMENTS[key] = Assignment(root, info["assignment"], info["notebook"], self.grader_folder,
                                            tests=tests, reference_timeout=self.reference_timeout)
@@ -88,11 +94,13 @@ class GradeInSandbox(Execute):
 
     def _zygote(self, assignment):
         key = (self.sandbox, tuple(assignment.secrets()), self.worker_memory)
-        zygote = _ZYGOTES.get(key)
+        zygote = _ZYGOTES.pop(key, None)
         if zygote is None or not zygote.alive():
             with TIMINGS.phase("sandbox"):
-                zygote = _ZYGOTES[key] = Zygote(sandboxed=self.sandbox, secrets=assignment.secrets(),
-                                                memory=self.worker_memory)
+                zygote = Zygote(sandboxed=self.sandbox, secrets=assignment.secrets(), memory=self.worker_memory)
+        _ZYGOTES[key] = zygote  # the most recently used last
+        while len(_ZYGOTES) > MAX_ZYGOTES:  # a long process (the formgrader) grading many courses keeps a few
+            _ZYGOTES.pop(next(iter(_ZYGOTES))).close()
         return zygote
 
 

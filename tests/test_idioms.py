@@ -45,7 +45,7 @@ def zygote():
     zygote.close()
 
 
-def grade(zygote, cells, files=None, master=None, environment=None, submitted=None):
+def grade(zygote, cells, files=None, master=None, environment=None, submitted=None, reference_timeout=120):
     """The graded notebook: ``cells`` are the student's notebook; ``master`` the course's (default: the
     same cells); ``files`` {name: text} beside the notebook (shipped with the assignment)."""
     root = Path(tempfile.mkdtemp())
@@ -57,7 +57,7 @@ def grade(zygote, cells, files=None, master=None, environment=None, submitted=No
     for name, text in (files or {}).items():
         (source / name).write_text(text)
         (folder / name).write_text(text)
-    assignment = Assignment(root, "a", "n")
+    assignment = Assignment(root, "a", "n", reference_timeout=reference_timeout)
     limits = Limits(cell_timeout=20, check_timeout=20, environment=environment or {})
     notebook = nbformat.from_dict(nbformat.reads(nbformat.writes(new_notebook(cells=cells)), as_version=4))
     for cell in notebook.cells:
@@ -303,3 +303,29 @@ def test_a_students_builtin_never_decides_a_check(zygote):
     cells = [answer("def isinstance(*args):\n    return True\ndef f():\n    return 'text'"),
              check_cell("assert isinstance(f(), int)")]
     assert not passes(grade(zygote, cells, master=[answer("def f():\n    return 1"), cells[1]]))
+
+
+def test_a_master_with_unanswered_solutions_grades_like_stock(zygote):
+    """Stock nbgrader never runs the master at autograde; the kit runs it only for a test that imports
+    the reference, so a master mid-edit grades the same."""
+    master = [answer("def f():\n    raise NotImplementedError()"), check_cell("assert f() == 1")]
+    cells = [answer("def f():\n    return 1"), master[1]]
+    assert passes(grade(zygote, cells, master=master))
+
+
+def test_a_master_cell_that_fails_costs_only_the_checks_that_need_it(zygote):
+    hidden = "from isograde.hidden import reference\nassert f() == reference.{}()"
+    master = [answer("def f():\n    return 1", "f-answer"), given("while True:\n    pass", "slow"),
+              given("def g():\n    return 2", "g-given"),
+              check_cell(hidden.format("f"), "needs-f"), check_cell("assert g() == 2", "plain")]
+    master[1].source = "while True:\n    pass\ndef h():\n    return 0"
+    cells = [answer("def f():\n    return 1", "f-answer"), given("def h():\n    return 0", "slow"),
+             given("def g():\n    return 2", "g-given"), master[3], master[4]]
+    notebook = grade(zygote, cells, master=master, reference_timeout=3)
+    assert passes(notebook, "needs-f") and passes(notebook, "plain")
+    uses_h = [answer("def f():\n    return 0", "f-answer"), check_cell(hidden.format("h"), "needs-h")]
+    notebook = grade(zygote, uses_h, master=master[:2] + [check_cell(hidden.format("h"), "needs-h")],
+                     reference_timeout=2)
+    error = next(o for o in outputs_of(notebook, "needs-h") if o.output_type == "error")
+    assert error.ename == "ReferenceUnavailable" and "master cell slow" in error.evalue
+    assert "time limit" in error.evalue
