@@ -37,8 +37,8 @@ c.OverwriteCells.add_missing_cells = True
 """
 
 
-def make_class(workdir, name, n, stock=False):
-    course = grading.new_course(os.path.join(workdir, name), REPO)
+def make_class(workdir, name, n, stock=False, repo=REPO):
+    course = grading.new_course(os.path.join(workdir, name), repo)
     if stock:
         with open(os.path.join(course, "nbgrader_config.py"), "w") as handle:
             handle.write(STOCK_CONFIG)
@@ -117,7 +117,7 @@ def floor_seconds(repeats=20):
     from isograde.assignment import Assignment
 
     assignment = Assignment(REPO, "hw3", "hw3")
-    namespace = dict(assignment.reference_namespace)
+    namespace = {name: value for name, value in vars(assignment.reference()).items() if not name.startswith("_")}
     started = time.perf_counter()
     for _ in range(repeats):
         for grade_id, source in assignment.tests.items():
@@ -132,6 +132,8 @@ def main():
     parser.add_argument("--n", type=int, default=40, help="submissions graded by both A and B (default: 40)")
     parser.add_argument("--class-size", type=int, default=200, help="submissions graded by C (default: 200)")
     parser.add_argument("--jobs", type=int, default=2, help="worker processes for the kit (default: 2)")
+    parser.add_argument("--baseline", metavar="CHECKOUT", help="also grade the same N with the kit of another "
+                        "checkout of this repository (e.g. `git worktree add /tmp/before <commit>`), in the same run")
     args = parser.parse_args()
     env = dict(os.environ, PATH=os.path.dirname(sys.executable) + os.pathsep + os.environ["PATH"])
     kit_command = [sys.executable, "-m", "hw3kit", "grade", "hw3", "--jobs", str(args.jobs), "--quiet"]
@@ -142,6 +144,10 @@ def main():
         stock_seconds, stock_memory = timed([sys.executable, "-m", "nbgrader", "autograde", "hw3"], stock, env)
         kit_seconds, kit_memory = timed(kit_command, kit, env)
         class_seconds, class_memory = timed(kit_command, big, env)
+        if args.baseline:
+            before = make_class(workdir, "before", args.n, repo=os.path.abspath(args.baseline))
+            before_env = dict(env, PYTHONPATH=os.path.abspath(args.baseline))
+            before_seconds, before_memory = timed(kit_command, before, before_env)
         stock_scores, kit_scores = scores(stock), scores(kit)
         if len(kit_scores) != args.n or len(stock_scores) != args.n:
             sys.exit(f"not every submission was graded: stock {stock_scores}, kit {kit_scores}")
@@ -159,6 +165,10 @@ def main():
     print(f"B `hw3kit grade --jobs {args.jobs}` (sandboxed, checks in the grader):   {kit_seconds:7.1f} s = "
           f"{per['kit']:.3f} s/submission -> 200: {200 * per['kit']:6.1f} s; peak {kit_memory / mib:.0f} MiB")
     print(f"Ratio A/B: {stock_seconds / kit_seconds:.1f}x")
+    if args.baseline:
+        print(f"D the kit of {args.baseline} on the same {args.n}: {before_seconds:7.1f} s = "
+              f"{before_seconds / args.n:.3f} s/submission; peak {before_memory / mib:.0f} MiB; "
+              f"B/D = {kit_seconds / before_seconds:.2f}")
     print(f"C `hw3kit grade --jobs {args.jobs}` on a class of {args.class_size}: {class_seconds:.1f} s = "
           f"{per['class']:.3f} s/submission; peak {class_memory / mib:.0f} MiB")
     print("  split per submission (CPU-side seconds in the grading workers): "
