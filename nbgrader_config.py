@@ -66,3 +66,6 @@ c.HTMLExporter.template_name = safehtml.FORMGRADE_TEMPLATE
 c.HTMLExporter.extra_template_basedirs = [safehtml.TEMPLATES, safehtml.NBGRADER_TEMPLATES]
 c.HTMLExporter.extra_template_paths = [safehtml.NBGRADER_TEMPLATES]  # the kit's template extends nbgrader's
 c.FeedbackHTMLExporter.template_name = "feedback"  # nbgrader's feedback template, as before
+# Files a student submitted beside the notebook, which the formgrader serves on the server's own origin, open
+# in a sandbox without script (in the Jupyter server, where the formgrader loads this file).
+safehtml.sandbox_submission_files()

@@ -115,6 +115,9 @@ class FeedbackHTMLExporter(HTMLExporter):
         # HTML outputs by the filters; the page then holds no script and its policy runs none.
         nb, resources = safehtml.SafeNotebook(parent=self).preprocess(copy.deepcopy(nb), resources or {})
         output, resources = super().from_notebook_node(nb, resources, **kw)
+        # Bootstrap's icon font is not in the page (nor used by it): without its @font-face the page names no
+        # other file at all (Chromium lists the fonts the policy blocks as requested resources)
+        output = _ICON_FONT.sub("", output)
         return render_maths(output, self.node, self.node_modules), resources
 
 
@@ -211,7 +214,11 @@ def _promote_pages(course_root, staging, assignment, students):
     staged = {s: os.path.join(course_root, staging, s, assignment) for s in students}
     pages = {}
     for student, folder in staged.items():
-        pages[student] = sorted(glob.glob(os.path.join(glob.escape(folder), "*.html")))
+        # one page per autograded notebook; other HTML files in the folder are files the student handed in
+        notebooks = {os.path.splitext(os.path.basename(path))[0] for path in glob.glob(os.path.join(
+            glob.escape(os.path.join(course_root, "autograded", student, assignment)), "*.ipynb"))}
+        pages[student] = sorted(page for page in glob.glob(os.path.join(glob.escape(folder), "*.html"))
+                                if os.path.splitext(os.path.basename(page))[0] in notebooks)
         if not pages[student]:
             raise NbgraderError(f"nbgrader wrote no feedback page for {student}")
         for page in pages[student]:
@@ -228,4 +235,5 @@ def _promote_pages(course_root, staging, assignment, students):
     return sorted(written)
 
 
+_ICON_FONT = re.compile(r"@font-face\s*\{[^{}]*Glyphicons Halflings[^{}]*\}")
 _SCRIPT_SOURCE = re.compile(r"<script[^>]*\bsrc=", re.I)

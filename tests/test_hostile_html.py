@@ -201,6 +201,8 @@ def hostile_course(tmp_path_factory, listener):
     release, source = load_course_notebooks(course)
     write_submission(course, hostile_html.STUDENT, hostile_html.submission(release, source, listener.port))
     write_submission(course, hostile_html.RAW_STUDENT, build_submission(release, source, {}))
+    for name, text in hostile_html.extra_files(listener.port).items():
+        (course / "submitted" / hostile_html.STUDENT / "hw3" / name).write_text(text)
     lines = {"release": run(course, "release", "hw3"), "grade": run(course, "grade", "hw3", "--jobs", "2", "--quiet")}
     assert lines["grade"].startswith("Graded 2, failed 0"), lines["grade"]
     hostile_html.inject_raw_outputs(course / "autograded" / hostile_html.RAW_STUDENT / "hw3" / "hw3.ipynb",
@@ -217,9 +219,10 @@ def hostile_course(tmp_path_factory, listener):
 
 
 def page_state(driver):
-    return driver.execute_script(
-        "return [document.title, window.pwned === undefined ? null : String(window.pwned),"
-        " localStorage.getItem('pwned'), location.href];")
+    return driver.execute_script("""
+        let stored = null;
+        try { stored = localStorage.getItem('pwned'); } catch (error) {}  // a sandboxed page has no storage
+        return [document.title, window.pwned === undefined ? null : String(window.pwned), stored, location.href];""")
 
 
 def click_planted_links(driver):
@@ -236,7 +239,7 @@ def assert_nothing_ran(driver, listener, where, title, url=None):
     state = page_state(driver)
     assert state[0] == title and state[1] is None and state[2] is None, (where, state)
     if url:
-        assert state[3].split("#")[0] == url, (where, state)  # no refresh, no navigation
+        assert re.split("[?#]", state[3])[0] == url, (where, state)  # no refresh, no navigation (the formgrader adds ?index=)
     assert listener.requests == [], (where, listener.requests)
 
 
@@ -259,6 +262,8 @@ def test_no_script_of_a_submission_runs_in_the_formgrader_feedback_or_report(hos
         for student in (hostile_html.STUDENT, hostile_html.RAW_STUDENT):
             page = f"{base}/formgrader/submissions/{submissions[student]}/"
             driver.get(page)
+            time.sleep(3)  # anything the page would run or load on its own, a refresh included
+            assert listener.requests == [], (f"formgrader {student}", sorted(set(listener.requests)))
             # the formgrader's own scripts ran: the autograded score of Exercise 1 is in its box
             browser.wait_for(lambda: driver.find_element("id", "ex01-initialize").get_attribute("placeholder") == "0",
                              30, message="the formgrader's scripts to fill in the scores")
@@ -285,6 +290,18 @@ def test_no_script_of_a_submission_runs_in_the_formgrader_feedback_or_report(hos
                 assert "<script>" in driver.execute_script(
                     "return document.querySelector('.name-shown').textContent")
             outcome[f"formgrader {student}"] = "no script ran, no request"
+        # files handed in beside the notebook open in a sandbox: no script, not the server's origin
+        for name in hostile_html.extra_files(listener.port):
+            address = f"{base}/formgrader/submissions/{submissions[hostile_html.STUDENT]}/{name}"
+            request = urllib.request.Request(address, headers={"Authorization": f"token {token}"})
+            with urllib.request.urlopen(request, timeout=30) as response:
+                assert response.headers["Content-Security-Policy"] == safehtml.SUBMISSION_FILES_CSP, name
+            driver.get(address)
+            time.sleep(2)
+            state = page_state(driver)
+            assert "PWNED" not in state[0] and state[1] is None, (name, state)
+            assert listener.requests == [], (name, listener.requests)
+            outcome[f"formgrader file {name}"] = "sandboxed: no script ran, no request"
         # grading still works under the policy: a score typed in is saved
         driver.get(f"{base}/formgrader/submissions/{submissions[hostile_html.STUDENT]}/")
         box = browser.wait_for(lambda: driver.find_element("id", hostile_html.WRITTEN), 30, message="the score box")
