@@ -12,6 +12,7 @@ from isograde.preprocessor import CheckCellMetadataOnce, GradeInSandbox
 
 from hw3kit.feedback import FeedbackHTMLExporter, ShortTracebacks
 from hw3kit.markscheme import ClearMarkSchemeOfLockedCells
+from hw3kit import safehtml
 
 c = get_config()  # noqa: F821 (provided by nbgrader when it loads this file)
 
@@ -56,3 +57,20 @@ c.GenerateFeedback.preprocessors = [GetGrades, ClearHiddenTests, ClearMarkScheme
 # Each feedback page is one file that opens alone, offline: this exporter typesets its maths into it (MathJax
 # under Node.js, at generation time) instead of loading MathJax from a CDN, as nbgrader's template does.
 c.GenerateFeedback.exporter_class = FeedbackHTMLExporter
+
+# Nothing a submission holds runs in the instructor's or a student's browser (hw3kit/safehtml.py). The
+# formgrader renders each autograded notebook with an nbconvert HTMLExporter made from this configuration,
+# and so does feedback (FeedbackHTMLExporter is one): student markdown and outputs are cleaned by nh3 when the
+# page is rendered (the notebook on disk stays as submitted, so nbgrader's checksums are untouched), only
+# outputs a page can show safely are kept, and the formgrader's page carries a Content-Security-Policy under
+# which only its own scripts run (the kit's formgrade template, which extends nbgrader's).
+c.HTMLExporter.preprocessors = [safehtml.SafeNotebook]
+c.HTMLExporter.filters = {"markdown2html": safehtml.markdown2html, "clean_html": safehtml.clean_html}
+c.HTMLExporter.sanitize_html = True  # nbconvert's templates then clean HTML outputs and leave out JavaScript
+c.HTMLExporter.template_name = safehtml.FORMGRADE_TEMPLATE
+c.HTMLExporter.extra_template_basedirs = [safehtml.TEMPLATES, safehtml.NBGRADER_TEMPLATES]
+c.HTMLExporter.extra_template_paths = [safehtml.NBGRADER_TEMPLATES]  # the kit's template extends nbgrader's
+c.FeedbackHTMLExporter.template_name = "feedback"  # nbgrader's feedback template, as before
+# Files a student submitted beside the notebook, which the formgrader serves on the server's own origin, open
+# in a sandbox without script (in the Jupyter server, where the formgrader loads this file).
+safehtml.sandbox_submission_files()

@@ -1,4 +1,5 @@
 """The feedback students receive: nbgrader preprocessors, and feedback pages that open alone, offline."""
+import copy
 import glob
 import os
 import re
@@ -9,8 +10,9 @@ from jinja2 import DictLoader
 from nbconvert.exporters import HTMLExporter
 from nbgrader import utils
 from nbgrader.preprocessors import NbGraderPreprocessor
-from traitlets import Enum, Integer, Unicode, default
+from traitlets import Enum, Integer, Unicode, default, validate
 
+from hw3kit import safehtml
 from hw3kit.grading import NbgraderError, nbgrader
 
 STUDENT_MARK = "[printed by the submitted code during this test]\n"  # isograde.testcell.STUDENT_MARK
@@ -92,11 +94,15 @@ MATHJAX_PACKAGE = "mathjax-full"  # pinned in package.json; `make` (npm ci) inst
 RENDER_TIMEOUT = 120  # seconds for one page (a few seconds at most in practice)
 
 _FEEDBACK_TEMPLATE_FILE = "hw3kit-feedback.html.j2"
+# The page's first element in <head> is its Content-Security-Policy: it runs no script and loads nothing.
+_CHARSET = '<meta charset="utf-8" />'
 _FEEDBACK_TEMPLATE = """\
 {%- extends 'index.html.j2' -%}
 {%- from 'mathjax.html.j2' import mathjax -%}
 {%- block header -%}
-{{ super() | replace(mathjax(), '') }}
+{%- set charset %}""" + _CHARSET + """{% endset -%}
+{%- set policy %}""" + _CHARSET + "\n" + safehtml.STATIC_PAGE_CSP_META + """{% endset -%}
+{{ super() | replace(mathjax(), '') | replace(charset, policy, 1) }}
 {%- endblock header -%}
 """
 
@@ -127,8 +133,32 @@ class FeedbackHTMLExporter(HTMLExporter):
     def _template_file_default(self):
         return _FEEDBACK_TEMPLATE_FILE
 
+    @default("sanitize_html")
+    def _sanitize_html_default(self):
+        return True
+
+    @validate("sanitize_html")
+    def _always_sanitised(self, proposal):
+        return True  # nbconvert's templates then clean HTML outputs and leave out JavaScript and widgets
+
+    @validate("template_name")
+    def _not_the_formgrader_template(self, proposal):
+        # nbgrader_config.py gives HTMLExporter (so every subclass) the formgrader's page; feedback keeps nbgrader's
+        return "feedback" if proposal["value"] == safehtml.FORMGRADE_TEMPLATE else proposal["value"]
+
+    def default_filters(self):
+        yield from super().default_filters()
+        yield ("markdown2html", safehtml.markdown2html)
+        yield ("clean_html", safehtml.clean_html)
+
     def from_notebook_node(self, nb, resources=None, **kw):
+        # Student content is cleaned whatever the configuration says (safehtml): outputs here, markdown and
+        # HTML outputs by the filters; the page then holds no script and its policy runs none.
+        nb, resources = safehtml.SafeNotebook(parent=self).preprocess(copy.deepcopy(nb), resources or {})
         output, resources = super().from_notebook_node(nb, resources, **kw)
+        # Bootstrap's icon font is not in the page (nor used by it): without its @font-face the page names no
+        # other file at all (Chromium lists the fonts the policy blocks as requested resources)
+        output = _ICON_FONT.sub("", output)
         return render_maths(output, self.node, self.node_modules), resources
 
 
@@ -225,15 +255,19 @@ def _promote_pages(course_root, staging, assignment, students):
     staged = {s: os.path.join(course_root, staging, s, assignment) for s in students}
     pages = {}
     for student, folder in staged.items():
-        pages[student] = sorted(glob.glob(os.path.join(glob.escape(folder), "*.html")))
+        # one page per autograded notebook; other HTML files in the folder are files the student handed in
+        notebooks = {os.path.splitext(os.path.basename(path))[0] for path in glob.glob(os.path.join(
+            glob.escape(os.path.join(course_root, "autograded", student, assignment)), "*.ipynb"))}
+        pages[student] = sorted(page for page in glob.glob(os.path.join(glob.escape(folder), "*.html"))
+                                if os.path.splitext(os.path.basename(page))[0] in notebooks)
         if not pages[student]:
             raise NbgraderError(f"nbgrader wrote no feedback page for {student}")
         for page in pages[student]:
             with open(page, encoding="utf-8") as stream:
                 html = stream.read()
-            if _SCRIPT_SOURCE.search(html) or "mjx-container" not in html:
-                raise NbgraderError(f"{page} does not hold its maths rendered (or loads a script); is "
-                                    "GenerateFeedback.exporter_class overridden?")
+            if _SCRIPT_SOURCE.search(html) or "mjx-container" not in html or safehtml.STATIC_PAGE_CSP not in html:
+                raise NbgraderError(f"{page} does not hold its maths rendered and its Content-Security-Policy "
+                                    "(or loads a script); is GenerateFeedback.exporter_class overridden?")
     written = []
     for student, folder in staged.items():
         final = os.path.join(course_root, "feedback", student, assignment)
@@ -242,4 +276,5 @@ def _promote_pages(course_root, staging, assignment, students):
     return sorted(written)
 
 
+_ICON_FONT = re.compile(r"@font-face\s*\{[^{}]*Glyphicons Halflings[^{}]*\}")
 _SCRIPT_SOURCE = re.compile(r"<script[^>]*\bsrc=", re.I)

@@ -178,7 +178,9 @@ def install_users_env(layout, log=print):
 def kit_digest():
     """A digest of the kit's packages as they are now (the users' copy is reinstalled when it changes)."""
     digest = hashlib.sha256()
-    for path in sorted([REPO / "pyproject.toml", *REPO.glob("hw3kit/**/*.py"), *REPO.glob("isograde/**/*.py")]):
+    templates = [path for path in REPO.glob("hw3kit/templates/**/*") if path.is_file()]  # the formgrader's page
+    for path in sorted([REPO / "pyproject.toml", *REPO.glob("hw3kit/**/*.py"), *REPO.glob("isograde/**/*.py"),
+                        *templates]):
         digest.update(str(path.relative_to(REPO)).encode() + b"\0" + path.read_bytes() + b"\0")
     return digest.hexdigest()
 

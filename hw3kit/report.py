@@ -8,7 +8,7 @@ failed submissions with grading times; then (``class_sections``, a jinja2 templa
 check, the known mistakes counted across the class (``hw3kit.class_statistics``) and the pairs of
 similar answers (``hw3kit.similarity``, also written to similarity.csv). Charts are PNG images embedded
 as base64 and the styles are inline, so the page opens offline; every piece of student-derived text is
-HTML-escaped.
+HTML-escaped, and the page's Content-Security-Policy runs no script and loads nothing.
 
 A submission whose status is ``failed`` is listed with its reason and never counted in the scores
 (nbgrader records a broken notebook as 0.0, which is not a real zero). A student in the gradebook
@@ -27,6 +27,7 @@ from collections import Counter, defaultdict
 
 from hw3kit.atomic import atomic_file
 from hw3kit.grading import EXERCISE_OF_CELL, cell_scores
+from hw3kit.safehtml import STATIC_PAGE_CSP_META
 from hw3kit.standing import FAILED, MISSING, SCORED, standings
 from hw3kit.status import gradebook_url, sqlite_file
 
@@ -312,7 +313,10 @@ def render(data, charts, sections=""):
     out = []
     add = out.append
     title = f"Assignment {data['assignment']}: class report"
-    add(f'<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n<title>{_e(title)}</title>\n'
+    # The page's policy runs no script and loads nothing (images are inline PNG, styles inline), whatever
+    # student text ends up in it (all of it escaped).
+    add(f'<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n{STATIC_PAGE_CSP_META}\n'
+        f'<title>{_e(title)}</title>\n'
         f"<style>{STYLE}</style>\n</head>\n<body>\n<h1>{_e(title)}</h1>")
     add(f'<p class="muted">Course {_e(data["course_root"])}, generated {_e(data["generated"])}.</p>')
 
