@@ -22,6 +22,7 @@ import os
 import random
 import sys
 import traceback
+import types
 import warnings
 
 import numpy as np
@@ -58,8 +59,11 @@ class TestNamespace(dict):
             self.session.bind(name, value)  # the student's own object, under the student's name
             dict.pop(self, name, None)
             return
-        if not ipython_name(name) and name in self.session.student_names:
-            self.session.bind(name, value)  # a test's stand-in for a name of the student's: its code sees it too
+        library_module = isinstance(value, types.ModuleType) and sys.modules.get(getattr(value, "__name__", "")) is value
+        if not ipython_name(name) and (name in self.session.student_names or library_module):
+            # a test's stand-in for a name of the student's, or a module a test imports: the student's
+            # later code sees it, as in the kernel (a module holds nothing of the test's)
+            self.session.bind(name, value)
         dict.__setitem__(self, name, value)
 
     def __delitem__(self, name):
@@ -202,7 +206,7 @@ class TestSession:
     def bind(self, name, value):
         try:
             self.worker.request("set_global", name, value)
-        except TypeError:  # a value that cannot travel (a test's own object): the test keeps it
+        except Exception:  # a value that cannot travel (a test's own object), a module the worker lacks
             return
         self.student_names.add(name)
 
