@@ -141,8 +141,10 @@ def test_a_hint_written_by_student_code_is_not_counted(small_class):
     cells = {c["metadata"].get("nbgrader", {}).get("grade_id"): c for c in notebook["cells"]}
     shown = "".join(o.get("evalue", "") for o in cells["ex10-rmsprop"]["outputs"])
     assert "Hint: " + RMSPROP_HINT in shown  # the student's text is in the message...
-    assert cells["ex10-rmsprop"]["metadata"]["isograde"] == {"hint": None}  # ...not in the grader's record
-    assert cells["ex09-momentum"]["metadata"]["isograde"] == {"hint": None}
+    verdict = cells["ex10-rmsprop"]["metadata"]["isograde"]  # ...not in the grader's record
+    assert verdict["hint"] is None and verdict["student_error"] == "AssertionError" and verdict["outcome"] == "failed"
+    assert cells["ex09-momentum"]["metadata"]["isograde"] == {"outcome": "passed", "hint": None, "hidden": False,
+                                                              "student_error": None}
     mistakes, _ = stats.known_mistakes(str(small_class), "hw3", ["forger", "sample-typical-mistakes"])
     assert all(m.students == ["sample-typical-mistakes"] for m in mistakes)
     assert len(mistakes) == len(TYPICAL)

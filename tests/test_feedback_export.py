@@ -148,7 +148,7 @@ def test_the_graded_notebook_shows_a_failing_test_as_the_students_notebook_does(
     graded = nbformat.read(course / "autograded" / "sample-typical-mistakes" / "hw3" / "hw3.ipynb", as_version=4)
     [cell] = [c for c in graded.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "ex05-back-propagation"]
     [error] = [o for o in cell.outputs if o.output_type == "error"]
-    assert error.ename == "AssertionError" and error.traceback == error.evalue.splitlines()
+    assert error.ename == "ExerciseFailed" and error.traceback == error.evalue.splitlines()  # as the kernel names it
     assert error.traceback[0].startswith("Exercise 5: grads['db2']") and error.traceback[-1].startswith("Hint: ")
 
 

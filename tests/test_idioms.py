@@ -45,7 +45,8 @@ def zygote():
     zygote.close()
 
 
-def grade(zygote, cells, files=None, master=None, environment=None, submitted=None, reference_timeout=120):
+def grade(zygote, cells, files=None, master=None, environment=None, submitted=None, reference_timeout=120,
+          limits=None):
     """The graded notebook: ``cells`` are the student's notebook; ``master`` the course's (default: the
     same cells); ``files`` {name: text} beside the notebook (shipped with the assignment)."""
     root = Path(tempfile.mkdtemp())
@@ -58,7 +59,7 @@ def grade(zygote, cells, files=None, master=None, environment=None, submitted=No
         (source / name).write_text(text)
         (folder / name).write_text(text)
     assignment = Assignment(root, "a", "n", reference_timeout=reference_timeout)
-    limits = Limits(cell_timeout=20, check_timeout=20, environment=environment or {})
+    limits = limits or Limits(cell_timeout=20, check_timeout=20, environment=environment or {})
     notebook = nbformat.from_dict(nbformat.reads(nbformat.writes(new_notebook(cells=cells)), as_version=4))
     for cell in notebook.cells:
         if cell.cell_type == "code":
