@@ -13,6 +13,12 @@ scores and the autograded notebook's verdicts into results.json: one test per gr
 hand-graded written answer listed as such, with no points; an upload that cannot be graded (wrong
 name, invalid JSON, the whole run past its time limit) as one visible test saying what went wrong.
 Whatever happens, run writes a results.json: a crash of the autograder itself is reported the same way.
+
+run_autograder runs only /autograder/venv/bin/python, the environment setup.sh builds (never another
+Python, whose packages would not be the pinned ones). Where that environment is missing (setup.sh did
+not run, or failed) or its Python ends without writing results.json, run_autograder writes one itself
+from ``failure_results.json`` (built here, with the assignment's points; no Python needed), saying why,
+and exits non-zero.
 """
 import argparse
 import glob
@@ -27,6 +33,8 @@ import time
 import zipfile
 
 SETTINGS_FILE = "autograder_settings.json"
+FAILURE_FILE = "failure_results.json"  # results.json for run_autograder to write when no Python can
+FAILURE_REASON = "@REASON@"  # replaced by run_autograder (sed) with why nothing was graded (and 0 s by its time)
 STUDENT = "gradescope-student"
 VISIBILITIES = ("visible", "after_due_date", "after_published", "hidden")
 DEFAULT_TIME_LIMIT = 1200  # seconds for the whole grading of one upload; Gradescope's own limit must be longer
@@ -79,6 +87,8 @@ def build(course_root, assignment="hw3", output=None, time_limit=DEFAULT_TIME_LI
         settings = {"assignment": assignment, "notebooks": notebooks, "time_limit": time_limit,
                     "visibility": visibility, "cell_timeout": cell_timeout}
         _write(os.path.join(stage, SETTINGS_FILE), json.dumps(settings, indent=2) + "\n")
+        failure = dict(failed_result(FAILURE_REASON, course, visibility, assignment), execution_time=0)
+        _write(os.path.join(stage, FAILURE_FILE), json.dumps(failure, indent=2) + "\n")
         for script in ("setup.sh", "run_autograder"):
             shutil.copy(os.path.join(TEMPLATES, script), os.path.join(stage, script))
         partial = output + ".partial"

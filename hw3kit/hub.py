@@ -191,6 +191,33 @@ def _run_or_fail(command, what, cwd=None):
         raise HubError(f"{what}: `{' '.join(command)}` failed:\n" + "\n".join((done.stdout + done.stderr).splitlines()[-15:]))
 
 
+def users_mathjax(layout, log=print):
+    """The node_modules holding MathJax for the instructor's feedback pages: the checkout's when the demo's
+    accounts can reach it, else (a checkout in a folder only its owner enters: a home folder, a private
+    temporary folder) a copy in the cache, refreshed when npm's record of the installed packages changes."""
+    if not (MATHJAX_MODULES / "mathjax-full" / "package.json").is_file():
+        raise HubError(f"MathJax is not installed in {MATHJAX_MODULES} (feedback pages need it): run `make` first.")
+    if reachable(MATHJAX_MODULES):
+        return MATHJAX_MODULES
+    copy, record = layout.cache / "node_modules", ".package-lock.json"  # npm's record of what it installed
+    wanted = (MATHJAX_MODULES / record).read_bytes() if (MATHJAX_MODULES / record).is_file() else None
+    if wanted is None or not (copy / record).is_file() or (copy / record).read_bytes() != wanted:
+        log(f"Copying MathJax into {copy} (the demo's accounts cannot reach {MATHJAX_MODULES}) ...")
+        partial = layout.cache / "node_modules.partial"
+        shutil.rmtree(partial, ignore_errors=True)
+        shutil.copytree(MATHJAX_MODULES, partial, symlinks=True)
+        for root, folders, files in os.walk(partial):
+            os.chmod(root, 0o755)
+            for name in files:
+                path = os.path.join(root, name)
+                if not os.path.islink(path):
+                    os.chmod(path, os.stat(path).st_mode | 0o444)
+        shutil.rmtree(copy, ignore_errors=True)
+        os.replace(partial, copy)
+    check_reachable(copy, "MathJax for the feedback pages")
+    return copy
+
+
 # --- system accounts --------------------------------------------------------------------------------
 
 def account(name):
@@ -313,7 +340,7 @@ def prepare_exchange(layout, instructor, course):
         raise HubError(f"{course_folder} does not belong to {instructor.pw_name}: remove it (make hub-clean).")
 
 
-def nbgrader_config_text(exchange, course, course_dir=None):
+def nbgrader_config_text(exchange, course, course_dir=None, node_modules=MATHJAX_MODULES):
     lines = ["# Written by hw3kit.hub: nbgrader's exchange for the course.", "c = get_config()  # noqa: F821",
              f"c.Exchange.root = {str(exchange)!r}", f"c.CourseDirectory.course_id = {course!r}"]
     if course_dir is not None:
@@ -322,11 +349,11 @@ def nbgrader_config_text(exchange, course, course_dir=None):
         lines += [f"load_subconfig({str(course_dir / 'nbgrader_config.py')!r})",
                   f"c.CourseDirectory.root = {str(course_dir)!r}",
                   # the users' copy of the kit is not a checkout: its feedback pages take MathJax from this one's
-                  f"c.FeedbackHTMLExporter.node_modules = {str(MATHJAX_MODULES)!r}"]
+                  f"c.FeedbackHTMLExporter.node_modules = {str(node_modules)!r}"]
     return "\n".join(lines) + "\n"
 
 
-def user_files(layout, course, instructor, bin_dir):
+def user_files(layout, course, instructor, bin_dir, node_modules=MATHJAX_MODULES):
     """The account's ~/.jupyter: nbgrader's settings; for students, no formgrader and no Create Assignment. And
     a ~/.bash_profile that puts the course's environment first (JupyterLab's terminals run login shells, whose
     /etc/profile resets PATH)."""
@@ -334,7 +361,8 @@ def user_files(layout, course, instructor, bin_dir):
     files[".bash_profile"] = (f"# Written by hw3kit.hub\n[ -f ~/.profile ] && . ~/.profile\n"
                               f"export PATH={shlex.quote(str(bin_dir))}:\"$PATH\"\n").encode()
     if instructor:
-        files[".jupyter/nbgrader_config.py"] = nbgrader_config_text(layout.exchange, course, layout.course_dir).encode()
+        files[".jupyter/nbgrader_config.py"] = nbgrader_config_text(layout.exchange, course, layout.course_dir,
+                                                                     node_modules).encode()
         return files
     files[".jupyter/nbgrader_config.py"] = nbgrader_config_text(layout.exchange, course).encode()
     files[".jupyter/jupyter_server_config.json"] = json.dumps(
@@ -344,14 +372,15 @@ def user_files(layout, course, instructor, bin_dir):
     return files
 
 
-def prepare_accounts(layout, course, bin_dir):
+def prepare_accounts(layout, course, bin_dir, node_modules=MATHJAX_MODULES):
     entries = {name: create_account(name, layout) for name in layout.users}
     instructor = entries[layout.instructor]
     if not layout.course_dir.exists():
         mkdir_as(instructor, layout.course_dir)
         give_tree(instructor, layout.course, layout.course_dir, COURSE_CONTENT)
     for name, entry in entries.items():
-        give_files(entry, entry.pw_dir, user_files(layout, course, name == layout.instructor, bin_dir))
+        give_files(entry, entry.pw_dir, user_files(layout, course, name == layout.instructor, bin_dir,
+                                                        node_modules))
     prepare_exchange(layout, instructor, course)
     return entries
 
@@ -412,12 +441,10 @@ def start_hub(layout, port=None, environment=None, timeout=90, log=print):
     os.chmod(layout.home_dir, 0o755)
     layout.run_dir.mkdir(mode=0o700, exist_ok=True)
     os.chmod(layout.run_dir, 0o700)
-    if not (MATHJAX_MODULES / "mathjax-full" / "package.json").is_file():
-        raise HubError(f"MathJax is not installed in {MATHJAX_MODULES} (feedback pages need it): run `make` first.")
-    check_reachable(MATHJAX_MODULES, "MathJax for the feedback pages")
+    node_modules = users_mathjax(layout, log=log)
     proxy = install_proxy(layout, log=log)
     bin_dir = install_users_env(layout, log=log)
-    prepare_accounts(layout, course, bin_dir)
+    prepare_accounts(layout, course, bin_dir, node_modules)
     passwords = {user: secrets.token_urlsafe(12) for user in layout.users}
     write_password_file(layout.password_file, passwords)
 

@@ -1,9 +1,10 @@
 """The Gradescope autograder, for real: `python -m hw3kit gradescope hw3` builds autograder.zip; its
 run_autograder runs inside bubblewrap with a temporary folder mounted at /autograder (as on
-Gradescope: source/, submission/, results/), and its results.json must give each sample student the
-scores of the kit's own `grade`. The zip's setup.sh is not run: this test's environment stands in
-for /autograder/venv (the venv's python is first on PATH). The engine's own sandbox (bubblewrap too)
-runs nested inside the outer one."""
+Gradescope: source/, submission/, results/) and an empty /tmp, and its results.json must give each
+sample student the scores of the kit's own `grade`. The zip's setup.sh is not run: this test's virtual
+environment is mounted (read-only) at /autograder/venv, where setup.sh builds it, and at its own path
+(its scripts name it), wherever the checkout lives, /tmp included; run_autograder gets the system's
+PATH only. The engine's own sandbox (bubblewrap too) runs nested inside the outer one."""
 import json
 import os
 import shutil
@@ -45,12 +46,41 @@ def kit_scores(tmp_path_factory):
             for student, cells in grading.cell_scores(course).items()}
 
 
-def run_autograder(autograder_zip, tmp_path, files, settings=None, outer=()):
+SYSTEM_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"  # a fresh image's PATH
+
+
+def venv_of_these_tests():
+    """The virtual environment to mount at /autograder/venv: this one."""
+    if sys.prefix == sys.base_prefix:
+        pytest.skip("the Gradescope tests mount the tests' virtual environment at /autograder/venv, and these tests "
+                    "do not run in one (make test runs them in .venv)")
+    return Path(sys.prefix)
+
+
+def hidden_by_empty_tmp(*paths):
+    """Those of ``paths`` (and their real paths) that live under /tmp, which the outer sandbox empties."""
+    found = [path for path in map(Path, paths) for path in (path.absolute(), path.resolve())]
+    return [path for path in dict.fromkeys(found) if Path("/tmp") in path.parents]
+
+
+def run_autograder(autograder_zip, tmp_path, files, settings=None, outer=(), venv="test"):
     """Unpack the zip to <tmp>/source, put ``files`` ({name: bytes}) in <tmp>/submission and run
-    run_autograder with <tmp> mounted at /autograder; returns (results.json, the process)."""
+    run_autograder with <tmp> mounted at /autograder, and ``venv`` at /autograder/venv ("test": this
+    tests' environment, also mounted at its own path; None: none, as when setup.sh did not run; a
+    folder: that one); returns (results.json, the process)."""
     root = tmp_path / "autograder"
     for folder in ("source", "submission", "results"):
         (root / folder).mkdir(parents=True)
+    own_paths, in_autograder = [], []  # mounts after the empty /tmp; mounts into /autograder
+    if venv == "test":
+        venv = venv_of_these_tests()
+        # at its own path too when the empty /tmp hides it (a checkout in /tmp): its scripts' #! lines name it,
+        # and its python is a link to the base interpreter
+        for path in hidden_by_empty_tmp(venv, sys.base_prefix):
+            own_paths += ["--ro-bind", str(path), str(path)]
+    if venv is not None:
+        (root / "venv").mkdir()
+        in_autograder += ["--ro-bind", str(venv), "/autograder/venv"]
     with zipfile.ZipFile(autograder_zip) as archive:
         archive.extractall(root / "source")
     os.chmod(root / "source" / "run_autograder", 0o755)  # as Gradescope's image build does (setup.sh too)
@@ -60,10 +90,11 @@ def run_autograder(autograder_zip, tmp_path, files, settings=None, outer=()):
     for name, content in files.items():
         (root / "submission" / name).parent.mkdir(parents=True, exist_ok=True)
         (root / "submission" / name).write_bytes(content)
-    env = dict(os.environ, PATH=os.path.dirname(sys.executable) + os.pathsep + os.environ["PATH"])
-    done = subprocess.run(["bwrap", "--bind", "/", "/", "--bind", str(root), "/autograder", "--dev", "/dev",
-                           "--proc", "/proc", "--tmpfs", "/tmp", "--die-with-parent", "--chdir", "/autograder", *outer,
-                           "/autograder/source/run_autograder"], capture_output=True, text=True, env=env,
+    env = {name: value for name, value in os.environ.items() if name not in ("VIRTUAL_ENV", "PYTHONPATH")}
+    env["PATH"] = SYSTEM_PATH
+    done = subprocess.run(["bwrap", "--bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp", *own_paths,
+                           "--bind", str(root), "/autograder", *in_autograder, "--die-with-parent", "--chdir", "/autograder",
+                           *outer, "/autograder/source/run_autograder"], capture_output=True, text=True, env=env,
                           timeout=600)
     results = root / "results" / "results.json"
     assert results.is_file(), done.stdout + done.stderr
@@ -160,6 +191,29 @@ def test_a_container_where_the_sandbox_cannot_start_is_reported(autograder_zip, 
     result, done = run_autograder(autograder_zip, tmp_path, {"hw3.ipynb": notebook}, outer=["--cap-drop", "ALL"])
     assert done.returncode == 0
     not_gradable(result, "the autograder cannot sandbox student code in this image")
+
+
+def test_an_image_where_setup_did_not_build_the_venv_is_reported(autograder_zip, tmp_path):
+    """No /autograder/venv (setup.sh did not run, or failed and removed it): run_autograder runs no other
+    Python (whose packages would not be the pinned ones) and says so in results.json, and fails."""
+    notebook = (REPO / "samples" / "submitted" / "sample-full-marks" / "hw3" / "hw3.ipynb").read_bytes()
+    result, done = run_autograder(autograder_zip, tmp_path, {"hw3.ipynb": notebook}, venv=None)
+    assert done.returncode != 0
+    assert "/autograder/venv/bin/python is missing" in done.stderr
+    not_gradable(result, "The autograder's environment was not built")
+    assert result["tests"][0]["output"] == result["output"] == (
+        "The autograder's environment was not built: /autograder/venv/bin/python is missing (setup.sh did not "
+        "run, or failed: see the autograder's build output). Your submission was not graded; tell your instructor.")
+
+
+def test_a_python_that_ends_without_a_result_is_reported(autograder_zip, tmp_path):
+    broken = tmp_path / "broken-venv"
+    (broken / "bin").mkdir(parents=True)
+    (broken / "bin" / "python").write_text("#!/bin/sh\nexit 3\n")
+    os.chmod(broken / "bin" / "python", 0o755)
+    result, done = run_autograder(autograder_zip, tmp_path, {"hw3.ipynb": b"{}"}, venv=broken)
+    assert done.returncode != 0
+    not_gradable(result, "The autograder itself failed: its Python ended (exit 3) without writing a result.")
 
 
 def test_gradescope_command_has_help():

@@ -30,7 +30,8 @@ from browser import screenshot, wait_for
 from hw3kit import hubauth
 from hw3kit.hub import (ACCOUNT_MARK, HubError, HubLayout, account, check_reachable, clean, create_account,
                         give_files, nbgrader_config_text, reachable, remove_account, start_hub, stop_hub,
-                        users_requirements)
+                        users_mathjax, users_requirements)
+from hw3kit import hub as hub_module
 from hw3kit.samples import SAMPLE_STUDENTS, WRITTEN
 from hw3kit.submissions import build_submission, load_course_notebooks
 
@@ -94,6 +95,41 @@ def test_a_state_folder_others_cannot_enter_is_refused():
             check_reachable(base / "private" / "state", "the demo's homes and exchange")
         os.chmod(base / "private", 0o711)  # others may enter, not list: enough
         assert reachable(base / "private" / "state")
+    finally:
+        shutil.rmtree(base)
+
+
+def test_mathjax_of_a_checkout_others_cannot_enter_is_copied_for_them(tmp_path, monkeypatch):
+    """A checkout in a folder only its owner enters (a home folder, pytest's tmp_path): the instructor's feedback
+    pages take MathJax from a copy in the cache, kept up to date with the checkout's."""
+    modules = tmp_path / "checkout" / "node_modules"
+    (modules / "mathjax-full" / "js").mkdir(parents=True)
+    (modules / "mathjax-full" / "package.json").write_text('{"version": "3.2.2"}')
+    (modules / "mathjax-full" / "js" / "mathjax.js").write_text("// MathJax")
+    os.chmod(modules / "mathjax-full" / "js", 0o700)
+    (modules / ".package-lock.json").write_text('{"lockfileVersion": 3, "v": 1}')
+    monkeypatch.setattr(hub_module, "MATHJAX_MODULES", modules)
+    base = Path(tempfile.mkdtemp(prefix="hw3hub-reach-", dir="/tmp"))  # others may enter it
+    try:
+        os.chmod(base, 0o755)
+        layout = HubLayout(base / "state", REPO, cache=base / "cache")
+        layout.cache.mkdir()
+        assert not reachable(modules)
+        copy = users_mathjax(layout, log=lambda message: None)
+        assert copy == layout.cache / "node_modules"
+        assert reachable(copy / "mathjax-full" / "js" / "mathjax.js")
+        assert (copy / "mathjax-full" / "package.json").read_text() == '{"version": "3.2.2"}'
+        assert f"c.FeedbackHTMLExporter.node_modules = {str(copy)!r}" in nbgrader_config_text(
+            layout.exchange, "hw3-optimization", layout.course_dir, copy)
+        (modules / "mathjax-full" / "package.json").write_text('{"version": "3.2.3"}')  # npm ci again
+        (modules / ".package-lock.json").write_text('{"lockfileVersion": 3, "v": 2}')
+        assert (users_mathjax(layout, log=lambda message: None) / "mathjax-full" / "package.json").read_text() \
+            == '{"version": "3.2.3"}'
+        reachable_modules = base / "checkout" / "node_modules"  # a checkout others may enter: its own
+        shutil.copytree(modules, reachable_modules)
+        os.chmod(base / "checkout", 0o755)
+        monkeypatch.setattr(hub_module, "MATHJAX_MODULES", reachable_modules)
+        assert users_mathjax(layout, log=lambda message: None) == reachable_modules
     finally:
         shutil.rmtree(base)
 

@@ -12,6 +12,8 @@ if ! python3 -c 'import sys; sys.exit(sys.version_info < (3, 11))'; then
     echo "setup.sh: choose Gradescope's Ubuntu 24.04 base image (Python 3.12) in the autograder settings." >&2
     exit 1
 fi
+# A failed build leaves no environment: run_autograder then reports "not built" for every upload.
+trap 'rm -rf /autograder/venv; echo "setup.sh: FAILED (line $LINENO): /autograder/venv removed; every upload will be reported as not graded." >&2' ERR
 python3 -m venv /autograder/venv
 /autograder/venv/bin/python -m pip install --quiet --upgrade pip
 /autograder/venv/bin/python -m pip install --quiet -r "$SOURCE/requirements.txt"
