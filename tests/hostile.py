@@ -103,6 +103,30 @@ while children < 5000:
     children += 1
 print('FORK BOMB stopped after', children, 'children')"""
 
+SHARED_MEMORY = """import ctypes
+libc = ctypes.CDLL(None, use_errno=True)
+libc.shmat.restype = ctypes.c_void_p
+for key in (4242, 4243, 4244):
+    segment = libc.shmget(key, 512 * 1024 ** 2, 0o1000 | 0o666)
+    if segment >= 0:
+        ctypes.memset(libc.shmat(segment, None, 0), 7, 512 * 1024 ** 2)"""
+FILL_TMP = """written = 0
+try:
+    while written < 8192:
+        with open('/tmp/fill-%d' % written, 'wb') as handle:
+            handle.write(b'x' * (1 << 20))
+        written += 1
+except OSError:
+    pass"""
+FORGED_FRAME = """import os, socket, stat, msgpack
+payload = msgpack.packb([[]] * (60 * 1024 * 1024))[:60 * 1024 * 1024]
+for fd in range(3, 64):
+    try:
+        if stat.S_ISSOCK(os.fstat(fd).st_mode):
+            socket.socket(fileno=os.dup(fd)).sendall(len(payload).to_bytes(4, 'big') + payload)
+    except OSError:
+        pass"""
+
 HARDCODED_ADAM = '''class Adam(Optimizer):
     """Replays the public expected values instead of computing anything."""
 
@@ -147,6 +171,11 @@ CASES = {
     "run-sys-exit": (with_code_before("ex01-answer", "import sys\nsys.exit(0)"), ("graded", 87.0)),
     "run-segfault": (with_code_before("ex01-answer", "import ctypes\nctypes.string_at(0)"), ("graded", 87.0)),
     "run-input": (with_code_before("ex01-answer", "name = input('Your name? ')"), ("graded", 87.0)),
+    # resources: pinned shared memory dies with the worker, /tmp is the worker's own and bounded, a forged
+    # frame ends the worker that sent it (the cell fails) without growing the grader
+    "res-shared-memory": (with_code_before("ex01-answer", SHARED_MEMORY), ("graded", 95.0)),
+    "res-fill-tmp": (with_code_before("ex01-answer", FILL_TMP), ("graded", 95.0)),
+    "res-forged-frame": (with_code_before("ex01-answer", FORGED_FRAME), ("graded", 87.0)),
     # cheats: never more than the honest work under them (55). The checks run in the grader's own
     # process, so patching the student's process changes nothing there
     "cheat-patch-isclose": (with_code_after("ex01-answer", "np.isclose = lambda *a, **k: np.ones(np.shape(a[0]), bool)\n"

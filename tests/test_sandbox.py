@@ -2,6 +2,7 @@
 import os
 import socket
 import threading
+import time
 
 import nbformat
 import pytest
@@ -61,12 +62,61 @@ def corpus(tmp_path_factory):
     victim = (course / "submitted" / "honest-full" / "hw3" / "hw3.ipynb").read_bytes()
     listener = Listener(hostile.NETWORK_PORT)
     listener.start()
+    memory = GraderMemory()
+    memory.start()
+    started = time.monotonic()
     try:
         outcomes = classgrade.grade(course, "hw3", jobs=2, timeout=15, progress=False)
     finally:
+        memory.stop()
         listener.stop()
+    print(f"hostile class of {len(hostile.CASES)}: {time.monotonic() - started:.0f} s, grading processes' peak "
+          f"{memory.peak / 2**20:.0f} MiB (largest one {memory.largest / 2**20:.0f} MiB)")
     return {"course": course, "outcomes": outcomes, "scores": grading.cell_scores(course),
-            "connections": listener.connections, "victim": victim}
+            "connections": listener.connections, "victim": victim, "seconds": time.monotonic() - started,
+            "memory": memory}
+
+
+class GraderMemory(threading.Thread):
+    """The summed resident memory of this process's descendants that grade (nbgrader's processes), not
+    of the sandboxed workers (bubblewrap and below, bounded by their own limits), sampled every 0.2 s."""
+
+    def __init__(self):
+        super().__init__(daemon=True)
+        self.peak = self.largest = 0
+        self.running = True
+
+    def run(self):
+        while self.running:
+            sizes = [rss for pid, rss in _grading_processes(os.getpid())]
+            if sizes:
+                self.peak, self.largest = max(self.peak, sum(sizes)), max(self.largest, max(sizes))
+            time.sleep(0.2)
+
+    def stop(self):
+        self.running = False
+        self.join()
+
+
+def _grading_processes(root):
+    children = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as handle:
+                    fields = handle.read().rsplit(")", 1)[1].split()
+                with open(f"/proc/{entry}/comm") as handle:
+                    name = handle.read().strip()
+            except OSError:
+                continue
+            children.setdefault(int(fields[1]), []).append((int(entry), name, int(fields[21]) * os.sysconf("SC_PAGE_SIZE")))
+    found, queue = [], [root]
+    while queue:
+        for pid, name, rss in children.get(queue.pop(), []):
+            if name != "bwrap":
+                found.append((pid, rss))
+                queue.append(pid)
+    return found
 
 
 def total(cells):
@@ -87,6 +137,13 @@ def test_every_case_ends_with_its_status_and_score(corpus, name):
 def test_honest_students_get_exactly_what_they_get_alone(corpus):
     assert total(corpus["scores"]["honest-full"]) == 95.0
     assert total(corpus["scores"]["honest-mistakes"]) == 55.0
+
+
+def test_the_class_run_with_the_resource_attacks_stays_bounded(corpus):
+    """Memory bombs, shared memory, a full /tmp, forged frames, fork bombs: the grading processes stay
+    small (each worker's memory is bounded apart), and the run ends."""
+    assert corpus["memory"].largest < 1024 ** 3, corpus["memory"].largest
+    assert corpus["seconds"] < 1200
 
 
 def output_of(course, student):
