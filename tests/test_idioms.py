@@ -330,3 +330,12 @@ def test_a_master_cell_that_fails_costs_only_the_checks_that_need_it(zygote):
     error = next(o for o in outputs_of(notebook, "needs-h") if o.output_type == "error")
     assert error.ename == "ReferenceUnavailable" and "master cell slow" in error.evalue
     assert "time limit" in error.evalue
+
+
+def test_a_warning_in_student_code_scores_the_test_as_stock_does(zygote):
+    """A warning printed to stderr costs the cell, as in stock nbgrader, also when an earlier cell showed it."""
+    student = [answer("import warnings\ndef f():\n    warnings.warn('slow')\n    return 1"), given("f()"),
+               check_cell("assert f() == 1")]
+    assert not passes(grade(zygote, student))
+    quiet = [answer("def f():\n    return 1"), given("f()"), student[2]]
+    assert passes(grade(zygote, quiet, master=student))

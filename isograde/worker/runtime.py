@@ -245,6 +245,7 @@ class Child:
 
     # the notebook ---------------------------------------------------------------------------------
     def op_run(self, source):
+        new_cell_for_warnings()
         return self.shell.run(source)
 
     @contextlib.contextmanager
@@ -327,6 +328,8 @@ class Child:
         del self.shell.user_ns[name]
 
     def op_names(self):
+        """The student's global names (asked once at the start of each test cell)."""
+        new_cell_for_warnings()
         hidden = self.shell.user_ns_hidden
         return [n for n in self.shell.user_ns if isinstance(n, str) and not n.startswith("_") and n not in hidden][:10000]
 
@@ -487,6 +490,13 @@ class Child:
                 total += len(content)
                 files[name] = content
         return files
+
+
+def new_cell_for_warnings():
+    """A kernel shows a warning again in each cell that triggers it: forget which were shown (changing the
+    filters, even to the same list, invalidates the registries of warnings already shown)."""
+    import warnings
+    warnings.simplefilter("default", append=True)
 
 
 def _numpy():
