@@ -321,8 +321,11 @@ class Comparison:
 
     def why(self, key, width=110):
         """The error output behind a differing cell: the kit's, else stock's (one line)."""
+        scores = dict(zip(MODES, self.cells.get(key, (None, None))))
         for mode in ("kit", "stock"):
             text = self.reasons.get(mode, {}).get(key)
+            if not text and scores.get(mode) == FAILED:
+                text = f"nbgrader failed the submission: {self.failures.get(mode, {}).get(key[0], '?')}"
             if text:
                 text = " ".join(text.split())
                 return f"{mode}: {text[:width]}" + ("..." if len(text) > width else "")
@@ -333,8 +336,10 @@ def _fmt(score):
     return f"{score:g}" if isinstance(score, float) else str(score)
 
 
-def grade_both(course, workdir, parallel=True):
-    """Release, build the submissions, autograde them once per configuration and compare."""
+def grade_both(course, workdir, parallel=True, diagnose=True):
+    """Release, build the submissions, autograde them once per configuration and compare. ``diagnose``:
+    when nbgrader failed submissions, grade those again afterwards, notebook by notebook, only to read
+    the outputs behind their scores (the scores compared are the first pass's)."""
     started = time.perf_counter()
     workdir = Path(workdir)
     roots = {mode: workdir / mode for mode in MODES}
@@ -352,6 +357,15 @@ def grade_both(course, workdir, parallel=True):
     with ThreadPoolExecutor(2 if parallel else 1) as pool:
         results = dict(zip(MODES, pool.map(lambda mode: autograde(roots[mode], course.assignment), MODES)))
     (stock, stock_failed), (kit, kit_failed) = (scores(roots[mode], course.assignment) for mode in MODES)
+    if diagnose:
+        # nbgrader deletes every autograded notebook of a submission it failed, and with them the outputs
+        # that say why each cell scored what it did. A second pass, after the scores are read, one notebook
+        # at a time (a failing notebook then takes only itself down), keeps the others to read.
+        for mode, table, failed in (("stock", stock, stock_failed), ("kit", kit, kit_failed)):
+            others = sorted({student for student, _, _ in table} - failed)
+            for notebook in sorted(release) if failed else ():
+                nbgrader(roots[mode], "autograde", course.assignment, "--force", "--notebook", notebook,
+                         *([f"--CourseDirectory.student_id_exclude={','.join(others)}"] if others else []))
     cells = {}
     for key in sorted(set(stock) | set(kit)):
         s, top = stock.get(key, (FAILED, None))

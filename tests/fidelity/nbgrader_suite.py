@@ -21,6 +21,7 @@ test's outcome and the first assertion of each failure.
 """
 import argparse
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -35,7 +36,7 @@ sys.path.insert(0, str(HERE))
 import harness  # noqa: E402
 
 TEST_FILE = "nbgrader/tests/apps/test_nbgrader_autograde.py"
-PER_TEST_TIMEOUT = 300  # seconds; nbgrader's slowest test takes ~40 s on 2 busy cores
+PER_TEST_TIMEOUT = 180  # seconds per test; nbgrader's own tests take 3 to 60 s each on 2 busy cores
 WHOLE_RUN_TIMEOUT = 40 * 60
 
 
@@ -102,7 +103,7 @@ def run(mode="swap", workdir=None, select=None, per_test_timeout=PER_TEST_TIMEOU
     report = workdir / "report.xml"
     command = [sys.executable, "-m", "pytest", str(packages / TEST_FILE), "-p", "no:cacheprovider",
                f"--timeout={per_test_timeout}", f"--junitxml={report}",
-               "-o", "addopts=", "-o", "junit_family=xunit2", "--rootdir", str(workdir), "-q", "-rA"]
+               "-o", "addopts=", "-o", "junit_family=xunit2", "-o", "junit_logging=all", "--durations=10", "--rootdir", str(workdir), "-q", "-rA"]
     if select:
         command += ["-k", select]
     started = time.perf_counter()
@@ -127,6 +128,31 @@ def _first_assertion(text):
     return (lines[-1].strip() if lines else "")[:300]
 
 
+_FRAME = re.compile(r'^\s*File "([^"]+)", line (\d+), in (\S+)')
+
+
+def nbgrader_failure(captured):
+    """What nbgrader logged when it failed a submission during the test: the exception's last line and the
+    innermost frame, e.g. "NotImplementedError (<master cell set_a>:2 in <module>)"; "" if it logged none."""
+    lines = captured.splitlines()
+    for index, line in enumerate(lines):
+        if "There was an error processing assignment:" not in line:
+            continue
+        frame, exception = "", ""
+        for following in lines[index + 1:]:
+            if following.startswith("[") and "Traceback" not in following:
+                break
+            found = _FRAME.match(following)
+            if found:
+                frame = f"{os.path.basename(found.group(1)) if found.group(1).startswith('/') else found.group(1)}" \
+                        f":{found.group(2)} in {found.group(3)}"
+            elif harness._EXCEPTION_LINE.match(following):
+                exception = following.strip()
+        if exception:
+            return f"{exception[:200]} (at {frame})" if frame else exception[:200]
+    return ""
+
+
 def outcomes(report):
     results = {}
     if not Path(report).is_file():
@@ -134,12 +160,14 @@ def outcomes(report):
     for case in ElementTree.parse(report).getroot().iter("testcase"):
         name = case.get("name")
         outcome, why = "passed", ""
+        captured = "\n".join(child.text or "" for child in case if child.tag in ("system-out", "system-err"))
         for child in case:
             if child.tag in ("failure", "error"):
                 outcome = "failed" if child.tag == "failure" else "error"
-                why = _first_assertion(child.text or child.get("message", ""))
-                if not why:
-                    why = (child.get("message") or "")[:300]
+                why = _first_assertion(child.text or child.get("message", "")) or (child.get("message") or "")[:300]
+                cause = nbgrader_failure(captured + "\n" + (child.text or ""))
+                if cause:
+                    why += f"; nbgrader failed a submission: {cause}"
                 break
             if child.tag == "skipped":
                 outcome, why = "skipped", (child.get("message") or "")[:300]
