@@ -36,7 +36,7 @@ sys.path.insert(0, str(HERE))
 import harness  # noqa: E402
 
 TEST_FILE = "nbgrader/tests/apps/test_nbgrader_autograde.py"
-PER_TEST_TIMEOUT = 180  # seconds per test; nbgrader's own tests take 3 to 60 s each on 2 busy cores
+PER_TEST_TIMEOUT = 120  # seconds per test; nbgrader's own tests take 3 to 20 s each on 2 busy cores (stock and kit)
 WHOLE_RUN_TIMEOUT = 40 * 60
 
 
