@@ -8,6 +8,7 @@
   with our own submissions: right, blank, wrong in several ways, erroring, partially answered...;
 - ``idioms``: our own assignment, one cell per idiom (idioms_course.py).
 """
+import atexit
 import shutil
 import subprocess
 import sys
@@ -204,6 +205,7 @@ def _quickstart():
     """(source folder, config text) of ``nbgrader quickstart``'s course, made once per process."""
     if "course" not in _QUICKSTART:
         folder = Path(tempfile.mkdtemp(prefix="fidelity-quickstart-"))
+        atexit.register(shutil.rmtree, folder, True)
         env = dict(__import__("os").environ)
         env["PATH"] = str(Path(sys.executable).parent) + ":" + env.get("PATH", "")
         subprocess.run([sys.executable, "-m", "nbgrader", "quickstart", "course101"], cwd=folder, env=env,

@@ -20,8 +20,9 @@ The ``add_missing_cells`` policy: stock nbgrader leaves a deleted grade cell ung
 config restores and grades it (True). Both configurations here take the repository's ``OverwriteCells``
 settings, so a difference in the table is the engine's, never this option's.
 
-Command line: ``python tests/fidelity/harness.py [course ...] [--keep DIR]`` prints the table of each
-course (all courses by default).
+Command line: ``python tests/fidelity/harness.py [course ...] [--keep DIR] [--control]`` prints the table
+of each course (all courses by default); ``--control`` grades with stock nbgrader in both folders, the
+instrument's own check (stock nbgrader against itself: every cell agrees, run to run).
 """
 import os
 import re
@@ -125,11 +126,11 @@ def overwrite_cells_lines(config_path=REPO / "nbgrader_config.py"):
     return "".join(f"c.OverwriteCells.{k} = {_render(v)}\n" for k, v in sections.get("OverwriteCells", {}).items())
 
 
-def course_config(mode, course):
+def course_config(mode, course, control=False):
     common = ("import os\nc = get_config()  # noqa: F821\n"
               "c.CourseDirectory.root = os.path.dirname(os.path.abspath(__file__))\n"
               f"# the course's own settings\n{course.config}\n")
-    if mode == "stock":
+    if mode == "stock" or control:
         return (common + "# stock nbgrader: Execute, a kernel per notebook; the kit's add_missing_cells policy\n"
                 + overwrite_cells_lines())
     return common + "# the kit's engine, wired as in the repository's nbgrader_config.py\n" + kit_config_lines()
@@ -169,11 +170,11 @@ def _write(folder, files):
             path.write_text(content)
 
 
-def prepare(course, root, mode):
+def prepare(course, root, mode, control=False):
     root = Path(root)
     root.mkdir(parents=True)
     course.make(root)
-    (root / "nbgrader_config.py").write_text(course_config(mode, course))
+    (root / "nbgrader_config.py").write_text(course_config(mode, course, control))
     code, log = nbgrader(root, "generate_assignment", course.assignment, "--force")
     (root / "generate_assignment.log").write_text(log)
     if code != 0:
@@ -336,15 +337,16 @@ def _fmt(score):
     return f"{score:g}" if isinstance(score, float) else str(score)
 
 
-def grade_both(course, workdir, parallel=True, diagnose=True):
+def grade_both(course, workdir, parallel=True, diagnose=True, control=False):
     """Release, build the submissions, autograde them once per configuration and compare. ``diagnose``:
     when nbgrader failed submissions, grade those again afterwards, notebook by notebook, only to read
-    the outputs behind their scores (the scores compared are the first pass's)."""
+    the outputs behind their scores (the scores compared are the first pass's). ``control``: the second
+    configuration is stock nbgrader too (the instrument's own check: every cell must agree)."""
     started = time.perf_counter()
     workdir = Path(workdir)
     roots = {mode: workdir / mode for mode in MODES}
     with ThreadPoolExecutor(2 if parallel else 1) as pool:
-        list(pool.map(lambda mode: prepare(course, roots[mode], mode), MODES))
+        list(pool.map(lambda mode: prepare(course, roots[mode], mode, control), MODES))
     release = _read_notebooks(roots["stock"] / "release" / course.assignment)
     kit_release = _read_notebooks(roots["kit"] / "release" / course.assignment)
     if {k: [c.source for c in v.cells] for k, v in release.items()} != \
@@ -387,10 +389,12 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("courses", nargs="*", default=list(COURSES))
     parser.add_argument("--keep", help="grade in this folder (kept) instead of a temporary one")
+    parser.add_argument("--control", action="store_true",
+                        help="grade with stock nbgrader twice (the instrument's check: nothing may differ)")
     args = parser.parse_args(argv)
     base = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="fidelity-"))
     for name in args.courses:
-        comparison = grade_both(COURSES[name](), base / name)
+        comparison = grade_both(COURSES[name](), base / name, control=args.control)
         print(comparison.table())
         print()
     if not args.keep:
