@@ -4,7 +4,7 @@ PYTHON := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed
 RUN := PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(PYTHON)
 
-.PHONY: demo test kill-matrix release samples lab browser hub hub-clean
+.PHONY: demo test fidelity kill-matrix release samples lab browser hub hub-clean
 
 $(INSTALLED): requirements.txt pyproject.toml package.json package-lock.json
 	python3 -m venv $(VENV)
@@ -26,6 +26,9 @@ demo: $(INSTALLED)  ## release, autograde the sample students, feedback, export,
 
 test: $(INSTALLED) browser  ## the whole test suite (at its end it lists any test that did not run, and why)
 	$(RUN) -m pytest
+
+fidelity: $(INSTALLED)  ## only the fidelity tests: stock nbgrader and the kit grade the same submissions (tests/fidelity)
+	$(RUN) -m pytest tests/fidelity
 
 browser:  ## Debian's chromium and chromedriver for the browser tests, installed when missing (as root)
 	@[ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ] || { [ "$$(id -u)" = 0 ] && apt-get update -qq && \
