@@ -100,7 +100,10 @@ class NotebookGrader:
                     continue
                 count += 1
                 cell.execution_count = count
-                if is_test_cell(cell):
+                if is_test_cell(cell) and nbgrader_of(cell).get("grade_id") in self.assignment.skipped_ids:
+                    cell.outputs = []  # the master tags it skip-execution: never run, as nbclient does
+                    cell.execution_count = None
+                elif is_test_cell(cell):
                     cell.outputs = self.check(index, cell, notebook)
                 elif is_skipped(cell, self.assignment.skipped_ids):
                     cell.outputs = _as_submitted(submitted_outputs.get(nbgrader_of(cell).get("grade_id")))

@@ -80,6 +80,28 @@ class TestNamespace(dict):
                     raise
 
 
+def _expand(command, names):
+    """IPython's DollarFormatter ($name, {expression}) with ``names`` as a mapping of its own (IPython's
+    copies it into a plain dict first)."""
+    from IPython.utils.text import DollarFormatter
+    formatter, parts = DollarFormatter(), []
+    for literal, field, spec, conversion in formatter.parse(command):
+        parts.append(literal or "")
+        if field is not None:
+            value = eval(":".join([field, spec]) if spec else field, {"__builtins__": builtins}, names)
+            parts.append(formatter.format_field(formatter.convert_field(value, conversion), ""))
+    return "".join(parts)
+
+
+class _Expansion(dict):
+    def __init__(self, namespace, local):
+        super().__init__(local)
+        self.namespace = namespace
+
+    def __missing__(self, name):
+        return self.namespace[name]
+
+
 class GraderDisplayHook(CollectingDisplayHook):
     """A test cell's last value as its result, formatted here: a student's object shows as its type,
     never as text its own ``__repr__`` chose (that text would become nbgrader's partial credit)."""
@@ -107,6 +129,16 @@ class GraderShell(CollectingShell):
 
     def init_sys_modules(self):
         pass  # the grader's process keeps its own __main__ (as IPython's embedded shell does)
+
+    def var_expand(self, cmd, depth=0, formatter=None):
+        """``!echo {f(5)}``: expanded in the test's namespace, the student's names included (IPython's own
+        expands in a copy of the namespace, which holds only what the test bound)."""
+        frame = sys._getframe(depth + 1)
+        names = _Expansion(self.user_ns, frame.f_locals if frame.f_locals is not self.user_ns else {})
+        try:
+            return _expand(cmd, names)
+        except Exception:
+            return cmd
 
     def use(self, namespace):
         """Make ``namespace`` the user namespace of the cells that follow."""

@@ -339,3 +339,21 @@ def test_a_warning_in_student_code_scores_the_test_as_stock_does(zygote):
     assert not passes(grade(zygote, student))
     quiet = [answer("def f():\n    return 1"), given("f()"), student[2]]
     assert passes(grade(zygote, quiet, master=student))
+
+
+def test_shell_escapes_expand_the_students_names(zygote):
+    cells = [answer("def triple(x):\n    return 3 * x"),
+             check_cell("lines = !echo {triple(5)}\nassert lines == ['15'], lines")]
+    assert passes(grade(zygote, cells))
+    assert not passes(grade(zygote, [answer("def triple(x):\n    return x"), cells[1]], master=cells))
+
+
+def test_a_test_cell_the_master_skips_is_not_run_whatever_the_students_tags(zygote):
+    skipped = check_cell("raise AssertionError('never run')", "skipped")
+    skipped.metadata["tags"] = ["skip-execution"]
+    plain = check_cell("assert f() == 1", "plain")
+    master = [answer("def f():\n    return 1"), skipped, plain]
+    tagged = nbformat.from_dict(nbformat.reads(nbformat.writes(new_notebook(cells=[plain])), as_version=4)).cells[0]
+    tagged.metadata["tags"] = ["skip-execution"]  # a student's tag on a test cell changes nothing
+    notebook = grade(zygote, [answer("def f():\n    return 2"), skipped, tagged], master=master)
+    assert outputs_of(notebook, "skipped") == [] and not passes(notebook, "plain")
