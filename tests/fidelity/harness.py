@@ -115,15 +115,23 @@ def kit_config_lines(config_path=REPO / "nbgrader_config.py"):
             lines.append(f"c.Autograde.{key} = {_render(value)}")
     for section, options in sections.items():
         for key, value in options.items():
+            if section == "GradeInSandbox" and key in COURSE_TIME_LIMITS:
+                continue  # the course's own limits: both configurations use nbgrader's Execute.timeout
             lines.append(f"c.{section}.{key} = {_render(value)}")
     head = [f"from {module} import {', '.join(sorted(names))}" for module, names in sorted(imports.items())]
     return "\n".join(head + lines) + "\n"
 
 
+COURSE_TIME_LIMITS = ("cell_timeout", "check_timeout")
+SHARED_POLICIES = ("OverwriteCells", "IgnorePattern")  # nbgrader's own preprocessors, in both pipelines
+
+
 def overwrite_cells_lines(config_path=REPO / "nbgrader_config.py"):
-    """The repository's OverwriteCells options (its add_missing_cells policy), for both configurations."""
+    """The repository's options of nbgrader's own preprocessors that both pipelines run (its
+    add_missing_cells policy, its IgnorePattern), for both configurations."""
     _, sections = kit_wiring(config_path)
-    return "".join(f"c.OverwriteCells.{k} = {_render(v)}\n" for k, v in sections.get("OverwriteCells", {}).items())
+    return "".join(f"c.{section}.{k} = {_render(v)}\n" for section in SHARED_POLICIES
+                   for k, v in sections.get(section, {}).items())
 
 
 def course_config(mode, course, control=False):
@@ -131,8 +139,8 @@ def course_config(mode, course, control=False):
               "c.CourseDirectory.root = os.path.dirname(os.path.abspath(__file__))\n"
               f"# the course's own settings\n{course.config}\n")
     if mode == "stock" or control:
-        return (common + "# stock nbgrader: Execute, a kernel per notebook; the kit's add_missing_cells policy\n"
-                + overwrite_cells_lines())
+        return (common + "# stock nbgrader: Execute, a kernel per notebook; the kit's add_missing_cells and "
+                         "IgnorePattern policies\n" + overwrite_cells_lines())
     return common + "# the kit's engine, wired as in the repository's nbgrader_config.py\n" + kit_config_lines()
 
 

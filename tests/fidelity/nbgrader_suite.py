@@ -46,8 +46,8 @@ def nbgrader_package():
 
 
 def swap_config_lines(config_path=harness.REPO / "nbgrader_config.py"):
-    """nbgrader's default autograde list with Execute replaced by GradeInSandbox, plus GradeInSandbox's
-    options from the repository's config."""
+    """nbgrader's default autograde list with Execute replaced by GradeInSandbox (with its defaults: each
+    test's own nbgrader settings, Execute.timeout among them, apply to it as to Execute)."""
     from nbgrader.converters.autograde import Autograde
     from nbgrader.preprocessors import Execute
     defaults = Autograde.class_traits()["autograde_preprocessors"].default()
@@ -63,12 +63,9 @@ def swap_config_lines(config_path=harness.REPO / "nbgrader_config.py"):
             module, name = item.__module__, item.__name__
         imports.setdefault(module, set()).add(name)
         names.append(name)
-    _, sections = harness.kit_wiring(config_path)
     lines = [f"from {module} import {', '.join(sorted(n))}" for module, n in sorted(imports.items())]
     lines.append("c = get_config()  # noqa: F821")
     lines.append(f"c.Autograde.autograde_preprocessors = [{', '.join(names)}]")
-    for key, value in sections.get("GradeInSandbox", {}).items():
-        lines.append(f"c.GradeInSandbox.{key} = {value!r}")
     return "\n".join(lines) + "\n"
 
 
