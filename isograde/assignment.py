@@ -345,24 +345,60 @@ def _run_master_cell(source, namespace, label, seconds):
     return None
 
 
+class _Watchdog(threading.Thread):
+    """One thread per process that raises an exception in a thread whose deadline has passed (Python code
+    only: a blocking call is interrupted when it returns to Python). Deadlines nest."""
+
+    def __init__(self):
+        super().__init__(daemon=True, name="isograde-watchdog")
+        self.condition = threading.Condition()
+        self.deadlines = []  # (monotonic time, thread id, exception, fired event), in order of setting
+
+    def run(self):
+        import ctypes
+        with self.condition:
+            while True:
+                if not self.deadlines:
+                    self.condition.wait()
+                    continue
+                when, target, exception, fired = min(self.deadlines, key=lambda d: d[0])
+                delay = when - time.monotonic()
+                if delay > 0:
+                    self.condition.wait(delay)
+                    continue
+                self.deadlines.remove((when, target, exception, fired))
+                fired.set()
+                ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(target), ctypes.py_object(exception))
+
+    def add(self, entry):
+        with self.condition:
+            self.deadlines.append(entry)
+            self.condition.notify()
+
+    def remove(self, entry):
+        with self.condition:
+            if entry in self.deadlines:
+                self.deadlines.remove(entry)
+
+
+_WATCHDOG = None
+_WATCHDOG_LOCK = threading.Lock()
+
+
 @contextlib.contextmanager
 def interrupt_after(seconds, exception=_Timeout):
     """Raise ``exception`` in this thread if the block runs past ``seconds`` (Python code only)."""
     import ctypes
-    target = threading.get_ident()
-    done, fired = threading.Event(), threading.Event()
-
-    def watch():
-        if not done.wait(seconds):
-            fired.set()
-            ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(target), ctypes.py_object(exception))
-
-    watcher = threading.Thread(target=watch, daemon=True)
-    watcher.start()
+    global _WATCHDOG
+    with _WATCHDOG_LOCK:
+        if _WATCHDOG is None or not _WATCHDOG.is_alive():
+            _WATCHDOG = _Watchdog()
+            _WATCHDOG.start()
+    entry = (time.monotonic() + seconds, threading.get_ident(), exception, threading.Event())
+    _WATCHDOG.add(entry)
     try:
         yield
     finally:
-        done.set()
-        watcher.join()
-        if fired.is_set():  # the block ended as the watcher fired: drop an exception still pending
-            ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(target), None)
+        _WATCHDOG.remove(entry)
+        if entry[3].is_set():  # the block ended as the watchdog fired: drop an exception still pending
+            ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(entry[1]), None)
