@@ -13,7 +13,6 @@ autograded/, so a failed or interrupted attempt leaves the previous result in pl
 """
 import contextlib
 import glob
-import json
 import os
 import re
 import shutil
@@ -59,32 +58,49 @@ def submitted_students(course_root, assignment):
 
 
 def check_submission(course_root, assignment, student, expected):
-    """Why this submission cannot be graded, or None. ``expected``: the assignment's notebook names."""
-    folder = os.path.join(course_root, "submitted", student, assignment)
-    if not os.path.isdir(folder):
-        return f"missing submission: no folder submitted/{student}/{assignment}/"
-    present = sorted(n for n in os.listdir(folder) if n.endswith(".ipynb"))
-    for name in expected:
-        if name not in present:
-            others = [n for n in present if n not in expected]
-            if others:
-                return f"wrong file name: found {', '.join(others)}, expected {name}"
-            return f"missing notebook: {name} is not in the submission"
-        path = os.path.join(folder, name)
-        if os.path.getsize(path) == 0:
-            return f"not a notebook: {name} is an empty file"
-        # JSON and the notebook's shape only: nbgrader validates the rest when it reads it (nbformat's
-        # full schema validation here would cost a few milliseconds more per submission for nothing)
-        try:
-            with open(path, encoding="utf-8") as handle:
-                notebook = json.load(handle)
-        except UnicodeDecodeError:
-            return f"not a notebook: {name} is not UTF-8 text"
-        except json.JSONDecodeError as error:
-            return f"not a notebook (invalid JSON): {name}: {str(error).splitlines()[0][:150]}"
-        if not isinstance(notebook, dict) or not isinstance(notebook.get("cells"), list):
-            return f"not a valid notebook: {name} has no cells"
-    return None
+    """Why this submission cannot be graded, or None. ``expected``: the assignment's notebook names.
+
+    The folder is read as ``hw3kit.safefiles`` reads a student's files (nothing followed, no pipe or
+    device opened, sizes, counts and names capped): nbgrader copies every file of it into autograded/
+    with shutil, following links, so what it refuses must be refused here, before nbgrader runs."""
+    from hw3kit import safefiles
+
+    listing, handle = safefiles.scan_submission(course_root, student, assignment)
+    try:
+        if handle is None and not listing.items:
+            return f"missing submission: no folder submitted/{student}/{assignment}/"
+        refusal = safefiles.refusal_of(listing)
+        if refusal:
+            return refusal
+        present = sorted(item.path for item in listing.files if item.path.endswith(".ipynb") and "/" not in item.path)
+        for name in expected:
+            if name not in present:
+                others = [n for n in present if n not in expected]
+                if others:
+                    return f"wrong file name: found {', '.join(others)}, expected {name}"
+                return f"missing notebook: {name} is not in the submission"
+            try:
+                content = safefiles.read_regular(name, handle, safefiles.MAX_NOTEBOOK_BYTES)
+            except safefiles.Refused as refused:
+                return f"refused: {name} {refused}"
+            # JSON, the notebook's shape and the types of its parts (safefiles.shape_problem): nbgrader
+            # validates the rest when it reads it
+            try:
+                safefiles.parse_notebook(content)
+            except safefiles.BadNotebook as bad:
+                if bad.kind == "empty":
+                    return f"not a notebook: {name} is an empty file"
+                if bad.kind == "encoding":
+                    return f"not a notebook: {name} is not UTF-8 text"
+                if bad.kind == "json":
+                    return f"not a notebook (invalid JSON): {name}: {bad.detail}"
+                if bad.detail == "it has no cells":
+                    return f"not a valid notebook: {name} has no cells"
+                return f"not a valid notebook: {name}: {bad.detail}"
+        return None
+    finally:
+        if handle is not None:
+            os.close(handle)
 
 
 FAILURE_SIGNS = [  # (text in nbgrader's log or error, reason shown to the instructor)
@@ -221,19 +237,24 @@ def recover(course_root, step="autograded"):
 
 def interrupted_cells(course_root, assignment, student, notebooks):
     """Cells of the autograded notebooks that ran past their time limit or ended the student's worker."""
+    from hw3kit.safefiles import BadNotebook, Refused, as_dict, as_list, load_json_file
+
     found = []
     for name in notebooks:
         path = os.path.join(course_root, "autograded", student, assignment, name)
         if not os.path.isfile(path):
             continue
-        with open(path, encoding="utf-8") as handle:
-            cells = json.load(handle)["cells"]
-        for index, cell in enumerate(cells):
-            for output in cell.get("outputs", []):
+        try:
+            cells = as_list(as_dict(load_json_file(path)).get("cells"))
+        except (BadNotebook, Refused, OSError):
+            continue
+        for index, cell in enumerate(as_dict(cell) for cell in cells):
+            for output in as_list(cell.get("outputs")):
+                output = as_dict(output)
                 if output.get("output_type") == "error" and output.get("ename") in ("CellTimeoutError",
                                                                                    "WorkerDied"):
-                    grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
-                    found.append(f"{name} cell {index}" + (f" ({grade_id})" if grade_id else ""))
+                    grade_id = as_dict(as_dict(cell.get("metadata")).get("nbgrader")).get("grade_id")
+                    found.append(f"{name} cell {index}" + (f" ({grade_id})" if isinstance(grade_id, str) else ""))
                     break
     return found
 
@@ -281,6 +302,10 @@ def grade(course_root, assignment, students=None, jobs=1, force=False, timeout=N
     bar = _progress(len(todo), progress, skipped)
     try:
         for outcome in _run(course_root, assignment, todo, jobs, timeout, db_url, scheduler, expected, sandboxed):
+            if outcome.files_hash is None and outcome.status == status_store.FAILED:
+                # a worker that crashed (or died) gave no hash: the files it failed on are those here now,
+                # so that the submission stands as failed, not as changed since
+                outcome.files_hash = status_store.submission_hash(course_root, assignment, outcome.student)
             try:
                 status_store.record(course_root, assignment, outcome.student, outcome.status, outcome.reason,
                                     outcome.seconds, outcome.phases, outcome.files_hash, db_url)

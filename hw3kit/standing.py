@@ -100,7 +100,9 @@ def _standing(course_root, assignment, student, record, submission):
         elif now is None:
             reason = "the submitted files are gone; the grade is that of the files graded before"
         return _scored(Standing(student, GRADED, reason, **graded))
-    if record.get("status") == status_store.FAILED and record.get("files_hash") == now:
+    if record.get("status") == status_store.FAILED and record.get("files_hash") in (now, None):
+        # files_hash None: an attempt whose worker crashed before it read the files (recorded so by
+        # earlier versions of grade): it failed on the files there then, which nothing says changed
         return Standing(student, FAILED, record.get("reason", ""), record=record)
     if record.get("graded_hash"):
         return Standing(student, CHANGED, f"the submission changed since it was graded ({record.get('graded_at')})",
