@@ -161,6 +161,8 @@ def run(args, course):
         print(f"Wrote {len(written)} feedback file(s) under feedback/.")
         for student, why in sorted(left_out.items()):
             print(f"  {'note' if why.startswith('graded') else 'no feedback'} {student}: {why}")
+        if any(why.startswith("feedback failed") for why in left_out.values()):
+            return 1
     elif command == "export":
         from hw3kit.export import export_grades
         paths = export_grades(course, args.assignment, to=args.to, lms_to=args.lms_to, db_url=args.db)
