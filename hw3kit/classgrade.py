@@ -65,6 +65,9 @@ def check_submission(course_root, assignment, student, expected):
     with shutil, following links, so what it refuses must be refused here, before nbgrader runs."""
     from hw3kit import safefiles
 
+    problem = safefiles.name_problem(student)
+    if problem:  # a folder unpacked into submitted/ by hand: its name would garble every listing
+        return f"refused: the folder submitted/{safefiles.shown(student)} {problem}"
     listing, handle = safefiles.scan_submission(course_root, student, assignment)
     try:
         if handle is None and not listing.items:
@@ -79,24 +82,9 @@ def check_submission(course_root, assignment, student, expected):
                 if others:
                     return f"wrong file name: found {', '.join(others)}, expected {name}"
                 return f"missing notebook: {name} is not in the submission"
-            try:
-                content = safefiles.read_regular(name, handle, safefiles.MAX_NOTEBOOK_BYTES)
-            except safefiles.Refused as refused:
-                return f"refused: {name} {refused}"
-            # JSON, the notebook's shape and the types of its parts (safefiles.shape_problem): nbgrader
-            # validates the rest when it reads it
-            try:
-                safefiles.parse_notebook(content)
-            except safefiles.BadNotebook as bad:
-                if bad.kind == "empty":
-                    return f"not a notebook: {name} is an empty file"
-                if bad.kind == "encoding":
-                    return f"not a notebook: {name} is not UTF-8 text"
-                if bad.kind == "json":
-                    return f"not a notebook (invalid JSON): {name}: {bad.detail}"
-                if bad.detail == "it has no cells":
-                    return f"not a valid notebook: {name} has no cells"
-                return f"not a valid notebook: {name}: {bad.detail}"
+            problem = safefiles.notebook_refusal(name, handle)
+            if problem:
+                return problem
         return None
     finally:
         if handle is not None:
@@ -403,9 +391,11 @@ def summary(outcomes, skipped=0):
     lines = [f"Graded {len(graded)}, failed {len(failed)}" + (f", skipped {skipped} already graded" if skipped else "")
              + (f"; {sum(o.seconds for o in outcomes.values()) / max(1, len(outcomes)):.1f} s per submission"
                 if outcomes else "") + "."]
+    from hw3kit.safefiles import shown
+
     for outcome in sorted(failed, key=lambda o: o.student):
-        lines.append(f"  FAILED {outcome.student}: {outcome.reason}")
+        lines.append(f"  FAILED {shown(outcome.student, 200)}: {outcome.reason}")
     for outcome in sorted(graded, key=lambda o: o.student):
         if outcome.reason:
-            lines.append(f"  note   {outcome.student}: {outcome.reason}")
+            lines.append(f"  note   {shown(outcome.student, 200)}: {outcome.reason}")
     return "\n".join(lines)

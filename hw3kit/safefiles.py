@@ -589,6 +589,31 @@ def _utf8(text):
     return True
 
 
+def notebook_refusal(name, dir_fd):
+    """Why the notebook ``name`` (relative to ``dir_fd``, a checked submission folder) cannot be graded,
+    in the words of ``grade``'s reasons, or None: a regular file within the cap, UTF-8 JSON of an
+    nbformat 4 notebook whose parts have their types (nbgrader validates the rest when it reads it)."""
+    try:
+        content = read_regular(name, dir_fd, MAX_NOTEBOOK_BYTES)
+    except Refused as refused:
+        return f"refused: {name} {refused}"
+    except OSError as error:
+        return f"not a notebook: {name} cannot be read ({error.strerror})"
+    try:
+        parse_notebook(content)
+    except BadNotebook as bad:
+        if bad.kind == "empty":
+            return f"not a notebook: {name} is an empty file"
+        if bad.kind == "encoding":
+            return f"not a notebook: {name} is not UTF-8 text"
+        if bad.kind == "json":
+            return f"not a notebook (invalid JSON): {name}: {bad.detail}"
+        if bad.detail == "it has no cells":
+            return f"not a valid notebook: {name} has no cells"
+        return f"not a valid notebook: {name}: {bad.detail}"
+    return None
+
+
 # ---------------------------------------------------------------------------------------------
 # Reading parsed student JSON defensively (for notebooks read without parse_notebook)
 # ---------------------------------------------------------------------------------------------
@@ -640,8 +665,9 @@ def guard_nbgrader_autograde():
     for the converter class (AutogradeApp builds ``Autograde`` by name). So the course's
     nbgrader_config.py calls this: ``Autograde.init_destination``, the first step nbgrader takes for
     each submission, refuses a folder ``submission_refusal`` refuses. nbgrader then logs the reason,
-    fails that submission alone (removing its partial output) and goes on with the others.
-    Idempotent."""
+    fails that submission alone (removing its partial output) and goes on with the others. The
+    notebooks are checked as ``grade`` checks them (``notebook_refusal``), so a malformed one fails with
+    its reason rather than with nbgrader's traceback. Idempotent."""
     from nbgrader.converters.autograde import Autograde
 
     original = Autograde.init_destination
@@ -651,13 +677,34 @@ def guard_nbgrader_autograde():
     def init_destination(self, assignment_id, student_id):
         excluded = self.coursedir.student_id_exclude.split(",") if self.coursedir.student_id_exclude else []
         if student_id not in excluded:
-            source = os.path.dirname(os.path.normpath(self._format_source(assignment_id, student_id)))
-            refusal = submission_refusal(os.path.dirname(source), student_id, assignment_id,
-                                         submitted=os.path.basename(source))
+            submitted = os.path.dirname(os.path.dirname(os.path.normpath(
+                self._format_source(assignment_id, student_id))))  # <course>/submitted/<student>/<assignment>
+            refusal = _refusal_for_nbgrader(os.path.dirname(submitted), os.path.basename(submitted), student_id,
+                                            assignment_id, [os.path.basename(path) for path in self.notebooks])
             if refusal:
-                self.log.error("Refusing the submission of %s: %s", student_id, refusal)
+                self.log.error("Refusing the submission of %s: %s", shown(student_id, 200), refusal)
                 raise UnsafeSubmission(refusal)
         return original(self, assignment_id, student_id)
 
     init_destination._hw3kit_guard = True
     Autograde.init_destination = init_destination
+
+
+def _refusal_for_nbgrader(course_root, submitted, student, assignment, notebooks):
+    """The folder's refusal, else the first notebook's (``grade``'s check, for nbgrader's own autograde)."""
+    problem = name_problem(student)
+    if problem:
+        return f"refused: the folder {submitted}/{shown(student)} {problem}"
+    listing, handle = scan_submission(course_root, student, assignment, submitted)
+    try:
+        refusal = refusal_of(listing)
+        if refusal or handle is None:
+            return refusal
+        for name in notebooks:
+            refusal = notebook_refusal(name, handle)
+            if refusal:
+                return refusal
+        return None
+    finally:
+        if handle is not None:
+            os.close(handle)
