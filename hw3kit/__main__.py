@@ -154,6 +154,11 @@ def run(args, course):
                                     sandboxed=not args.no_sandbox)
         _, skipped = classgrade.plan(course, args.assignment, args.student, force=False, db_url=args.db)
         print(classgrade.summary(outcomes, skipped=len([s for s in skipped if s not in outcomes])))
+        from hw3kit.safefiles import student_folders, unreadable_note
+        unreadable = student_folders(course, args.assignment)[1]
+        if unreadable and not args.student:
+            print(unreadable_note(unreadable))
+            return 1
         return 1 if any(o.status == "failed" for o in outcomes.values()) else 0
     elif command == "feedback":
         from hw3kit.feedback import generate_feedback

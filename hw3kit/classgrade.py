@@ -53,8 +53,11 @@ def source_notebooks(course_root, assignment):
 
 
 def submitted_students(course_root, assignment):
-    pattern = os.path.join(course_root, "submitted", "*", assignment)
-    return sorted(os.path.basename(os.path.dirname(p)) for p in glob.glob(pattern) if os.path.isdir(p))
+    """The students with a folder submitted/<student>/<assignment>/ (names that are not UTF-8 left out:
+    ``grade`` and ``status`` name them)."""
+    from hw3kit.safefiles import student_folders
+
+    return student_folders(course_root, assignment)[0]
 
 
 def check_submission(course_root, assignment, student, expected):

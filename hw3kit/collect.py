@@ -510,7 +510,7 @@ def import_submissions(course_root, assignment, source, regexp=None, db_url=None
     """Import ``source`` into submitted/ and the gradebook; returns a Result. Raises ImportProblem,
     having changed nothing, when the release, the source or the database cannot be used."""
     course_root = os.path.abspath(course_root)
-    source = os.path.abspath(source)
+    source = os.path.realpath(source)  # the argument is the instructor's: followed; nothing inside it is
     notebooks = release_notebooks(course_root, assignment)
     pattern = _compile(regexp)
     with tempfile.TemporaryDirectory(prefix="hw3kit-import-") as scratch:
@@ -583,5 +583,5 @@ def report_lines(result, assignment):
         lines += [f"  {sentence}" for _, sentence in result.renamed]
     if result.not_imported:
         lines.append(f"Not imported: {len(result.not_imported)} file(s):")
-        lines += [f"  {path}: {reason}" for path, reason in result.not_imported]
+        lines += [f"  {safefiles.shown(path, 300)}: {reason}" for path, reason in result.not_imported]
     return lines

@@ -10,8 +10,8 @@ The inbound folder belongs to the student, who may change it while it is copied.
 ``SafeExchangeCollect`` (the course's nbgrader_config.py sets ``c.ExchangeFactory.collect`` to it) keeps
 nbgrader's choice of which submission to collect and what to ignore (``CourseDirectory.ignore`` and
 ``include``), and copies through ``hw3kit.safefiles``: folders opened without following, regular files
-only, each read with ``O_NOFOLLOW | O_NONBLOCK`` and checked again once open, sizes, counts and names
-capped. A submission that holds anything else is not copied: its folder in ``submitted/`` then holds
+only, each read with ``O_NOFOLLOW | O_NONBLOCK`` and checked again once open (a hard link, another name
+of a file elsewhere, is refused here too), sizes, counts and names capped. A submission that holds anything else is not copied: its folder in ``submitted/`` then holds
 only ``.hw3kit-refused`` (the reason, one line naming the file) and its ``timestamp.txt``, so that
 ``grade`` fails it with that reason and ``status``, the export and the report show it. The new copy is
 made beside the old one and put in its place once complete. A student id that is not a plain name is
@@ -130,14 +130,16 @@ class SafeExchangeCollect(ExchangeCollect):
     def _copy_checked(self, folder, name, staging):
         """Copy into ``staging``; returns why the submission is refused, or None."""
         base = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+        limits = dict(safefiles.DEFAULT_LIMITS, **self._limits())
         try:
-            listing = safefiles.scan(name, base, self._limits(), self._ignored)
+            listing = safefiles.scan(name, base, limits, self._ignored)
             refusal = listing.refusal()
             if refusal:
                 return refusal.removeprefix("refused: ")
             if any(item.path == safefiles.REFUSED_MARKER for item in listing.files):
                 return f"{safefiles.REFUSED_MARKER} is a name the kit keeps for itself"
             handle = safefiles.open_folder(name, base)
+            budget = limits["total"]
             try:
                 for item in listing.items:
                     target = os.path.join(staging, *item.path.split("/"))
@@ -147,13 +149,20 @@ class SafeExchangeCollect(ExchangeCollect):
                     if self.coursedir.include and not any(fnmatch.fnmatch(os.path.basename(item.path), pattern)
                                                           for pattern in self.coursedir.include):
                         continue
-                    content = safefiles.read_relative(handle, item.path)
+                    try:
+                        content = safefiles.read_relative(handle, item.path, max(limits["file"], limits["notebook"]),
+                                                          hard_links=False)
+                    except safefiles.Refused as refused:  # a hard link, or changed since it was listed
+                        return f"{safefiles.shown(item.path)} {refused}"
+                    budget -= len(content)
+                    if budget < 0:  # grew since it was listed
+                        return f"the submission holds more than {safefiles.mib(limits['total'])} of files"
                     with open(target, "xb") as stream:
                         stream.write(content)
             finally:
                 os.close(handle)
-        except safefiles.Refused as refused:  # changed while it was copied
-            return f"{safefiles.shown(refused.path) + ' ' if refused.path else ''}{refused} (while it was collected)"
+        except safefiles.Refused as refused:  # the folder itself was swapped for a link since it was listed
+            return f"{safefiles.shown(refused.path or name)} {refused} (while it was collected)"
         except OSError as error:
             return f"could not be read ({error.strerror})"
         finally:

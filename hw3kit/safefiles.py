@@ -126,9 +126,11 @@ def _link_target(name, dir_fd):
         return "?"
 
 
-def read_regular(name, dir_fd=None, limit=MAX_FILE_BYTES):
+def read_regular(name, dir_fd=None, limit=MAX_FILE_BYTES, hard_links=True):
     """The bytes of the regular file ``name`` (relative to ``dir_fd``), at most ``limit`` of them.
-    A link is not followed, a pipe or a device is never opened, a larger file is not read: Refused."""
+    A link is not followed, a pipe or a device is never opened, a larger file is not read: Refused.
+    ``hard_links=False``: a file with another name elsewhere is refused too (in a folder a student
+    controls, such as nbgrader's exchange, it may be another name of a file the student cannot read)."""
     info = os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
     if stat.S_ISLNK(info.st_mode):
         raise Refused(f"is a symbolic link (to {shown(_link_target(name, dir_fd))})")
@@ -144,6 +146,8 @@ def read_regular(name, dir_fd=None, limit=MAX_FILE_BYTES):
         info = os.fstat(handle)
         if not stat.S_ISREG(info.st_mode):
             raise Refused(f"is {kind_of(info.st_mode)}")
+        if not hard_links and info.st_nlink > 1:
+            raise Refused("is a hard link (another name of a file elsewhere); only plain files are read")
         chunks, size = [], 0
         while size <= limit:
             chunk = os.read(handle, min(1 * MiB, limit + 1 - size))
@@ -301,7 +305,9 @@ def _scan(handle, prefix, depth, listing, limits, counts, ignore):
             os.close(child)
 
 
-def read_relative(folder_fd, path, limit=MAX_FILE_BYTES):
+def read_relative(folder_fd, path, limit=MAX_FILE_BYTES, hard_links=True):
+    """``read_regular`` of ``path`` ('/' separators) below the folder ``folder_fd``, every folder on the
+    way opened without following it."""
     parts = path.split("/")
     handles = []
     try:
@@ -309,7 +315,7 @@ def read_relative(folder_fd, path, limit=MAX_FILE_BYTES):
         for part in parts[:-1]:
             handle = open_folder(part, handle)
             handles.append(handle)
-        return read_regular(parts[-1], handle, max(limit, MAX_NOTEBOOK_BYTES))
+        return read_regular(parts[-1], handle, limit, hard_links)
     finally:
         for opened in handles:
             os.close(opened)
@@ -366,6 +372,33 @@ def scan_submission(course_root, student, assignment, submitted="submitted"):
         first = text.strip().splitlines()[0] if text.strip() else "refused when collected"
         listing.problems.insert(0, (REFUSED_MARKER, shown(first, 300)))
     return listing, handle
+
+
+def student_folders(course_root, assignment, submitted="submitted"):
+    """(students with a folder submitted/<student>/<assignment>/, the folder names left out because they
+    are not UTF-8 text: no student id, file, database or terminal can hold them; shown escaped)."""
+    root = os.path.join(course_root, submitted)
+    try:
+        names = os.listdir(root)
+    except (FileNotFoundError, NotADirectoryError):
+        return [], []
+    students, unreadable = [], []
+    for name in sorted(names):
+        if not os.path.isdir(os.path.join(root, name, assignment)):
+            continue
+        try:
+            name.encode("utf-8")
+        except UnicodeEncodeError:
+            unreadable.append(shown(name, 200))
+            continue
+        students.append(name)
+    return students, unreadable
+
+
+def unreadable_note(names, submitted="submitted"):
+    """The line that names student folders left out by ``student_folders``."""
+    return (f"Left out {len(names)} folder(s) of {submitted}/ whose name is not UTF-8 text (rename each to the "
+            f"student's id): {', '.join(names)}")
 
 
 def submission_refusal(course_root, student, assignment, submitted="submitted"):

@@ -142,9 +142,11 @@ def class_answers(course_root, assignment, notebooks):
     A submission folder that hw3kit.safefiles refuses (a link, a pipe ...) is not read at all."""
     from hw3kit import safefiles
 
-    folder = os.path.join(course_root, "submitted")
     documents, notes = {}, []
-    for student in sorted(os.listdir(folder)) if os.path.isdir(folder) else []:
+    students, unreadable = safefiles.student_folders(course_root, assignment)
+    if unreadable:
+        notes.append(safefiles.unreadable_note(unreadable))
+    for student in students:
         listing, handle = safefiles.scan_submission(course_root, student, assignment)
         if handle is None:
             if listing.items:

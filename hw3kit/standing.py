@@ -43,10 +43,9 @@ class Standing:
 
 
 def _submitted_students(course_root, assignment):
-    root = os.path.join(course_root, "submitted")
-    if not os.path.isdir(root):
-        return set()
-    return {s for s in os.listdir(root) if os.path.isdir(os.path.join(root, s, assignment))}
+    from hw3kit.safefiles import student_folders
+
+    return set(student_folders(course_root, assignment)[0])
 
 
 def standings(course_root, assignment, db_url=None):

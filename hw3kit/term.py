@@ -9,7 +9,7 @@ import os
 import shutil
 
 from hw3kit import preflight, status as status_store
-from hw3kit.safefiles import shown
+from hw3kit.safefiles import shown, student_folders, unreadable_note
 from hw3kit.standing import standings
 
 STUDENT_DATA = ("submitted", "autograded", "feedback", "downloaded")
@@ -40,6 +40,9 @@ def show_status(course_root, assignment, students=None, db_url=None):
         lines.append(f"{names[student]:<{width}}  {standing.state:<10}  {total:>6}  {standing.reason}")
     lines.append("")
     lines.append(", ".join(f"{count} {state}" for state, count in sorted(counts.items())) + ".")
+    unreadable = student_folders(course_root, assignment)[1]
+    if unreadable:
+        lines.append(unreadable_note(unreadable))
     return "\n".join(lines)
 
 

@@ -202,6 +202,8 @@ FILE_CASES = {
     "files-name-bidi": (_odd_name("notes\u202etxt.exe"), ("failed", "has a name with control or invisible characters")),
     # a student folder unpacked into submitted/ by hand whose name would garble the terminal
     "files-student-\x1b[2Jname": (_beside(lambda folder: None), ("failed", "has a name with control or invisible characters")),
+    # a student folder whose name is not UTF-8: left out, and named, by grade and status
+    os.fsdecode(b"files-student-\xffname"): (_beside(lambda folder: None), ("left out", "files-student-\\xffname")),
     # regular files beside the notebook are the student's own: graded, and the feedback of all is written
     "files-extra-notes-html": (_beside(lambda f: (f / "notes.html").write_text(
         '<html><script src="https://example.org/x.js"></script>my notes</html>')), ("graded", 95.0)),

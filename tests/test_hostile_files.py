@@ -24,7 +24,6 @@ import time
 import zipfile
 from pathlib import Path
 
-import nbformat
 import pytest
 
 import hostile_files
@@ -157,7 +156,11 @@ def check_outcomes(course, done, cases=FILE_CASES):
     failed_section = report.split('id="failed"')[1].split('id="ungraded"')[0]
     for name, (_, (state, expected)) in cases.items():
         shown = shown_name(name, 200)  # as the terminal shows a name (escape codes escaped)
-        if state == "failed":
+        if state == "left out":  # no student id can be this name: named by grade and status, in no file
+            note = f"whose name is not UTF-8 text (rename each to the student's id): {expected}"
+            assert note in done["grade"].stdout and note in done["status"].stdout, name
+            assert shown not in table and name not in export, name
+        elif state == "failed":
             assert f"FAILED {shown}: " in done["grade"].stdout, name
             assert table[shown][0] == "failed" and expected in table[shown][2], (name, table[shown])
             assert export[name]["status"] == "failed" and expected in export[name]["reason"], (name, export[name])
@@ -298,6 +301,8 @@ def build_download(root, release, source):
     os.symlink("/dev/zero", folder / "zero" / "hw3.ipynb")
     os.mkfifo(folder / "pipe" / "hw3.ipynb")
     os.symlink(str(REPO / "source" / "hw3"), folder / "linked")  # a folder link: never entered
+    with open(os.path.join(os.fsencode(folder), b"bad\xffname_hw3.ipynb"), "wb") as stream:
+        stream.write(honest)  # a name that is not UTF-8 (it would break every line that prints it)
     hostile_files._sparse(folder / "big" / "hw3.ipynb", 200 * 1024 * 1024, b'{"cells": [], "x": "')
     deep = json.loads(honest)
     deep["metadata"]["deep"] = "__DEEP__"
@@ -312,7 +317,8 @@ def build_download(root, release, source):
                "zero/hw3.ipynb": "a symbolic link (to /dev/zero)", "pipe/hw3.ipynb": "a named pipe",
                "linked": "a symbolic link (to", "big/hw3.ipynb": "too large for a notebook",
                "deep/hw3.ipynb": "not a notebook (its JSON is nested too deeply)",
-               "meta/hw3.ipynb": "not a notebook (JSON, but not a notebook"}
+               "meta/hw3.ipynb": "not a notebook (JSON, but not a notebook",
+               "bad\\xffname_hw3.ipynb": "has a name that is not UTF-8 text"}
 
     archive = root / "download.zip"
     with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as bundle:
@@ -397,12 +403,15 @@ def test_nbgrader_collect_copies_regular_files_only_and_the_refused_fail_with_th
     os.symlink(grader.parent, submission("dave") / "more")
     os.symlink(grader.parent, inbound / f"frank+hw3+{early}+r9")  # the whole submission is a link
     hostile_files._sparse(submission("hank") / "data.bin", 40 * 1024 * 1024)
+    secret = tmp_path / "instructor-only.py"  # a second name of a file the student could not read
+    shutil.copy(grader, secret)
+    os.link(secret, submission("ivy") / "notes.py")
     os.symlink(grader, submission("erin", early) / "notes.txt")
     submission("erin", late)  # a later, clean submission: that one counts
     (inbound / "gus+hw3+not-a-time+r1").mkdir()  # nbgrader's own collect stops for everyone here
     expected = {"bob": "notes.txt is a symbolic link", "carol": "notes.txt is a named pipe",
                 "dave": "more is a symbolic link", "frank": f"frank+hw3+{early}+r9 is a symbolic link",
-                "hank": "data.bin is larger than 32 MiB"}
+                "hank": "data.bin is larger than 32 MiB", "ivy": "notes.py is a hard link"}
 
     run = Runner()
     done = run(course, "collect", "hw3", f"--Exchange.root={tmp_path / 'exchange'}", module=["-m", "nbgrader"],
@@ -410,7 +419,8 @@ def test_nbgrader_collect_copies_regular_files_only_and_the_refused_fail_with_th
     assert done.returncode == 0, done.stdout + done.stderr
     assert "Skipping gus+hw3+not-a-time+r1" in done.stderr
     submitted = course / "submitted"
-    assert sorted(p.name for p in submitted.iterdir()) == ["alice", "bob", "carol", "dave", "erin", "frank", "hank"]
+    assert sorted(p.name for p in submitted.iterdir()) == ["alice", "bob", "carol", "dave", "erin", "frank", "hank",
+                                                           "ivy"]
     assert not [p for p in submitted.rglob("*") if hostile_files.is_special(p)]
     markers = hostile_files.grader_markers(REPO)
     assert not [p for p in submitted.rglob("*") if p.is_file() and any(m in p.read_text(errors="replace") for m in markers)]
