@@ -174,7 +174,7 @@ class SafeExchangeCollect(ExchangeCollect):
             stream.write(refusal + "\n")
             stream.write(f"(nbgrader collect of {safefiles.shown(name, 200)}: nothing of it was copied)\n")
         with contextlib.suppress(safefiles.Refused, OSError):  # nbgrader's --update compares it
-            base = os.open(os.path.join(folder, name), safefiles._DIR_FLAGS)
+            base = safefiles.open_folder(os.path.join(folder, name))
             try:
                 stamp = safefiles.read_regular("timestamp.txt", base, 1024)
             finally:

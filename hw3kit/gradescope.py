@@ -196,7 +196,7 @@ def place_upload(submission, folder, expected):
     notebooks = [problem for problem in listing.problems
                  if problem[0].endswith(".ipynb") or not problem[0] or problem[1].startswith("is a symbolic link")]
     if notebooks:  # a notebook (or a folder on the way) that is not a regular file: refused, never read
-        path, sentence = min(notebooks, key=lambda problem: safefiles._severity(problem[1]))
+        path, sentence = min(notebooks, key=lambda problem: safefiles.severity(problem[1]))
         return f"{safefiles.shown(path) if path else 'the upload'} {sentence}"
     by_name = {}
     for item in sorted(listing.files, key=lambda item: (item.path.count("/"), item.path)):

@@ -204,13 +204,13 @@ class Listing:
         """One line naming the first problem (and how many others), or None."""
         if not self.problems:
             return None
-        path, sentence = min(self.problems, key=lambda problem: _severity(problem[1]))
+        path, sentence = min(self.problems, key=lambda problem: severity(problem[1]))
         more = len(self.problems) - 1
         return (f"refused: {shown(path) if path else 'the submission'} {sentence}"
                 + (f" (and {more} other problem{'s' * (more > 1)})" if more else ""))
 
 
-def _severity(sentence):
+def severity(sentence):
     """Which problem a refusal names first: what could reach the grader, then the caps, then names."""
     if sentence.startswith(("is a symbolic link", "is a named pipe", "is a socket", "is a character device",
                             "is a block device", "is not a regular file")):

@@ -197,6 +197,7 @@ def check_nothing_leaked(course, done):
 
 
 def check_bounded(done):
+    print(", ".join(f"{command} {run.seconds:.1f} s {run.peak_mib or 0:.0f} MiB" for command, run in done.items()))
     for command, run in done.items():
         assert run.seconds < LIMITS[command], (command, run.seconds)
         assert run.peak_mib is not None and run.peak_mib < PEAK_MIB, (command, run.peak_mib)
