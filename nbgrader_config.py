@@ -13,6 +13,7 @@ from isograde.preprocessor import CheckCellMetadataOnce, GradeInSandbox
 from hw3kit.feedback import FeedbackHTMLExporter, ShortTracebacks
 from hw3kit.markscheme import ClearMarkSchemeOfLockedCells
 from hw3kit import safehtml
+from hw3kit.safefiles import guard_nbgrader_autograde
 
 c = get_config()  # noqa: F821 (provided by nbgrader when it loads this file)
 
@@ -46,6 +47,15 @@ c.IgnorePattern.pattern = r"RuntimeWarning"
 c.GradeInSandbox.cell_timeout = 60
 # The checks of one test cell, the student's code they call included, may take this long.
 c.GradeInSandbox.check_timeout = 30
+
+# A submission folder holds regular files only (no link, pipe or device; sizes, counts and names capped:
+# hw3kit/safefiles.py). nbgrader's autograde copies it with shutil, following links, before any
+# preprocessor runs, and has no setting for its converter class: this makes Autograde check each folder
+# first and fail a refused one alone, with its reason (`python -m hw3kit grade` checks it too, earlier).
+guard_nbgrader_autograde()
+# nbgrader's collect, copying from the exchange without following what a student put there (links, pipes,
+# odd folder names): a refused submission arrives in submitted/ as its reason (hw3kit/exchange.py).
+c.ExchangeFactory.collect = "hw3kit.exchange.SafeExchangeCollect"
 
 # A deleted or edited test cell is restored from the master notebook and graded.
 c.OverwriteCells.add_missing_cells = True

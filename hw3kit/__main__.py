@@ -154,6 +154,11 @@ def run(args, course):
                                     sandboxed=not args.no_sandbox)
         _, skipped = classgrade.plan(course, args.assignment, args.student, force=False, db_url=args.db)
         print(classgrade.summary(outcomes, skipped=len([s for s in skipped if s not in outcomes])))
+        from hw3kit.safefiles import student_folders, unreadable_note
+        unreadable = student_folders(course, args.assignment)[1]
+        if unreadable and not args.student:
+            print(unreadable_note(unreadable))
+            return 1
         return 1 if any(o.status == "failed" for o in outcomes.values()) else 0
     elif command == "feedback":
         from hw3kit.feedback import generate_feedback
@@ -161,6 +166,8 @@ def run(args, course):
         print(f"Wrote {len(written)} feedback file(s) under feedback/.")
         for student, why in sorted(left_out.items()):
             print(f"  {'note' if why.startswith('graded') else 'no feedback'} {student}: {why}")
+        if any(why.startswith("feedback failed") for why in left_out.values()):
+            return 1
     elif command == "export":
         from hw3kit.export import export_grades
         paths = export_grades(course, args.assignment, to=args.to, lms_to=args.lms_to, db_url=args.db)

@@ -16,7 +16,6 @@
 import csv
 import glob
 import importlib.util
-import json
 import math
 import os
 import statistics
@@ -26,6 +25,7 @@ from dataclasses import dataclass, field
 from hw3kit.export import NOT_GRADED_YET
 from hw3kit.grading import EXERCISE_OF_CELL
 from hw3kit.report import exercise_of
+from hw3kit.safefiles import Refused
 
 WEAK_CORRELATION = 0.2  # below this (but not negative), a check separates strong and weak submissions weakly
 VERDICT_KEY = "isograde"  # isograde.grading.VERDICT_KEY (not imported: the report needs no engine)
@@ -130,18 +130,21 @@ def load_known_mistakes(course_root, assignment, notes=None):
 
 def recorded_hints(notebook_path):
     """{grade id: hint} of an autograded notebook's failing test cells, as the grader recorded them."""
-    with open(notebook_path, encoding="utf-8") as handle:
-        cells = json.load(handle)["cells"]
+    from hw3kit.safefiles import BadNotebook, as_dict, as_list, load_json_file
+
+    cells = as_dict(load_json_file(notebook_path)).get("cells")
+    if not isinstance(cells, list):
+        raise BadNotebook("shape", "no list of cells")
     hints = {}
     for cell in cells:
         if not isinstance(cell, dict) or cell.get("cell_type") != "code":
             continue
-        metadata = cell.get("metadata") or {}
-        meta = metadata.get("nbgrader") or {}
-        verdict = metadata.get(VERDICT_KEY) or {}
-        if meta.get("grade") and not meta.get("solution") and isinstance(verdict, dict) \
+        metadata = as_dict(cell.get("metadata"))
+        meta = as_dict(metadata.get("nbgrader"))
+        verdict = as_dict(metadata.get(VERDICT_KEY))
+        if meta.get("grade") and not meta.get("solution") and isinstance(meta.get("grade_id"), str) \
                 and isinstance(verdict.get("hint"), str):
-            hints[meta.get("grade_id")] = verdict["hint"]
+            hints[meta["grade_id"]] = verdict["hint"]
     return hints
 
 
@@ -170,7 +173,7 @@ def known_mistakes(course_root, assignment, students, catalogue=None):
         for path in sorted(paths):
             try:
                 hints = recorded_hints(path)
-            except (OSError, ValueError, KeyError, TypeError) as error:
+            except (OSError, ValueError, KeyError, TypeError, RecursionError, Refused) as error:
                 notes.append(f"{student}: mistakes not counted, {os.path.basename(path)} unreadable "
                              f"({type(error).__name__})")
                 continue

@@ -13,7 +13,6 @@ autograded/, so a failed or interrupted attempt leaves the previous result in pl
 """
 import contextlib
 import glob
-import json
 import os
 import re
 import shutil
@@ -54,37 +53,45 @@ def source_notebooks(course_root, assignment):
 
 
 def submitted_students(course_root, assignment):
-    pattern = os.path.join(course_root, "submitted", "*", assignment)
-    return sorted(os.path.basename(os.path.dirname(p)) for p in glob.glob(pattern) if os.path.isdir(p))
+    """The students with a folder submitted/<student>/<assignment>/ (names that are not UTF-8 left out:
+    ``grade`` and ``status`` name them)."""
+    from hw3kit.safefiles import student_folders
+
+    return student_folders(course_root, assignment)[0]
 
 
 def check_submission(course_root, assignment, student, expected):
-    """Why this submission cannot be graded, or None. ``expected``: the assignment's notebook names."""
-    folder = os.path.join(course_root, "submitted", student, assignment)
-    if not os.path.isdir(folder):
-        return f"missing submission: no folder submitted/{student}/{assignment}/"
-    present = sorted(n for n in os.listdir(folder) if n.endswith(".ipynb"))
-    for name in expected:
-        if name not in present:
-            others = [n for n in present if n not in expected]
-            if others:
-                return f"wrong file name: found {', '.join(others)}, expected {name}"
-            return f"missing notebook: {name} is not in the submission"
-        path = os.path.join(folder, name)
-        if os.path.getsize(path) == 0:
-            return f"not a notebook: {name} is an empty file"
-        # JSON and the notebook's shape only: nbgrader validates the rest when it reads it (nbformat's
-        # full schema validation here would cost a few milliseconds more per submission for nothing)
-        try:
-            with open(path, encoding="utf-8") as handle:
-                notebook = json.load(handle)
-        except UnicodeDecodeError:
-            return f"not a notebook: {name} is not UTF-8 text"
-        except json.JSONDecodeError as error:
-            return f"not a notebook (invalid JSON): {name}: {str(error).splitlines()[0][:150]}"
-        if not isinstance(notebook, dict) or not isinstance(notebook.get("cells"), list):
-            return f"not a valid notebook: {name} has no cells"
-    return None
+    """Why this submission cannot be graded, or None. ``expected``: the assignment's notebook names.
+
+    The folder is read as ``hw3kit.safefiles`` reads a student's files (nothing followed, no pipe or
+    device opened, sizes, counts and names capped): nbgrader copies every file of it into autograded/
+    with shutil, following links, so what it refuses must be refused here, before nbgrader runs."""
+    from hw3kit import safefiles
+
+    problem = safefiles.name_problem(student)
+    if problem:  # a folder unpacked into submitted/ by hand: its name would garble every listing
+        return f"refused: the folder submitted/{safefiles.shown(student)} {problem}"
+    listing, handle = safefiles.scan_submission(course_root, student, assignment)
+    try:
+        if handle is None and not listing.items:
+            return f"missing submission: no folder submitted/{student}/{assignment}/"
+        refusal = safefiles.refusal_of(listing)
+        if refusal:
+            return refusal
+        present = sorted(item.path for item in listing.files if item.path.endswith(".ipynb") and "/" not in item.path)
+        for name in expected:
+            if name not in present:
+                others = [n for n in present if n not in expected]
+                if others:
+                    return f"wrong file name: found {', '.join(others)}, expected {name}"
+                return f"missing notebook: {name} is not in the submission"
+            problem = safefiles.notebook_refusal(name, handle)
+            if problem:
+                return problem
+        return None
+    finally:
+        if handle is not None:
+            os.close(handle)
 
 
 FAILURE_SIGNS = [  # (text in nbgrader's log or error, reason shown to the instructor)
@@ -221,19 +228,24 @@ def recover(course_root, step="autograded"):
 
 def interrupted_cells(course_root, assignment, student, notebooks):
     """Cells of the autograded notebooks that ran past their time limit or ended the student's worker."""
+    from hw3kit.safefiles import BadNotebook, Refused, as_dict, as_list, load_json_file
+
     found = []
     for name in notebooks:
         path = os.path.join(course_root, "autograded", student, assignment, name)
         if not os.path.isfile(path):
             continue
-        with open(path, encoding="utf-8") as handle:
-            cells = json.load(handle)["cells"]
-        for index, cell in enumerate(cells):
-            for output in cell.get("outputs", []):
+        try:
+            cells = as_list(as_dict(load_json_file(path)).get("cells"))
+        except (BadNotebook, Refused, OSError):
+            continue
+        for index, cell in enumerate(as_dict(cell) for cell in cells):
+            for output in as_list(cell.get("outputs")):
+                output = as_dict(output)
                 if output.get("output_type") == "error" and output.get("ename") in ("CellTimeoutError",
                                                                                    "WorkerDied"):
-                    grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
-                    found.append(f"{name} cell {index}" + (f" ({grade_id})" if grade_id else ""))
+                    grade_id = as_dict(as_dict(cell.get("metadata")).get("nbgrader")).get("grade_id")
+                    found.append(f"{name} cell {index}" + (f" ({grade_id})" if isinstance(grade_id, str) else ""))
                     break
     return found
 
@@ -281,6 +293,10 @@ def grade(course_root, assignment, students=None, jobs=1, force=False, timeout=N
     bar = _progress(len(todo), progress, skipped)
     try:
         for outcome in _run(course_root, assignment, todo, jobs, timeout, db_url, scheduler, expected, sandboxed):
+            if outcome.files_hash is None and outcome.status == status_store.FAILED:
+                # a worker that crashed (or died) gave no hash: the files it failed on are those here now,
+                # so that the submission stands as failed, not as changed since
+                outcome.files_hash = status_store.submission_hash(course_root, assignment, outcome.student)
             try:
                 status_store.record(course_root, assignment, outcome.student, outcome.status, outcome.reason,
                                     outcome.seconds, outcome.phases, outcome.files_hash, db_url)
@@ -378,9 +394,11 @@ def summary(outcomes, skipped=0):
     lines = [f"Graded {len(graded)}, failed {len(failed)}" + (f", skipped {skipped} already graded" if skipped else "")
              + (f"; {sum(o.seconds for o in outcomes.values()) / max(1, len(outcomes)):.1f} s per submission"
                 if outcomes else "") + "."]
+    from hw3kit.safefiles import shown
+
     for outcome in sorted(failed, key=lambda o: o.student):
-        lines.append(f"  FAILED {outcome.student}: {outcome.reason}")
+        lines.append(f"  FAILED {shown(outcome.student, 200)}: {outcome.reason}")
     for outcome in sorted(graded, key=lambda o: o.student):
         if outcome.reason:
-            lines.append(f"  note   {outcome.student}: {outcome.reason}")
+            lines.append(f"  note   {shown(outcome.student, 200)}: {outcome.reason}")
     return "\n".join(lines)

@@ -26,8 +26,12 @@ path built from a checked student id and a notebook name of the release (no memb
 path: no zip-slip), atomically. Nothing is touched before the release, the source and the gradebook
 database have been checked.
 """
+import contextlib
+import hashlib
 import os
 import re
+import shutil
+import tarfile
 import tempfile
 import zipfile
 import zlib
@@ -37,11 +41,17 @@ import nbformat
 from nbgrader.api import Gradebook
 from sqlalchemy.exc import SQLAlchemyError
 
-from hw3kit import preflight
+from hw3kit import preflight, safefiles
 
-MAX_NOTEBOOK_BYTES = 200 * 1024 * 1024
+MAX_NOTEBOOK_BYTES = safefiles.MAX_NOTEBOOK_BYTES
+MAX_SOURCE_ENTRIES = 100_000  # files in one folder or archive imported at once
+MAX_SOURCE_DEPTH = 32
+MAX_READ_BYTES = 2 * 1024 ** 3  # notebook bytes read in one import (each is read twice: checked, then placed)
+TAR_SUFFIXES = (".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tbz2", ".tar.xz", ".txz")
 EXPECTED = ("expected a folder with one sub-folder per student (alice/hw3.ipynb), files named alice_hw3.ipynb, "
-            "or an LMS download (.zip) of such files")
+            "or an LMS download (.zip, .tar) of such files")
+_READ_ERRORS = (zipfile.BadZipFile, tarfile.TarError, RuntimeError, NotImplementedError, OSError, EOFError,
+                zlib.error, safefiles.Refused)
 
 CANVAS = re.compile(r"^(?P<slug>.+?)_(?:(?P<late>LATE)_)?(?P<lms_user_id>\d+)_(?P<file_id>\d+)_(?P<name>.+)$")
 CANVAS_ANONYMOUS = re.compile(r"^(?:(?P<late>LATE)_)?anon_(?P<anonymous_id>[A-Za-z0-9]+)_(?P<file_id>\d+)_"
@@ -55,10 +65,13 @@ class ImportProblem(RuntimeError):
 
 @dataclass
 class Entry:
-    """One file of the source: its path as the user sees it, with '/' separators, and how to read it."""
+    """One file of the source: its path as the user sees it, with '/' separators, and how to read it
+    (``read(limit)``: at most ``limit`` bytes, or an error). ``problem``: why it is not read at all (a
+    link, a device, a name that is not a name)."""
     path: str
     size: int
-    read: callable
+    read: callable = None
+    problem: str = None
 
 
 @dataclass
@@ -72,7 +85,7 @@ class Upload:
     lms_user_id: str = None
     late: bool = False
     student: str = None  # decided once the gradebook is read
-    content: bytes = None
+    digest: str = None  # SHA-256 of the content read and checked (the content itself is not kept)
 
 
 @dataclass
@@ -84,8 +97,9 @@ class Result:
 
 # ---------------------------------------------------------------- the source
 
-def read_source(source):
-    """The files of ``source`` (a folder, a .zip, or one file) as Entries."""
+def read_source(source, scratch=None):
+    """The files of ``source`` (a folder, a .zip, a tar archive, or one file) as Entries. ``scratch``: a
+    folder where a tar archive's notebooks are put to be read (a compressed tar cannot be read out of order)."""
     if not os.path.exists(source):
         raise ImportProblem(f"{source} does not exist: {EXPECTED}.")
     if os.path.isdir(source):
@@ -94,24 +108,56 @@ def read_source(source):
         return _zip_entries(source)
     if source.lower().endswith(".zip"):
         raise ImportProblem(f"{source} is not a valid zip archive: download it again from the LMS.")
-    return [Entry(os.path.basename(source), os.path.getsize(source), lambda: _read_file(source))]
-
-
-def _read_file(path):
-    with open(path, "rb") as stream:
-        return stream.read()
+    if source.lower().endswith(TAR_SUFFIXES):
+        return _tar_entries(source, scratch)
+    return [Entry(os.path.basename(source), os.path.getsize(source),
+                  lambda limit: safefiles.read_path(source, limit))]
 
 
 def _folder_entries(folder):
+    """Every file of the folder, found without following links; links, pipes and devices are entries
+    with a problem (never opened), and so are names that are not names."""
+    limits = {"entries": MAX_SOURCE_ENTRIES, "depth": MAX_SOURCE_DEPTH, "file": MAX_NOTEBOOK_BYTES,
+              "notebook": MAX_NOTEBOOK_BYTES, "total": float("inf")}
+    base, name = os.path.split(os.path.abspath(folder))
+    handle = os.open(base, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        listing = safefiles.scan(name, handle, limits)
+    finally:
+        os.close(handle)
+    if any(path == "" for path, _ in listing.problems):
+        raise ImportProblem(f"{folder} holds more than {MAX_SOURCE_ENTRIES} files: {EXPECTED}.")
+    problems = {}
+    for path, sentence in listing.problems:
+        problems.setdefault(path, sentence.removeprefix("is "))
     entries = []
-    for root, folders, files in os.walk(folder):
-        folders.sort()
-        for name in sorted(files):
-            path = os.path.join(root, name)
-            relative = os.path.relpath(path, folder).replace(os.sep, "/")
-            size = os.path.getsize(path) if os.path.isfile(path) else 0  # a broken link is reported when read
-            entries.append(Entry(relative, size, lambda path=path: _read_file(path)))
+    for item in listing.items:
+        if item.kind == "folder":
+            continue
+        problem = problems.get(item.path)
+        if item.kind == "file" and problem and problem.startswith("larger than"):
+            problem = None  # reported by size below, as for an archive's member
+        entries.append(Entry(item.path, item.size, None if problem else _folder_reader(folder, item.path), problem))
     return entries
+
+
+def _folder_reader(folder, path):
+    def read(limit):
+        handle = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+        try:
+            return safefiles.read_relative(handle, path, limit)
+        finally:
+            os.close(handle)
+    return read
+
+
+def _member_problem(path):
+    for part in path.split("/"):
+        if part and part not in (".", ".."):  # '..' is refused as a student id, and never becomes a path
+            problem = safefiles.name_problem(part)
+            if problem:
+                return problem
+    return None
 
 
 def _zip_entries(archive):
@@ -120,8 +166,56 @@ def _zip_entries(archive):
         members = [info for info in bundle.infolist() if not info.is_dir()]
     except (zipfile.BadZipFile, OSError) as error:
         raise ImportProblem(f"{archive} cannot be read as a zip archive ({error}): download it again.") from error
-    return [Entry(info.filename.replace("\\", "/"), info.file_size,
-                  lambda info=info: bundle.read(info)) for info in members]
+    if len(members) > MAX_SOURCE_ENTRIES:
+        raise ImportProblem(f"{archive} holds more than {MAX_SOURCE_ENTRIES} files: {EXPECTED}.")
+    entries = []
+    for info in members:
+        path = info.filename.replace("\\", "/")
+        mode = info.external_attr >> 16
+        problem = _member_problem(path)
+        if mode & 0o170000 and not (mode & 0o170000) == 0o100000:  # a Unix mode that is not a regular file
+            problem = f"{safefiles.kind_of(mode)} in the archive; only regular files are imported"
+        entries.append(Entry(path, info.file_size, None if problem else
+                             (lambda limit, info=info: _zip_read(bundle, info, limit)), problem))
+    return entries
+
+
+def _zip_read(bundle, info, limit):
+    if info.file_size > limit:
+        raise safefiles.Refused(f"larger than {safefiles.mib(limit)} ({info.file_size} bytes)")
+    with bundle.open(info) as stream:  # zipfile stops at the declared size (and checks the CRC)
+        return stream.read(limit + 1)
+
+
+def _tar_entries(archive, scratch):
+    """The members of a tar archive. Links, hard links, devices and pipes are entries with a problem;
+    regular members named like a notebook and within the cap are copied (one pass over the archive)
+    into ``scratch`` under a number of their own, from where they are read."""
+    entries = []
+    try:
+        with tarfile.open(archive, "r:*") as bundle:
+            for number, member in enumerate(bundle):
+                if number >= MAX_SOURCE_ENTRIES:
+                    raise ImportProblem(f"{archive} holds more than {MAX_SOURCE_ENTRIES} files: {EXPECTED}.")
+                if member.isdir():
+                    continue
+                path = member.name
+                problem = _member_problem(path)
+                if member.issym() or member.islnk():
+                    kind = "a symbolic link" if member.issym() else "a hard link"
+                    problem = f"{kind} in the archive (to {safefiles.shown(member.linkname)}); only regular files are imported"
+                elif not member.isreg():
+                    problem = "a device, pipe or other special file in the archive; only regular files are imported"
+                if problem or not path.endswith(".ipynb") or member.size > MAX_NOTEBOOK_BYTES or scratch is None:
+                    entries.append(Entry(path, member.size, None, problem))
+                    continue
+                copy = os.path.join(scratch, str(number))
+                with bundle.extractfile(member) as stream, open(copy, "wb") as out:
+                    shutil.copyfileobj(stream, out)
+                entries.append(Entry(path, member.size, lambda limit, copy=copy: safefiles.read_path(copy, limit)))
+    except (tarfile.TarError, OSError, EOFError, zlib.error) as error:
+        raise ImportProblem(f"{archive} cannot be read as a tar archive ({error}): download it again.") from error
+    return entries
 
 
 # ---------------------------------------------------------------- names
@@ -199,7 +293,7 @@ def latest_uploads(uploads, result):
         group.sort(key=lambda u: (u.version, u.file_id, u.entry.path), reverse=True)
         latest, rest = group[0], group[1:]
         equal = [u for u in rest if (u.version, u.file_id) == (latest.version, latest.file_id)]
-        if equal and any(_safe_content(u) != _safe_content(latest) or _safe_content(u) is None for u in equal):
+        if equal and any(_safe_digest(u) != _safe_digest(latest) or _safe_digest(u) is None for u in equal):
             for upload in [latest, *equal]:
                 others = ", ".join(u.entry.path for u in [latest, *equal] if u is not upload)
                 result.not_imported.append((upload.entry.path, f"{student}'s {notebook} also comes as {others}, and "
@@ -216,22 +310,38 @@ def latest_uploads(uploads, result):
     return chosen
 
 
-def _safe_content(upload):
-    try:
-        return _content(upload)
-    except (zipfile.BadZipFile, RuntimeError, NotImplementedError, OSError, EOFError, zlib.error):
-        return None
+class _Budget:
+    """Bytes of notebooks one import may read (a zip bomb of many large members ends here)."""
+    left = MAX_READ_BYTES
 
 
-def _content(upload):
-    if upload.content is None:
-        upload.content = upload.entry.read()
-    return upload.content
+def _read(upload, budget):
+    if budget.left <= 0:
+        raise safefiles.Refused(f"not read: the source holds more than {MAX_READ_BYTES // 1024 ** 3} GiB of "
+                                "notebooks; import it in parts")
+    if upload.entry.problem or upload.entry.read is None:
+        raise safefiles.Refused(upload.entry.problem or "not readable")
+    content = upload.entry.read(MAX_NOTEBOOK_BYTES)
+    budget.left -= len(content)
+    if len(content) > MAX_NOTEBOOK_BYTES:
+        raise safefiles.Refused(f"too large for a notebook (more than {MAX_NOTEBOOK_BYTES} bytes)")
+    return content
+
+
+def _safe_digest(upload, budget=None):
+    """The SHA-256 of the upload's content (read once, not kept), or None if it cannot be read."""
+    if upload.digest is None:
+        try:
+            upload.digest = hashlib.sha256(_read(upload, budget or _Budget())).hexdigest()
+        except _READ_ERRORS:
+            return None
+    return upload.digest
 
 
 def notebook_problem(content):
     """Why ``content`` is not a notebook, or None (nbformat's reader, without its schema validation:
-    a notebook that reads is imported and grading reports what else is wrong with it)."""
+    a notebook that reads is imported and grading reports what else is wrong with it). Any JSON is
+    survived: nesting too deep for the parser, parts of the wrong type."""
     if not content:
         return "empty file"
     try:
@@ -240,28 +350,40 @@ def notebook_problem(content):
         return "not a notebook (not UTF-8 text)"
     except nbformat.reader.NotJSONError:
         return "not a notebook (invalid JSON)"
-    except (ValueError, KeyError, TypeError, AttributeError, nbformat.NBFormatError, nbformat.ValidationError) as error:
+    except RecursionError:
+        return "not a notebook (its JSON is nested too deeply)"
+    except Exception as error:  # a student's file: whatever nbformat trips on, this file is not imported
         return f"not a notebook (JSON, but not a notebook: {' '.join(str(error).split())[:120]})"
     return None
 
 
-def read_checked(uploads, result):
-    """The uploads whose content reads as a notebook; the others are reported."""
+def read_checked(uploads, result, budget=None):
+    """The uploads whose content reads as a notebook; the others are reported. The content is not kept
+    (its SHA-256 is): ``place`` reads it again."""
+    budget = budget or _Budget()
     good = []
     for upload in uploads:
+        if upload.entry.problem:
+            result.not_imported.append((upload.entry.path, upload.entry.problem))
+            continue
         if upload.entry.size > MAX_NOTEBOOK_BYTES:
             result.not_imported.append((upload.entry.path, f"too large for a notebook ({upload.entry.size} bytes)"))
             continue
         try:
-            content = _content(upload)
-        except (zipfile.BadZipFile, RuntimeError, NotImplementedError, OSError, EOFError, zlib.error) as error:
+            content = _read(upload, budget)
+        except safefiles.Refused as refused:
+            result.not_imported.append((upload.entry.path, str(refused)))
+            continue
+        except _READ_ERRORS as error:
             result.not_imported.append((upload.entry.path, f"unreadable ({error})"))
             continue
         problem = notebook_problem(content)
         if problem:
             result.not_imported.append((upload.entry.path, problem))
         else:
+            upload.digest = hashlib.sha256(content).hexdigest()
             good.append(upload)
+        del content
     return good
 
 
@@ -333,23 +455,31 @@ def record_students(gradebook, uploads):
 
 def place(course_root, assignment, upload):
     """Write the upload to submitted/<student>/<assignment>/<notebook> atomically; returns "new",
-    "replaced" or "unchanged" (an identical file is left as it is)."""
+    "replaced" or "unchanged" (an identical file is left as it is). Raises safefiles.Refused (the
+    upload changed since it was checked, or a folder on the way is not a folder) with the reason."""
     submitted = os.path.realpath(os.path.join(course_root, "submitted"))
-    folder = os.path.realpath(os.path.join(submitted, upload.student, assignment))
-    if os.path.commonpath([submitted, folder]) != submitted:  # student ids are checked; this is the backstop
-        raise ImportProblem(f"refusing to write outside submitted/: {upload.student}")
+    folder = os.path.join(submitted, upload.student, assignment)
+    for path in (os.path.dirname(folder), folder):
+        if os.path.lexists(path) and (os.path.islink(path) or not os.path.isdir(path)):
+            raise safefiles.Refused(f"submitted/{safefiles.shown(os.path.relpath(path, submitted))} is not a "
+                                    "folder (a link?): move it away and import again")
+    if os.path.commonpath([submitted, os.path.realpath(folder)]) != submitted:  # student ids are checked
+        raise safefiles.Refused(f"refusing to write outside submitted/: {upload.student}")
+    content = _read(upload, _Budget())
+    if hashlib.sha256(content).hexdigest() != upload.digest:
+        raise safefiles.Refused("changed while it was imported: import again")
     destination = os.path.join(folder, upload.notebook)
-    if os.path.isfile(destination):
-        if _read_file(destination) == upload.content:
-            return "unchanged"
+    change = "new"
+    if os.path.lexists(destination):
         change = "replaced"
-    else:
-        change = "new"
+        with contextlib.suppress(safefiles.Refused, OSError):
+            if safefiles.read_path(destination, MAX_NOTEBOOK_BYTES) == content:
+                return "unchanged"
     os.makedirs(folder, exist_ok=True)
     handle, temporary = tempfile.mkstemp(dir=folder, prefix=f".{upload.notebook}.", suffix=".partial")
     try:
         with os.fdopen(handle, "wb") as stream:
-            stream.write(upload.content)
+            stream.write(content)
             stream.flush()
             os.fsync(stream.fileno())
         os.chmod(temporary, 0o644)
@@ -358,6 +488,8 @@ def place(course_root, assignment, upload):
         if os.path.exists(temporary):
             os.unlink(temporary)
         raise
+    with contextlib.suppress(FileNotFoundError):  # a refused collect's reason: this notebook supersedes it
+        os.unlink(os.path.join(folder, safefiles.REFUSED_MARKER))
     return change
 
 
@@ -378,20 +510,27 @@ def import_submissions(course_root, assignment, source, regexp=None, db_url=None
     """Import ``source`` into submitted/ and the gradebook; returns a Result. Raises ImportProblem,
     having changed nothing, when the release, the source or the database cannot be used."""
     course_root = os.path.abspath(course_root)
-    source = os.path.abspath(source)
+    source = os.path.realpath(source)  # the argument is the instructor's: followed; nothing inside it is
     notebooks = release_notebooks(course_root, assignment)
     pattern = _compile(regexp)
-    entries = read_source(source)
-    if not any(entry.path.lower().endswith(".ipynb") for entry in entries):
-        raise ImportProblem(f"{source} holds no notebook (.ipynb): {EXPECTED}.")
-    submitted = os.path.join(course_root, "submitted")
-    if not os.access(submitted if os.path.isdir(submitted) else course_root, os.W_OK):
-        raise ImportProblem(f"cannot write to {submitted}: check its permissions.")
-    url = preflight.check_database(course_root, db_url)
+    with tempfile.TemporaryDirectory(prefix="hw3kit-import-") as scratch:
+        entries = read_source(source, scratch)
+        if not any(entry.path.lower().endswith(".ipynb") for entry in entries):
+            raise ImportProblem(f"{source} holds no notebook (.ipynb): {EXPECTED}.")
+        submitted = os.path.join(course_root, "submitted")
+        if not os.access(submitted if os.path.isdir(submitted) else course_root, os.W_OK):
+            raise ImportProblem(f"cannot write to {submitted}: check its permissions.")
+        url = preflight.check_database(course_root, db_url)
+        return _import(course_root, assignment, entries, notebooks, pattern, url)
 
+
+def _import(course_root, assignment, entries, notebooks, pattern, url):
     result = Result()
     uploads = []
     for entry in entries:
+        if entry.problem:  # a link, a device, a name that is not one: never read, never an upload
+            result.not_imported.append((entry.path, entry.problem))
+            continue
         parsed = parse_entry(entry, notebooks, assignment, pattern)
         if isinstance(parsed, Upload):
             uploads.append(parsed)
@@ -405,10 +544,15 @@ def import_submissions(course_root, assignment, source, regexp=None, db_url=None
     except SQLAlchemyError as error:
         raise ImportProblem(f"the gradebook {preflight.shown(url)} cannot be used ({' '.join(str(error).split())[:300]}); "
                             "no notebook was placed.") from error
+    placed = []
     for upload in chosen:
-        result.imported.append((upload.student, upload.notebook, upload, place(course_root, assignment, upload)))
+        try:
+            result.imported.append((upload.student, upload.notebook, upload, place(course_root, assignment, upload)))
+            placed.append(upload)
+        except (safefiles.Refused, *_READ_ERRORS) as error:
+            result.not_imported.append((upload.entry.path, str(error)))
     result.renamed = [(student, sentence) for student, sentence in result.renamed
-                      if student in {upload.student for upload in chosen}]
+                      if student in {upload.student for upload in placed}]
     result.not_imported.sort()
     return result
 
@@ -439,5 +583,5 @@ def report_lines(result, assignment):
         lines += [f"  {sentence}" for _, sentence in result.renamed]
     if result.not_imported:
         lines.append(f"Not imported: {len(result.not_imported)} file(s):")
-        lines += [f"  {path}: {reason}" for path, reason in result.not_imported]
+        lines += [f"  {safefiles.shown(path, 300)}: {reason}" for path, reason in result.not_imported]
     return lines

@@ -1,6 +1,5 @@
 """The feedback students receive: nbgrader preprocessors, and feedback pages that open alone, offline."""
 import copy
-import glob
 import os
 import re
 import shutil
@@ -224,16 +223,49 @@ def generate_feedback(course_root, assignment="hw3", student=None, force=True, d
         args.append(f"--CourseDirectory.student_id_exclude={','.join(others)}")
     if db_url:
         args.append(f"--CourseDirectory.db_url={db_url}")
+    pages = [os.path.splitext(name)[0] + ".html" for name in classgrade.source_notebooks(course_root, assignment)]
     try:
-        nbgrader(course_root, *args)
-        written = _promote_pages(course_root, staging, assignment, wanted)
+        log = nbgrader(course_root, *args, check=False)
+        failed = _failed_students(log, wanted)
+        if len(failed) == len(wanted) or (not failed and _failed_run(log)):
+            # nothing written for anyone (the disk, the database, Node.js): the class's problem, not a student's
+            raise NbgraderError(log)
+        written, unwritten = _promote_pages(course_root, staging, assignment, [s for s in wanted if s not in failed],
+                                            pages)
     except (NbgraderError, OSError) as error:
         raise FeedbackError(_why(error)) from None
     finally:
         shutil.rmtree(os.path.join(course_root, staging), ignore_errors=True)
     left_out.update({s: "graded, but a hand-graded answer is not graded yet: the page shows what is graded"
                      for s in wanted if current[s].state == PENDING})
+    left_out.update({s: f"feedback failed: {why}" for s, why in {**failed, **unwritten}.items()})
     return written, left_out
+
+
+_STUDENT_ERROR = re.compile(r"There was an error processing assignment '[^']*' for student '([^']*)'")
+_ASSIGNMENT_ERROR = re.compile(r"There was an error processing assignment: (\S+)")
+
+
+def _failed_students(log, wanted):
+    """{student: why} of the students nbgrader could not write feedback for (it goes on with the others
+    and names them at the end of its log)."""
+    from hw3kit.classgrade import classify_failure
+
+    failed = {}
+    for student in _STUDENT_ERROR.findall(log):
+        if student in wanted:
+            failed[student] = "nbgrader could not write the page"
+    # each failure's own traceback follows "There was an error processing assignment: <folder>"
+    pieces = _ASSIGNMENT_ERROR.split(log)
+    for folder, text in zip(pieces[1::2], pieces[2::2]):
+        student = os.path.basename(os.path.dirname(folder.rstrip("/")))
+        if student in failed:
+            failed[student] = classify_failure(text.split("There was an error processing", 1)[0])
+    return failed
+
+
+def _failed_run(log):
+    return "| ERROR]" in log or "| CRITICAL]" in log
 
 
 def _why(error):
@@ -248,32 +280,46 @@ def _why(error):
            "the earlier feedback is unchanged."
 
 
-def _promote_pages(course_root, staging, assignment, students):
-    """Check every staged page, then move each student's folder into feedback/."""
+def _promote_pages(course_root, staging, assignment, students, names):
+    """Check each staged page (``names``: one per notebook of the assignment), then move each student's
+    folder into feedback/. Only those pages are checked: nbgrader copies a student's other files beside
+    them (a notes.html of their own is theirs, not a feedback page). Returns (pages written, {student:
+    why not}); a page that fails the check when others pass is that student's alone."""
     from hw3kit.classgrade import promote
 
     staged = {s: os.path.join(course_root, staging, s, assignment) for s in students}
-    pages = {}
+    pages, unwritten, problems = {}, {}, []
     for student, folder in staged.items():
-        # one page per autograded notebook; other HTML files in the folder are files the student handed in
-        notebooks = {os.path.splitext(os.path.basename(path))[0] for path in glob.glob(os.path.join(
-            glob.escape(os.path.join(course_root, "autograded", student, assignment)), "*.ipynb"))}
-        pages[student] = sorted(page for page in glob.glob(os.path.join(glob.escape(folder), "*.html"))
-                                if os.path.splitext(os.path.basename(page))[0] in notebooks)
-        if not pages[student]:
-            raise NbgraderError(f"nbgrader wrote no feedback page for {student}")
+        pages[student] = [os.path.join(folder, name) for name in names]
         for page in pages[student]:
-            with open(page, encoding="utf-8") as stream:
-                html = stream.read()
-            if _SCRIPT_SOURCE.search(html) or "mjx-container" not in html or safehtml.STATIC_PAGE_CSP not in html:
-                raise NbgraderError(f"{page} does not hold its maths rendered and its Content-Security-Policy "
-                                    "(or loads a script); is GenerateFeedback.exporter_class overridden?")
+            problem = _page_problem(page)
+            if problem:
+                unwritten[student] = problem
+                problems.append(f"{os.path.relpath(page, course_root)} {problem}")
+                break
+    if problems and len(unwritten) == len(staged):
+        raise NbgraderError(f"{problems[0]}: is GenerateFeedback.exporter_class overridden?")
     written = []
     for student, folder in staged.items():
+        if student in unwritten:
+            continue
         final = os.path.join(course_root, "feedback", student, assignment)
         promote(folder, final)
         written += [os.path.join(final, os.path.basename(page)) for page in pages[student]]
-    return sorted(written)
+    return sorted(written), unwritten
+
+
+def _page_problem(page):
+    try:
+        with open(page, encoding="utf-8") as stream:
+            html = stream.read()
+    except FileNotFoundError:
+        return "was not written by nbgrader"
+    except (OSError, UnicodeDecodeError) as error:
+        return f"cannot be read ({type(error).__name__})"
+    if _SCRIPT_SOURCE.search(html) or "mjx-container" not in html or safehtml.STATIC_PAGE_CSP not in html:
+        return "does not hold its maths rendered and its Content-Security-Policy (or loads a script)"
+    return None
 
 
 _ICON_FONT = re.compile(r"@font-face\s*\{[^{}]*Glyphicons Halflings[^{}]*\}")

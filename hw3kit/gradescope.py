@@ -21,7 +21,6 @@ from ``failure_results.json`` (built here, with the assignment's points; no Pyth
 and exits non-zero.
 """
 import argparse
-import glob
 import json
 import os
 import shutil
@@ -160,7 +159,10 @@ def grade_upload(source, submission, settings):
         shutil.copytree(os.path.join(source, "course"), course)
         folder = os.path.join(course, "submitted", STUDENT, assignment)
         os.makedirs(folder)
-        place_upload(submission, folder, settings["notebooks"])
+        problem = place_upload(submission, folder, settings["notebooks"])
+        if problem:
+            return failed_result(f"Your upload could not be graded: {problem}. Upload the notebook itself "
+                                 "(a regular file), not a link to it.", course, visibility, assignment)
         problem = classgrade.check_submission(course, assignment, STUDENT, settings["notebooks"]) \
             or sandbox_problem()
         if problem:
@@ -182,18 +184,47 @@ def sandbox_problem():
     return None
 
 
+UPLOAD_LIMITS = {"entries": 2000, "depth": 16, "total": float("inf")}  # what an upload may hold beside the notebook
+
+
 def place_upload(submission, folder, expected):
-    """Copy the uploaded notebooks into the course's submitted/ folder. Gradescope keeps an upload's
-    folders (a zip, or a folder dragged in): the expected notebook is taken wherever it is; other
-    notebooks are copied only when it is missing, so that the check names them."""
-    found = [p for p in glob.glob(os.path.join(glob.escape(submission), "**", "*.ipynb"), recursive=True)
-             if "__MACOSX" not in p and ".ipynb_checkpoints" not in p and os.path.isfile(p)]
+    """Copy the uploaded notebooks into the course's submitted/ folder; returns why the upload is
+    refused, or None. Gradescope keeps an upload's folders (a zip, or a folder dragged in): the expected
+    notebook is taken wherever it is; other notebooks are copied only when it is missing, so that the
+    check names them. The upload is read as hw3kit.safefiles reads a student's files: nothing is
+    followed (a notebook that is a link to the master in /autograder/source is refused, never read), no
+    pipe or device is opened, the notebook's size is capped."""
+    from hw3kit import safefiles
+
+    base, name = os.path.split(os.path.abspath(submission))
+    handle = os.open(base, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        listing = safefiles.scan(name, handle, UPLOAD_LIMITS,
+                                 ignore=lambda path, entry: entry in ("__MACOSX", ".ipynb_checkpoints"))
+    finally:
+        os.close(handle)
+    notebooks = [problem for problem in listing.problems
+                 if problem[0].endswith(".ipynb") or not problem[0] or problem[1].startswith("is a symbolic link")]
+    if notebooks:  # a notebook (or a folder on the way) that is not a regular file: refused, never read
+        path, sentence = min(notebooks, key=lambda problem: safefiles.severity(problem[1]))
+        return f"{safefiles.shown(path) if path else 'the upload'} {sentence}"
     by_name = {}
-    for path in sorted(found, key=lambda p: (p.count(os.sep), p)):
-        by_name.setdefault(os.path.basename(path), path)
+    for item in sorted(listing.files, key=lambda item: (item.path.count("/"), item.path)):
+        if item.path.endswith(".ipynb"):
+            by_name.setdefault(item.path.rsplit("/", 1)[-1], item.path)
     wanted = [name for name in expected if name in by_name]
-    for name in wanted or sorted(by_name):
-        shutil.copyfile(by_name[name], os.path.join(folder, name))
+    handle = os.open(submission, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        for notebook in wanted or sorted(by_name):
+            try:
+                content = safefiles.read_relative(handle, by_name[notebook], safefiles.MAX_NOTEBOOK_BYTES)
+            except safefiles.Refused as refused:
+                return f"{safefiles.shown(by_name[notebook])} {refused}"
+            with open(os.path.join(folder, notebook), "wb") as stream:
+                stream.write(content)
+    finally:
+        os.close(handle)
+    return None
 
 
 def grade_in_child(course, assignment, settings):
@@ -323,23 +354,23 @@ def title_of(grade_id, cell, section):
 def verdicts_of(path):
     """{grade id: the grader's message} of an autograded notebook's test cells: the error (message and
     hint) of a failing check, the printed text of a passing one."""
+    from hw3kit.safefiles import BadNotebook, Refused, as_dict, as_list, as_text, load_json_file
+
     try:
-        with open(path, encoding="utf-8") as handle:
-            cells = json.load(handle)["cells"]
-    except (OSError, ValueError, KeyError):
+        cells = as_list(as_dict(load_json_file(path)).get("cells"))
+    except (OSError, BadNotebook, Refused):
         return {}
     verdicts = {}
-    for cell in cells:
-        grade_id = (cell.get("metadata", {}).get("nbgrader") or {}).get("grade_id")
-        if not grade_id or cell.get("cell_type") != "code":
+    for cell in (as_dict(cell) for cell in cells):
+        grade_id = as_dict(as_dict(cell.get("metadata")).get("nbgrader")).get("grade_id")
+        if not isinstance(grade_id, str) or not grade_id or cell.get("cell_type") != "code":
             continue
         parts = []
-        for output in cell.get("outputs", []):
+        for output in (as_dict(output) for output in as_list(cell.get("outputs"))):
             if output.get("output_type") == "error":
                 parts.append(str(output.get("evalue") or output.get("ename") or "error"))
             elif output.get("output_type") == "stream":
-                text = output.get("text", "")
-                parts.append("".join(text) if isinstance(text, list) else str(text))
+                parts.append(as_text(output.get("text", "")))
         verdicts[grade_id] = "\n".join(p.strip() for p in parts if p.strip()) or "(no output)"
     return verdicts
 

@@ -19,13 +19,13 @@ import datetime
 import glob
 import html
 import io
-import json
 import os
 import re
 import statistics
 from collections import Counter, defaultdict
 
 from hw3kit.atomic import atomic_file
+from hw3kit.safefiles import BadNotebook, Refused, as_dict, as_list, load_json_file
 from hw3kit.grading import EXERCISE_OF_CELL, cell_scores
 from hw3kit.safehtml import STATIC_PAGE_CSP_META
 from hw3kit.standing import FAILED, MISSING, SCORED, standings
@@ -52,8 +52,9 @@ def normalise_message(text):
     """The first line of a failure message with the parts that vary between students taken out
     (counts of differing entries, array previews, received values, addresses), so that the same
     mistake made by several students groups under one message."""
-    lines = [line.strip() for line in str(text).splitlines() if line.strip()]
-    line = lines[0] if lines else ""
+    text = str(text)[:4000]  # a student's exception may carry megabytes: the regexes below see a bounded line
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    line = lines[0][:1000] if lines else ""
     line = re.sub(r"\(\d+ of \d+ entries differ\)", "(N of M entries differ)", line)
     line = re.sub(r"(contains NaN or inf):.*", r"\1.", line)
     line = re.sub(r"(should be a numeric array; received [\w.]+):.*", r"\1.", line)
@@ -63,16 +64,18 @@ def normalise_message(text):
 
 
 def cell_failure(cell):
-    """The normalised failure message of an executed grade cell, or None if it shows no failure."""
-    verdict = cell.get("metadata", {}).get("isograde")
-    check_failed = isinstance(verdict, dict) and verdict.get("outcome") == "failed" and not verdict.get("student_error")
-    for output in cell.get("outputs", []):
+    """The normalised failure message of an executed grade cell, or None if it shows no failure. Any
+    JSON is survived: parts of the wrong type count as absent."""
+    verdict = as_dict(as_dict(as_dict(cell).get("metadata")).get("isograde"))
+    check_failed = verdict.get("outcome") == "failed" and not verdict.get("student_error")
+    outputs = [as_dict(output) for output in as_list(as_dict(cell).get("outputs"))]
+    for output in outputs:
         if output.get("output_type") == "error":
-            name, value = output.get("ename", "Error"), str(output.get("evalue", "")).strip()
+            name, value = str(output.get("ename", "Error"))[:200], str(output.get("evalue", ""))[:4000].strip()
             if not value:
                 return f"{name} (no message)"
             return normalise_message(value if name == "AssertionError" or check_failed else f"{name}: {value}")
-    for output in cell.get("outputs", []):
+    for output in outputs:
         if output.get("output_type") == "stream" and output.get("name") == "stderr":
             return "(no error, but the cell wrote to stderr, which nbgrader scores 0)"
     return None
@@ -89,18 +92,18 @@ def failure_messages(course_root, assignment, students):
             notes.append(f"no autograded notebook for {student}")
         for path in paths:
             try:
-                with open(path, encoding="utf-8") as handle:
-                    notebook = json.load(handle)
-                cells = notebook["cells"]
-            except (OSError, ValueError, KeyError, TypeError) as error:
+                cells = as_dict(load_json_file(path)).get("cells")
+                if not isinstance(cells, list):
+                    raise BadNotebook("shape", "no list of cells")
+            except (OSError, BadNotebook, Refused) as error:
                 notes.append(f"skipped {os.path.relpath(path, course_root)}: not a readable notebook "
                              f"({type(error).__name__}: {str(error)[:120]})")
                 continue
             for cell in cells:
                 if not isinstance(cell, dict) or cell.get("cell_type") != "code":
                     continue
-                meta = (cell.get("metadata") or {}).get("nbgrader") or {}
-                if meta.get("grade") is not True or not meta.get("grade_id"):
+                meta = as_dict(as_dict(cell.get("metadata")).get("nbgrader"))
+                if meta.get("grade") is not True or not isinstance(meta.get("grade_id"), str) or not meta["grade_id"]:
                     continue
                 message = cell_failure(cell)
                 if message:

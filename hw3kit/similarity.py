@@ -12,7 +12,6 @@ Similarity is a reason to look, not a verdict: short answers to the same exercis
 """
 import csv
 import io
-import json
 import os
 from dataclasses import dataclass, field
 from itertools import combinations
@@ -65,9 +64,13 @@ class Result:
 # ---------------------------------------------------------------------------------------------
 
 
+MAX_ANSWER_CHARS = 100_000  # a student's answers as compared (real ones: a few thousand characters)
+
+
 def _source(cell):
-    text = cell.get("source", "")
-    return "".join(text) if isinstance(text, list) else str(text)
+    from hw3kit.safefiles import as_text
+
+    return as_text(cell.get("source", ""))
 
 
 def answer_ids(source_notebook):
@@ -76,18 +79,23 @@ def answer_ids(source_notebook):
             if c.cell_type == "code" and c.metadata.get("nbgrader", {}).get("solution")]
 
 
-def read_answers(path, ids):
+def read_answers(path, ids, content=None):
     """{grade id: code} of a submitted notebook's answer cells (the first cell of each id); the file is
-    the student's, so its shape is checked, never trusted."""
-    with open(path, encoding="utf-8") as handle:
-        notebook = json.load(handle)
+    the student's, so it is read as hw3kit.safefiles reads a student's files (no link followed, size
+    capped, any JSON survived) and its shape is checked, never trusted. Raises safefiles.Refused or
+    safefiles.BadNotebook (ValueError) when it is not compared."""
+    from hw3kit import safefiles
+
+    if content is None:
+        content = safefiles.read_path(path, safefiles.MAX_NOTEBOOK_BYTES)
+    notebook = safefiles.parse_notebook(content)
     answers = {}
-    for cell in notebook.get("cells", []) if isinstance(notebook, dict) else []:
+    for cell in safefiles.as_list(notebook.get("cells")):
         if not isinstance(cell, dict) or cell.get("cell_type") != "code":
             continue
-        meta = (cell.get("metadata") or {}).get("nbgrader") or {}
-        grade_id = meta.get("grade_id") if isinstance(meta, dict) else None
-        if grade_id in ids and grade_id not in answers:
+        meta = safefiles.as_dict(safefiles.as_dict(cell.get("metadata")).get("nbgrader"))
+        grade_id = meta.get("grade_id")
+        if isinstance(grade_id, str) and grade_id in ids and grade_id not in answers:
             answers[grade_id] = _source(cell)
     return answers
 
@@ -130,22 +138,45 @@ def boilerplate(notebooks):
 
 
 def class_answers(course_root, assignment, notebooks):
-    """({student: answer document over the assignment's notebooks}, notes on unreadable submissions)."""
-    folder = os.path.join(course_root, "submitted")
+    """({student: answer document over the assignment's notebooks}, notes on unreadable submissions).
+    A submission folder that hw3kit.safefiles refuses (a link, a pipe ...) is not read at all."""
+    from hw3kit import safefiles
+
     documents, notes = {}, []
-    for student in sorted(os.listdir(folder)) if os.path.isdir(folder) else []:
-        parts = []
-        for name, _, source in notebooks:
-            path = os.path.join(folder, student, assignment, name)
-            if not os.path.isfile(path):
+    students, unreadable = safefiles.student_folders(course_root, assignment)
+    if unreadable:
+        notes.append(safefiles.unreadable_note(unreadable))
+    for student in students:
+        listing, handle = safefiles.scan_submission(course_root, student, assignment)
+        if handle is None:
+            if listing.items:
+                notes.append(f"{safefiles.shown(student)}: not compared, {safefiles.refusal_of(listing)}")
+            continue
+        try:
+            refusal = safefiles.refusal_of(listing)
+            if refusal:
+                notes.append(f"{safefiles.shown(student)}: not compared, {refusal}")
                 continue
-            try:
-                ids = answer_ids(source)
-                parts.append(document(read_answers(path, ids), ids))
-            except (OSError, ValueError, UnicodeDecodeError) as error:
-                notes.append(f"{student}: {name} not compared, the notebook cannot be read ({type(error).__name__})")
-        if parts:
-            documents[student] = "\n\n".join(parts)
+            parts = []
+            for name, _, source in notebooks:
+                if not any(item.path == name for item in listing.files):
+                    continue
+                try:
+                    ids = answer_ids(source)
+                    content = safefiles.read_regular(name, handle, safefiles.MAX_NOTEBOOK_BYTES)
+                    parts.append(document(read_answers(None, ids, content), ids))
+                except (OSError, ValueError, safefiles.Refused) as error:
+                    notes.append(f"{safefiles.shown(student)}: {name} not compared, the notebook cannot be read "
+                                 f"({str(error)[:150] if isinstance(error, safefiles.BadNotebook) else type(error).__name__})")
+            if parts:
+                text = "\n\n".join(parts)
+                if len(text) > MAX_ANSWER_CHARS:
+                    notes.append(f"{safefiles.shown(student)}: only the first {MAX_ANSWER_CHARS} characters of "
+                                 f"the answers compared ({len(text)} in all)")
+                    text = text[:MAX_ANSWER_CHARS]
+                documents[student] = text
+        finally:
+            os.close(handle)
     return documents, notes
 
 

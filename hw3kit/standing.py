@@ -43,10 +43,9 @@ class Standing:
 
 
 def _submitted_students(course_root, assignment):
-    root = os.path.join(course_root, "submitted")
-    if not os.path.isdir(root):
-        return set()
-    return {s for s in os.listdir(root) if os.path.isdir(os.path.join(root, s, assignment))}
+    from hw3kit.safefiles import student_folders
+
+    return set(student_folders(course_root, assignment)[0])
 
 
 def standings(course_root, assignment, db_url=None):
@@ -100,7 +99,9 @@ def _standing(course_root, assignment, student, record, submission):
         elif now is None:
             reason = "the submitted files are gone; the grade is that of the files graded before"
         return _scored(Standing(student, GRADED, reason, **graded))
-    if record.get("status") == status_store.FAILED and record.get("files_hash") == now:
+    if record.get("status") == status_store.FAILED and record.get("files_hash") in (now, None):
+        # files_hash None: an attempt whose worker crashed before it read the files (recorded so by
+        # earlier versions of grade): it failed on the files there then, which nothing says changed
         return Standing(student, FAILED, record.get("reason", ""), record=record)
     if record.get("graded_hash"):
         return Standing(student, CHANGED, f"the submission changed since it was graded ({record.get('graded_at')})",

@@ -9,6 +9,7 @@ import os
 import shutil
 
 from hw3kit import preflight, status as status_store
+from hw3kit.safefiles import shown, student_folders, unreadable_note
 from hw3kit.standing import standings
 
 STUDENT_DATA = ("submitted", "autograded", "feedback", "downloaded")
@@ -29,15 +30,19 @@ def show_status(course_root, assignment, students=None, db_url=None):
         current = {s: current[s] for s in students}
     if not current:
         return f"No submissions of {assignment} yet: run `python -m hw3kit import {assignment} DOWNLOAD`."
-    width = max(len("student"), *(len(s) for s in current))
+    names = {s: shown(s, 200) for s in current}  # a folder name with escape codes is shown escaped
+    width = max(len("student"), *(len(name) for name in names.values()))
     lines = [f"{'student':<{width}}  {'state':<10}  {'total':>6}  where it stands", "-" * (width + 40)]
     counts = {}
     for student, standing in sorted(current.items()):
         counts[standing.state] = counts.get(standing.state, 0) + 1
         total = "" if standing.total is None else f"{standing.total:g}"
-        lines.append(f"{student:<{width}}  {standing.state:<10}  {total:>6}  {standing.reason}")
+        lines.append(f"{names[student]:<{width}}  {standing.state:<10}  {total:>6}  {standing.reason}")
     lines.append("")
     lines.append(", ".join(f"{count} {state}" for state, count in sorted(counts.items())) + ".")
+    unreadable = student_folders(course_root, assignment)[1]
+    if unreadable:
+        lines.append(unreadable_note(unreadable))
     return "\n".join(lines)
 
 

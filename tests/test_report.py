@@ -7,6 +7,7 @@ import shutil
 import sqlite3
 
 import pytest
+from nbgrader.api import Gradebook
 
 from hw3kit import grading, status
 from hw3kit.preflight import InputError
@@ -38,6 +39,11 @@ def course(tmp_path_factory):
     broken.mkdir(parents=True)
     (broken / "hw3.ipynb").write_text("{ this is not JSON")
     grading.autograde(course, [*GRADED_TOTALS, "erin-broken"])
+    # nbgrader records a submission it fails on once it has copied it, with 0 points; the course's
+    # config now refuses this one before that (hw3kit.safefiles), so it is recorded here as nbgrader would
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:
+        gradebook.update_or_create_student("erin-broken")
+        gradebook.update_or_create_submission("hw3", "erin-broken")
 
     # The kit's statuses; bob-blank has none (graded by plain nbgrader), frank never reached nbgrader.
     for student, seconds in (("alice-solution", 4.25), ("carol-mistakes", 5.5), ("dave-db-mean", 3.75)):
