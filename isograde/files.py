@@ -94,6 +94,7 @@ class FolderSync:
         self.folder = folder
         self.protected = set(protected)
         self.grader_seen = {}
+        self.folder_time = None
         self.worker_seen = {}
         self.worker_fingerprint = None
 
@@ -104,7 +105,7 @@ class FolderSync:
     def start(self, worker):
         """Send the folder's files (but notebooks) to a new worker."""
         files, total = {}, 0
-        current = scan(self.folder)
+        current = self._scan()
         for name in sorted(current):
             if name.endswith(".ipynb"):
                 continue
@@ -119,11 +120,30 @@ class FolderSync:
                             if isinstance(value, list) and len(value) == 2}
         self.worker_fingerprint = None
 
+    def unchanged_since_scan(self):
+        """Whether the grader's folder still holds exactly what was last scanned: the folder's own time
+        (files added, removed or renamed) and each known file's size and time (a few stats, not a walk)."""
+        try:
+            if os.stat(self.folder).st_mtime_ns != self.folder_time:
+                return False
+            for name, seen in self.grader_seen.items():
+                status = os.stat(os.path.join(self.folder, name), follow_symlinks=False)
+                if (status.st_size, status.st_mtime_ns) != seen:
+                    return False
+        except OSError:
+            return False
+        return "/" not in "".join(self.grader_seen)  # files in subfolders: walk every time
+
+    def _scan(self):
+        with contextlib.suppress(OSError):
+            self.folder_time = os.stat(self.folder).st_mtime_ns
+        return scan(self.folder)
+
     def push(self, worker):
         """Before student code runs during a test: the test's new or changed files into the worker."""
-        if not self.folder:
+        if not self.folder or self.unchanged_since_scan():
             return
-        current = scan(self.folder)
+        current = self._scan()
         changed = {name for name, seen in current.items() if self.grader_seen.get(name) != seen
                    and not name.endswith(".ipynb")}
         removed = [name for name in self.grader_seen if name not in current]
@@ -163,5 +183,5 @@ class FolderSync:
                     with contextlib.suppress(OSError):
                         write_regular(self.folder, name, content)
         self.worker_seen = listing
-        self.grader_seen = scan(self.folder)
+        self.grader_seen = self._scan()
         self.worker_fingerprint = fingerprint

@@ -50,6 +50,7 @@ BINARY = {name: getattr(operator, name) for name in (
     "iand", "ior", "ixor")}
 BINARY.update(divmod=divmod, format=format, round=round, exit=lambda obj, args: obj.__exit__(*args))
 MUTABLE = (list, dict, set, bytearray)
+MUTABLE_DATA = MUTABLE  # with numpy's ndarray once the zygote has imported numpy (preload)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -157,7 +158,7 @@ class Child:
         self.described, self.sending = set(), set()
         self.rng_states, self.patches = [], {}
         self.codec = wire.Codec(WorkerPeer(self))
-        self.outputs = Outputs()
+        self.streams = OutputStream(shell, "stdout"), OutputStream(shell, "stderr")
 
     # handles ---------------------------------------------------------------------------------------
     def held(self, number):
@@ -248,18 +249,6 @@ class Child:
         new_cell_for_warnings()
         return self.shell.run(source)
 
-    @contextlib.contextmanager
-    def captured(self):
-        """What student code prints or displays while the grader's request runs, kept for the reply."""
-        saved_outputs, saved_streams = self.shell.outputs, (sys.stdout, sys.stderr)
-        self.shell.outputs = outputs = Outputs()
-        sys.stdout, sys.stderr = OutputStream(self.shell, "stdout"), OutputStream(self.shell, "stderr")
-        try:
-            yield outputs
-        finally:
-            sys.stdout, sys.stderr = saved_streams
-            self.shell.outputs = saved_outputs
-
     # requests ---------------------------------------------------------------------------------------
     def serve(self, until_answer=False):
         """Answer the grader's requests; inside a callback, until the grader's answer comes."""
@@ -271,14 +260,20 @@ class Child:
             if until_answer and isinstance(message, list) and message and message[0] == "answer":
                 return message
             number, operation, arguments = message
-            with self.captured() as outputs:
-                try:
-                    reply = [number, "ok", getattr(self, "op_" + operation)(*arguments)]
-                except wire.ProtocolError:
-                    raise
-                except BaseException as error:
-                    reply = [number, "error", self.exception(error)]
-            reply.append(outputs.take())
+            # what student code prints or displays meanwhile is kept for the reply (no context manager:
+            # this runs for every request)
+            shell, outputs = self.shell, Outputs()
+            saved = sys.stdout, sys.stderr, shell.outputs
+            sys.stdout, sys.stderr, shell.outputs = self.streams[0], self.streams[1], outputs
+            try:
+                reply = [number, "ok", getattr(self, "op_" + operation)(*arguments)]
+            except wire.ProtocolError:
+                raise
+            except BaseException as error:
+                reply = [number, "error", self.exception(error)]
+            finally:
+                sys.stdout, sys.stderr, shell.outputs = saved
+            reply.append(outputs.take() if outputs.items else [])
             reply.append(folder_fingerprint())
             self.send(reply, number)
 
@@ -335,7 +330,8 @@ class Child:
 
     def op_call(self, target, args, kwargs):
         mutable = {key: (value, self.codec.pack(value)) for key, value in
-                   list(enumerate(args)) + list(kwargs.items()) if isinstance(value, MUTABLE + (_numpy().ndarray,))}
+                   (*enumerate(args), *kwargs.items()) if isinstance(value, MUTABLE_DATA)
+                   and id(value) not in self.numbers}
         result = target(*args, **kwargs)
         changed = {}
         for key, (value, before) in mutable.items():
@@ -528,8 +524,27 @@ def _scan(folder, prefix="", depth=1, found=None):
     return found
 
 
+_FINGERPRINT = {"time": None, "files": {}, "value": 0}
+
+
 def folder_fingerprint():
-    return hash(tuple(sorted(_scan(WORK).items()))) & 0xFFFFFFFF
+    """A number that changes when the working folder's files do: a walk only when the folder's own time
+    changed (a file added, removed or renamed), else a stat of each file known."""
+    cache = _FINGERPRINT
+    try:
+        folder_time = os.stat(WORK).st_mtime_ns
+        if folder_time == cache["time"] and "/" not in "".join(cache["files"]):
+            current = {}
+            for name in cache["files"]:
+                status = os.stat(os.path.join(WORK, name), follow_symlinks=False)
+                current[name] = (status.st_size, status.st_mtime_ns)
+        else:
+            current = _scan(WORK)
+    except OSError:
+        folder_time, current = None, _scan(WORK)
+    if current != cache["files"] or folder_time != cache["time"]:
+        cache.update(time=folder_time, files=current, value=hash(tuple(sorted(current.items()))) & 0xFFFFFFFF)
+    return cache["value"]
 
 
 def _stat(path):
@@ -610,7 +625,9 @@ def _no_input(prompt=""):
 
 
 def preload():
-    import numpy  # noqa: F401
+    global MUTABLE_DATA
+    import numpy
+    MUTABLE_DATA = MUTABLE + (numpy.ndarray,)
     import matplotlib
     matplotlib.use("module://matplotlib_inline.backend_inline")
     import matplotlib.pyplot  # noqa: F401

@@ -34,6 +34,7 @@ ARRAY, TUPLE, REF, STANDIN, COMPLEX, SCALAR, SET, FROZENSET, VALUE, MODULE, LIBR
 MAX_FRAME = 64 * 1024 * 1024    # bytes in one message
 MAX_ENTRIES = 4 * 1024 * 1024   # entries of all lists, tuples, sets and dicts of one message together
 MAX_DEPTH = 100                 # nesting of containers in one message
+SMALL_FRAME = 1024 * 1024       # a message this small decodes without counting (it cannot hold more entries)
 MAX_BIGINT_BYTES = 64 * 1024    # an integer beyond 64 bits travels as bytes: at most this many
 _HEADER = struct.Struct("!I")
 
@@ -301,6 +302,7 @@ class Codec:
     def __init__(self, peer):
         self.peer = peer
         self.entries = self.depth = 0
+        self.counting = True
 
     # packing --------------------------------------------------------------------------------------
     def pack(self, message):
@@ -314,35 +316,14 @@ class Codec:
 
     def _default(self, value):
         kind = type(value)
-        if kind is int:  # beyond 64 bits
-            return msgpack.ExtType(BIGINT, _int_bytes(value))
-        if kind is tuple:
-            return self._ext(TUPLE, list(value))
-        if kind is list:
-            return list(value)
-        if kind is dict:
-            return dict(value)
-        if kind is complex:
-            return self._ext(COMPLEX, [value.real, value.imag])
-        if kind is set:
-            return self._ext(SET, list(value))
-        if kind is frozenset:
-            return self._ext(FROZENSET, list(value))
-        if isinstance(value, np.ndarray) and not value.dtype.hasobject and kind is np.ndarray:
-            return self._ext(ARRAY, encode_array(value))
+        handler = _BY_TYPE.get(kind)
+        if handler is not None:
+            return handler(self, value)
         if isinstance(value, np.generic) and not value.dtype.hasobject:
             return self._ext(SCALAR, [_dtype_description(value.dtype), np.asarray(value).tobytes()])
-        if isinstance(value, Ref):
-            return self._ext(REF, [value.number, value.info])
-        if isinstance(value, StandIn):
-            return self._ext(STANDIN, [value.kind, value.settings])
-        if isinstance(value, Library):
-            return self._ext(LIBRARY, [value.module, value.qualname])
-        if isinstance(value, ModuleName):
-            return self._ext(MODULE, value.name)
         described = self.peer.describe(value)
-        if isinstance(described, (Ref, StandIn, Library, ModuleName)):
-            return self._default(described)
+        if type(described) in _WIRE_FORMS:
+            return _BY_TYPE[type(described)](self, described)
         if described is not None:
             return described  # plain data the peer chose to send instead (e.g. a subclass as its base)
         raise TypeError(f"cannot send {kind.__name__}")
@@ -350,6 +331,7 @@ class Codec:
     # unpacking ------------------------------------------------------------------------------------
     def unpack(self, frame):
         self.entries = self.depth = 0
+        self.counting = len(frame) > SMALL_FRAME
         try:
             return self._unpackb(frame)
         except ProtocolError:
@@ -360,6 +342,8 @@ class Codec:
             raise ProtocolError(f"malformed message: {type(error).__name__}") from None
 
     def _unpackb(self, data):
+        if not self.counting:  # a message of at most SMALL_FRAME bytes holds at most that many entries
+            return msgpack.unpackb(data, ext_hook=self._ext_hook, raw=False, strict_map_key=False, use_list=True)
         return msgpack.unpackb(data, ext_hook=self._ext_hook, raw=False, strict_map_key=False, use_list=True,
                                list_hook=self._count, object_pairs_hook=self._dict,
                                max_array_len=MAX_ENTRIES, max_map_len=MAX_ENTRIES)
@@ -428,6 +412,35 @@ class Codec:
                 raise ProtocolError("malformed stand-in")
             return self.peer.standin(*parts)
         raise ProtocolError(f"unknown extension type {code}")
+
+
+def _ref(codec, value):
+    if value.info is None:  # the common case, packed without a second pass through the codec
+        return msgpack.ExtType(REF, msgpack.packb([value.number, None]))
+    return codec._ext(REF, [value.number, value.info])
+
+
+def _array(codec, value):
+    if value.dtype.hasobject:
+        raise TypeError(f"cannot send an array of dtype {value.dtype}")
+    return codec._ext(ARRAY, encode_array(value))
+
+
+_BY_TYPE = {
+    int: lambda codec, value: msgpack.ExtType(BIGINT, _int_bytes(value)),  # beyond 64 bits
+    tuple: lambda codec, value: codec._ext(TUPLE, list(value)),
+    list: lambda codec, value: list(value),
+    dict: lambda codec, value: dict(value),
+    complex: lambda codec, value: codec._ext(COMPLEX, [value.real, value.imag]),
+    set: lambda codec, value: codec._ext(SET, list(value)),
+    frozenset: lambda codec, value: codec._ext(FROZENSET, list(value)),
+    np.ndarray: _array,
+    Ref: _ref,
+    StandIn: lambda codec, value: codec._ext(STANDIN, [value.kind, value.settings]),
+    Library: lambda codec, value: codec._ext(LIBRARY, [value.module, value.qualname]),
+    ModuleName: lambda codec, value: codec._ext(MODULE, value.name),
+}
+_WIRE_FORMS = (Ref, StandIn, Library, ModuleName)
 
 
 def value_ext(codec, parts):
