@@ -22,7 +22,8 @@ from nbgrader.nbgraderformat.common import BaseMetadataValidator, SchemaTooNewEr
 from nbgrader.preprocessors import CheckCellMetadata, Execute
 from traitlets import Bool, Float, Integer, Unicode
 
-from isograde.assignment import Assignment, is_test_cell, nbgrader_of
+from isograde.assignment import Assignment
+from isograde.files import read_regular
 from isograde.grading import Limits, NotebookGrader, Timings
 from isograde.remote import Zygote
 
@@ -145,12 +146,11 @@ def _submitted_notebook(coursedir, info):
     """The notebook as the student submitted it (with its outputs), or None if it cannot be read."""
     try:
         folder = coursedir.format_path(coursedir.submitted_directory, info["student"], info["assignment"])
-        path = os.path.join(folder, info["notebook"] + ".ipynb")
-        if os.path.islink(path) or os.path.getsize(path) > 256 * 1024 * 1024:
+        content = read_regular(folder, info["notebook"] + ".ipynb", limit=64 * 1024 * 1024)  # never a link
+        if content is None:
             return None
-        with open(path, encoding="utf-8") as handle:
-            return nbformat.from_dict(json.load(handle))  # only its outputs are used, filtered by type
-    except (OSError, ValueError, json.JSONDecodeError, KeyError, TypeError, RecursionError):
+        return nbformat.from_dict(json.loads(content))  # only its outputs are used, filtered by type
+    except (OSError, ValueError, KeyError, TypeError, RecursionError):
         return None
 
 
