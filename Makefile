@@ -10,7 +10,7 @@ $(INSTALLED): requirements.txt pyproject.toml package.json package-lock.json
 	python3 -m venv $(VENV)
 	$(PYTHON) -m pip install --quiet -r requirements.txt
 	$(PYTHON) -m pip install --quiet --no-deps -e .
-	@# feedback pages get their maths typeset by MathJax under Node.js (package.json pins it; hw3kit/feedback.py)
+	@# feedback pages get their maths typeset by MathJax under Node.js (package.json pins it; coursekit/workflow/feedback.py)
 	command -v npm >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get update -qq && \
 	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null; } || \
 	    echo "WARNING: Node.js and npm are missing (apt-get install nodejs npm): feedback cannot be generated"
@@ -22,7 +22,7 @@ $(INSTALLED): requirements.txt pyproject.toml package.json package-lock.json
 	touch $(INSTALLED)
 
 demo: $(INSTALLED)  ## release, autograde the sample students, feedback, export, per-exercise table
-	$(RUN) -m hw3kit demo
+	$(RUN) -m coursekit demo
 
 test: $(INSTALLED) browser  ## the whole test suite (at its end it lists any test that did not run, and why)
 	$(RUN) -m pytest
@@ -36,19 +36,19 @@ browser:  ## Debian's chromium and chromedriver for the browser tests, installed
 	    echo "WARNING: chromium or chromedriver is missing (apt-get install chromium chromium-driver): the browser tests will not run"
 
 kill-matrix: $(INSTALLED)  ## grade the mutation catalogue and print who loses what
-	$(RUN) -m hw3kit kill-matrix --jobs 2
+	$(RUN) -m coursekit kill-matrix --jobs 2
 
 release: $(INSTALLED)  ## regenerate release/hw3 from source/hw3 (commit the result)
 	$(RUN) -m nbgrader generate_assignment hw3 --force
 
 samples: $(INSTALLED)  ## regenerate samples/submitted from the release and the solutions
-	$(RUN) -m hw3kit samples
+	$(RUN) -m coursekit samples
 
 lab: $(INSTALLED)  ## JupyterLab for the course on 127.0.0.1 with nbgrader (formgrader, Validate); prints its URL and token
-	$(RUN) -m hw3kit.lab $(if $(PORT),--port $(PORT))
+	$(RUN) -m coursekit.platforms.lab $(if $(PORT),--port $(PORT))
 
 hub: $(INSTALLED)  ## JupyterHub for the course on 127.0.0.1 (an instructor, two students as system accounts, nbgrader's exchange); prints the passwords; needs root
-	$(RUN) -m hw3kit.hub $(if $(PORT),--port $(PORT))
+	$(RUN) -m coursekit.platforms.hub $(if $(PORT),--port $(PORT))
 
 hub-clean: $(INSTALLED)  ## remove the hub's accounts (and their homes), exchange and state (the installed proxy and users' environment stay in .hub/)
-	$(RUN) -m hw3kit.hub --clean
+	$(RUN) -m coursekit.platforms.hub --clean

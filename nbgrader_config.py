@@ -10,10 +10,10 @@ from nbconvert.preprocessors import ClearMetadataPreprocessor
 
 from isograde.preprocessor import CheckCellMetadataOnce, GradeInSandbox
 
-from hw3kit.feedback import FeedbackHTMLExporter, ShortTracebacks
-from hw3kit.markscheme import ClearMarkSchemeOfLockedCells
-from hw3kit import safehtml
-from hw3kit.safefiles import guard_nbgrader_autograde
+from coursekit.workflow.feedback import FeedbackHTMLExporter, ShortTracebacks
+from coursekit.workflow.markscheme import ClearMarkSchemeOfLockedCells
+from coursekit import studenthtml as safehtml
+from coursekit.studentfiles import guard_nbgrader_autograde
 
 c = get_config()  # noqa: F821 (provided by nbgrader when it loads this file)
 
@@ -21,7 +21,7 @@ c.CourseDirectory.course_id = "hw3-optimization"
 c.CourseDirectory.root = os.path.dirname(os.path.abspath(__file__))
 
 # nbgrader's release pipeline, with its ClearMarkScheme swapped for one that also clears the rubric of a written
-# answer from the locked cell that asks the question (hw3kit/markscheme.py): the formgrader shows the rubric
+# answer from the locked cell that asks the question (coursekit/workflow/markscheme.py): the formgrader shows the rubric
 # above the answer it grades; the release and the feedback do not.
 c.GenerateAssignment.preprocessors = [IncludeHeaderFooter, InstantiateTests, LockCells, ClearSolutions, ClearOutput,
                                       CheckCellMetadata, ComputeChecksums, SaveCells, ClearHiddenTests,
@@ -49,13 +49,13 @@ c.GradeInSandbox.cell_timeout = 60
 c.GradeInSandbox.check_timeout = 30
 
 # A submission folder holds regular files only (no link, pipe or device; sizes, counts and names capped:
-# hw3kit/safefiles.py). nbgrader's autograde copies it with shutil, following links, before any
+# coursekit/studentfiles.py). nbgrader's autograde copies it with shutil, following links, before any
 # preprocessor runs, and has no setting for its converter class: this makes Autograde check each folder
-# first and fail a refused one alone, with its reason (`python -m hw3kit grade` checks it too, earlier).
+# first and fail a refused one alone, with its reason (`python -m coursekit grade` checks it too, earlier).
 guard_nbgrader_autograde()
 # nbgrader's collect, copying from the exchange without following what a student put there (links, pipes,
-# odd folder names): a refused submission arrives in submitted/ as its reason (hw3kit/exchange.py).
-c.ExchangeFactory.collect = "hw3kit.exchange.SafeExchangeCollect"
+# odd folder names): a refused submission arrives in submitted/ as its reason (coursekit/workflow/exchange.py).
+c.ExchangeFactory.collect = "coursekit.workflow.exchange.SafeExchangeCollect"
 
 # A deleted or edited test cell is restored from the master notebook and graded.
 c.OverwriteCells.add_missing_cells = True
@@ -68,7 +68,7 @@ c.GenerateFeedback.preprocessors = [GetGrades, ClearHiddenTests, ClearMarkScheme
 # under Node.js, at generation time) instead of loading MathJax from a CDN, as nbgrader's template does.
 c.GenerateFeedback.exporter_class = FeedbackHTMLExporter
 
-# Nothing a submission holds runs in the instructor's or a student's browser (hw3kit/safehtml.py). The
+# Nothing a submission holds runs in the instructor's or a student's browser (coursekit/studenthtml.py). The
 # formgrader renders each autograded notebook with an nbconvert HTMLExporter made from this configuration,
 # and so does feedback (FeedbackHTMLExporter is one): student markdown and outputs are cleaned by nh3 when the
 # page is rendered (the notebook on disk stays as submitted, so nbgrader's checksums are untouched), only

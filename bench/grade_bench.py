@@ -5,7 +5,7 @@
 A. stock nbgrader: `nbgrader autograde hw3` in one process, nbgrader's own Execute (a kernel per
    notebook), on a copy of this course whose nbgrader_config.py sets only the course id, the per-cell
    timeout and add_missing_cells (none of the kit's settings);
-B. the kit: `python -m hw3kit grade hw3 --jobs J` (sandboxed workers, checks in the grader), on
+B. the kit: `python -m coursekit grade hw3 --jobs J` (sandboxed workers, checks in the grader), on
    another copy of the same N submissions; then
 C. the kit alone on a class of --class-size submissions (the target: 200 in under a minute).
 
@@ -27,8 +27,8 @@ import time
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
 
-from hw3kit import grading  # noqa: E402
-from hw3kit.samples import SAMPLE_STUDENTS  # noqa: E402
+from coursekit import grading  # noqa: E402
+from homework3.samples import SAMPLE_STUDENTS  # noqa: E402
 
 STOCK_CONFIG = """c = get_config()  # noqa: F821
 c.CourseDirectory.course_id = "hw3-optimization"
@@ -99,7 +99,7 @@ def scores(course):
 
 def split(course, n):
     """The kit's seconds per submission by phase, from the statuses in the gradebook."""
-    from hw3kit import status
+    from coursekit import records as status
     records = status.load(course, "hw3")
     phases = {}
     for record in records.values():
@@ -136,7 +136,7 @@ def main():
                         "checkout of this repository (e.g. `git worktree add /tmp/before <commit>`), in the same run")
     args = parser.parse_args()
     env = dict(os.environ, PATH=os.path.dirname(sys.executable) + os.pathsep + os.environ["PATH"])
-    kit_command = [sys.executable, "-m", "hw3kit", "grade", "hw3", "--jobs", str(args.jobs), "--quiet"]
+    kit_command = [sys.executable, "-m", "coursekit", "grade", "hw3", "--jobs", str(args.jobs), "--quiet"]
     with tempfile.TemporaryDirectory(prefix="hw3-bench-") as workdir:
         stock = make_class(workdir, "stock", args.n, stock=True)
         kit = make_class(workdir, "kit", args.n)
@@ -162,14 +162,14 @@ def main():
              "kernel, where the reference is the student's own code" if differ else "same scores"))
     print(f"A stock `nbgrader autograde hw3` (1 process, a kernel per notebook): {stock_seconds:7.1f} s = "
           f"{per['stock']:.3f} s/submission -> 200: {200 * per['stock']:6.1f} s; peak {stock_memory / mib:.0f} MiB")
-    print(f"B `hw3kit grade --jobs {args.jobs}` (sandboxed, checks in the grader):   {kit_seconds:7.1f} s = "
+    print(f"B `coursekit grade --jobs {args.jobs}` (sandboxed, checks in the grader):   {kit_seconds:7.1f} s = "
           f"{per['kit']:.3f} s/submission -> 200: {200 * per['kit']:6.1f} s; peak {kit_memory / mib:.0f} MiB")
     print(f"Ratio A/B: {stock_seconds / kit_seconds:.1f}x")
     if args.baseline:
         print(f"D the kit of {args.baseline} on the same {args.n}: {before_seconds:7.1f} s = "
               f"{before_seconds / args.n:.3f} s/submission; peak {before_memory / mib:.0f} MiB; "
               f"B/D = {kit_seconds / before_seconds:.2f}")
-    print(f"C `hw3kit grade --jobs {args.jobs}` on a class of {args.class_size}: {class_seconds:.1f} s = "
+    print(f"C `coursekit grade --jobs {args.jobs}` on a class of {args.class_size}: {class_seconds:.1f} s = "
           f"{per['class']:.3f} s/submission; peak {class_memory / mib:.0f} MiB")
     print("  split per submission (CPU-side seconds in the grading workers): "
           + ", ".join(f"{phase} {seconds:.3f}" for phase, seconds in sorted(phases.items(), key=lambda x: -x[1])))

@@ -24,7 +24,7 @@ def main():
         for label, extra in (("sandboxed", []), ("unsandboxed", ["--no-sandbox"]), ("sandboxed again", [])):
             course = make_class(workdir, label.replace(" ", "-"), args.n)
             started = time.perf_counter()
-            subprocess.run([sys.executable, "-m", "hw3kit", "grade", "hw3", "--jobs", str(args.jobs), "--quiet", *extra],
+            subprocess.run([sys.executable, "-m", "coursekit", "grade", "hw3", "--jobs", str(args.jobs), "--quiet", *extra],
                            cwd=course, env=env, check=True, capture_output=True)
             seconds[label] = time.perf_counter() - started
     sandboxed = (seconds["sandboxed"] + seconds["sandboxed again"]) / 2

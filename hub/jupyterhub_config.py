@@ -1,7 +1,7 @@
-"""JupyterHub configuration of the course's demo hub (started by ``python -m hw3kit hub``).
+"""JupyterHub configuration of the course's demo hub (started by ``python -m coursekit hub``).
 
 Everything that varies between runs (ports, folders, account names) comes from the JSON file named by
-the environment variable HW3_HUB_SETTINGS, which ``hw3kit.hub`` writes; what stays the same is here.
+the environment variable HW3_HUB_SETTINGS, which ``coursekit.platforms.hub`` writes; what stays the same is here.
 A real course keeps this file and replaces the settings that the README's "Deploying" section lists
 (authenticator, spawner, public address, exchange on a shared volume).
 """
@@ -30,9 +30,9 @@ c.JupyterHub.cookie_secret_file = os.path.join(settings["run_dir"], "jupyterhub_
 c.JupyterHub.pid_file = os.path.join(settings["run_dir"], "jupyterhub.pid")
 c.JupyterHub.cleanup_servers = True  # stopping the hub stops every user's server
 
-# Accounts: one generated password per user (hashed on disk, printed once by `hw3kit hub`). Nobody is a
+# Accounts: one generated password per user (hashed on disk, printed once by `coursekit hub`). Nobody is a
 # hub admin: an admin could open every student's server.
-c.JupyterHub.authenticator_class = "hw3kit.hubauth.GeneratedPasswordAuthenticator"
+c.JupyterHub.authenticator_class = "coursekit.platforms.hubauth.GeneratedPasswordAuthenticator"
 c.GeneratedPasswordAuthenticator.password_file = settings["password_file"]
 c.Authenticator.allowed_users = set([settings["instructor"], *settings["students"]])
 c.Authenticator.admin_users = set()
@@ -43,7 +43,7 @@ c.JupyterHub.load_groups = {
 
 # Each user's JupyterLab runs as that user's own system account (uid, home folder), in the home folder.
 # What differs between the instructor and a student (formgrader or not, the course directory) is in each
-# user's ~/.jupyter, written by hw3kit.hub.
+# user's ~/.jupyter, written by coursekit.platforms.hub.
 c.JupyterHub.spawner_class = "jupyterhub.spawner.LocalProcessSpawner"
 c.Spawner.cmd = [os.path.join(settings["bin_dir"], "jupyterhub-singleuser")]
 c.Spawner.ip = LOOPBACK

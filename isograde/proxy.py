@@ -32,7 +32,7 @@ REFUSED_PREFIXES = ("_repr_", "_ipython_", "__array_")
 # Library modules whose exception classes the grader rebuilds by name (with the standard library's).
 EXCEPTION_MODULES = {"numpy", "scipy", "pandas", "sklearn", "matplotlib", "sympy", "IPython", "nbformat",
                      "pytest", "_pytest", "json", "decimal", "fractions"}
-INTERNAL_MODULES = {"isograde", "hw3kit", "nbgrader", "traitlets", "tornado", "jupyter_server", "nbclient",
+INTERNAL_MODULES = {"isograde", "coursekit", "nbgrader", "traitlets", "tornado", "jupyter_server", "nbclient",
                     "nbconvert", "jupyter_client", "sqlalchemy", "alembic", "zmq"}
 
 

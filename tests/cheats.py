@@ -8,7 +8,7 @@ process holds; no output of any case may contain it, nor any line of the grader'
 """
 import nbformat
 
-from hw3kit.submissions import build_submission
+from coursekit.submissions import build_submission
 
 SECRET_NAME, SECRET = "HW3_GRADER_TOKEN", "grader-secret-7d1f0c"
 TEST_CELLS = ["ex01-initialize", "ex02-relu-forward", "ex02-relu-derivative", "ex03-layer",
@@ -49,8 +49,8 @@ FAKE_MODULES = """import sys, types
 class Anything(types.ModuleType):
     def __getattr__(self, name):
         return lambda *args, **kwargs: None
-for name in ['public_tests', 'hw3_checks', 'isograde', 'isograde.hidden', 'hw3kit', 'hw3kit.hidden_tests',
-             'hw3kit.reference', 'hw3kit.integrity']:
+for name in ['public_tests', 'hw3_checks', 'isograde', 'isograde.hidden', 'coursekit', 'coursekit.hidden_tests',
+             'coursekit.reference', 'coursekit.integrity']:
     sys.modules[name] = Anything(name)"""
 PATCHED_PUBLIC_TESTS = """import public_tests
 for name in dir(public_tests):
@@ -66,7 +66,7 @@ for name in ['public_tests.py', 'hw3_checks.py', 'isograde.py', 'reference.py']:
 
 # --- reading the grader's files, printing what the process can see --------------------------------
 IMPORT_REFERENCE = """found = {}
-for statement in ['from hw3kit.reference import *', 'from hw3kit import hidden_tests',
+for statement in ['from coursekit.reference import *', 'from coursekit import hidden_tests',
                   'import hw3_checks', 'from isograde.hidden import reference', 'import isograde',
                   'import isograde.assignment']:
     try:
@@ -93,7 +93,7 @@ print('FOUND FILES:', [path for path, _ in hits])
 for path, text in hits:
     print(text)"""
 READ_KNOWN_PATHS = """import os
-for path in [REPO + '/grader/hw3/hw3_checks.py', REPO + '/source/hw3/hw3.ipynb', REPO + '/hw3kit/reference.py',
+for path in [REPO + '/grader/hw3/hw3_checks.py', REPO + '/source/hw3/hw3.ipynb', REPO + '/coursekit/reference.py',
              REPO + '/nbgrader_config.py', '../../../source/hw3/hw3.ipynb', '../../../grader/hw3/hw3_checks.py',
              '/proc/self/mountinfo', '/proc/1/cmdline', '/proc/1/environ']:
     try:

@@ -9,11 +9,11 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
-from hw3kit import grading
-from hw3kit.samples import SAMPLE_STUDENTS
-from hw3kit.submissions import build_submission, load_course_notebooks, write_submission
+from coursekit import gradebook as grading
+from homework3.samples import SAMPLE_STUDENTS
+from coursekit.submissions import build_submission, load_course_notebooks, write_submission
 
-import catalogue
+from homework3 import catalogue
 
 REPO = Path(__file__).resolve().parents[1]
 os.environ["PATH"] = str(Path(sys.executable).parent) + os.pathsep + os.environ["PATH"]

@@ -1,14 +1,14 @@
 """The bad-submission corpus: hostile and broken submissions, each with the outcome it must get.
 
-Each case builds a submission from the release (through ``hw3kit.submissions``) and states what
+Each case builds a submission from the release (through ``coursekit.submissions``) and states what
 grading must end with: ``("graded", total)`` or ``("failed", reason prefix)``. ``total`` is the
 autograded total out of 95; a cheat must never score more than the honest work under it.
 """
 import copy
 import socket
 
-from hw3kit.samples import SAMPLE_STUDENTS
-from hw3kit.submissions import SOLUTION, build_submission
+from homework3.samples import SAMPLE_STUDENTS
+from coursekit.submissions import SOLUTION, build_submission
 
 FULL = SAMPLE_STUDENTS["sample-full-marks"]
 MISTAKES = SAMPLE_STUDENTS["sample-typical-mistakes"]  # honest score 55

@@ -18,8 +18,8 @@ from pathlib import Path
 
 import nbformat
 
-from hw3kit.samples import SAMPLE_STUDENTS
-from hw3kit.submissions import build_submission
+from homework3.samples import SAMPLE_STUDENTS
+from coursekit.submissions import build_submission
 
 FULL = SAMPLE_STUDENTS["sample-full-marks"]
 GRADER_FILE = "../../../grader/hw3/hw3_checks.py"  # from submitted/<student>/hw3/ to the course's grader/

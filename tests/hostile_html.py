@@ -14,7 +14,7 @@ import io
 import nbformat
 from nbformat.v4 import new_markdown_cell, new_output
 
-from hw3kit.submissions import build_submission
+from coursekit.submissions import build_submission
 
 WRITTEN = "written-optimizer-comparison"
 COMPARISON = "given-comparison"  # skip-execution: the grader keeps the outputs the student submitted

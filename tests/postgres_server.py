@@ -99,7 +99,7 @@ class PostgresServer:
     # -- life cycle -------------------------------------------------------------------------------
     def start(self, attempts=3):
         # Not pytest's tmp_path: it lives under a 0700 folder of root that the postgres user cannot enter.
-        self.folder = tempfile.mkdtemp(prefix="hw3kit-pg-")
+        self.folder = tempfile.mkdtemp(prefix="coursekit-pg-")
         self.data = os.path.join(self.folder, "data")
         self.sockets = os.path.join(self.folder, "sockets")
         self.log = os.path.join(self.folder, "server.log")

@@ -4,7 +4,7 @@ ben, where ben copied ana and disguised it: names changed, the helper functions 
 and blank lines changed. ``fill`` puts each answer in place of the release's stubs."""
 import re
 
-from hw3kit.submissions import build_submission, load_course_notebooks, solved_answers
+from coursekit.submissions import build_submission, load_course_notebooks, solved_answers
 
 STUB = re.compile(r"^([ \t]*)# YOUR CODE HERE\n[ \t]*raise NotImplementedError\(\)\n?", re.M)
 EXERCISES = ["ex01-answer", "ex02-answer", "ex03-answer", "ex05-answer", "ex07-answer", "ex09-answer",

@@ -1,5 +1,5 @@
 """The student's and the instructor's day in JupyterLab, in a real headless Chromium (Debian's chromium and
-chromedriver, driven by Selenium), on a temporary copy of the course started with ``hw3kit.lab``.
+chromedriver, driven by Selenium), on a temporary copy of the course started with ``coursekit.platforms.lab``.
 
 Student: paste an answer, Run All, read the public tests' verdicts and the MNIST plot on the page, type the
 written answer, press nbgrader's Validate. Instructor: grade the written answer in the formgrader and find
@@ -20,8 +20,8 @@ import pytest
 import browser
 from browser import (cell_output_text, editor_text, notebook_cells, open_notebook, paste_into_cell,
                      run_menu_command, screenshot, scroll_to, wait_for)
-from hw3kit.lab import formgrader_assignments, start_lab, stop_lab
-from hw3kit.submissions import SOLUTION, build_submission, grade_id, load_course_notebooks, solved_answers
+from coursekit.platforms.lab import formgrader_assignments, start_lab, stop_lab
+from coursekit.submissions import SOLUTION, build_submission, grade_id, load_course_notebooks, solved_answers
 
 pytestmark = pytest.mark.skipif(browser.missing_browser() is not None, reason=str(browser.missing_browser()))
 pytest.importorskip("selenium", reason="selenium is not installed: pip install -r requirements.txt")
@@ -239,7 +239,7 @@ def test_instructor_grades_the_written_answer_in_the_formgrader(lab):
     sample-full-marks' notebook, gives the written answer 4 points and a comment; the gradebook and the
     per-exercise export have them."""
     started = time.perf_counter()
-    from hw3kit.demo import run_demo
+    from homework3.demo import run_demo
     run_demo(str(lab.course), log=lambda message: None)
     graded = time.perf_counter()
     lab.start()
@@ -307,7 +307,7 @@ def test_instructor_grades_the_written_answer_in_the_formgrader(lab):
     screenshot(driver, "instructor-4-total-with-written-grade")
 
     env = dict(os.environ, PATH=os.path.dirname(sys.executable) + os.pathsep + os.environ["PATH"])
-    done = subprocess.run([sys.executable, "-m", "hw3kit", "export", "hw3", "--course", str(lab.course)],
+    done = subprocess.run([sys.executable, "-m", "coursekit", "export", "hw3", "--course", str(lab.course)],
                           capture_output=True, text=True, env=env)
     assert done.returncode == 0, done.stdout + done.stderr
     with open(lab.course / "grades_by_exercise.csv", newline="") as handle:

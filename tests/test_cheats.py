@@ -12,9 +12,11 @@ import nbformat
 import pytest
 
 import cheats
-from hw3kit import classgrade, grading, status
-from hw3kit.feedback import generate_feedback
-from hw3kit.submissions import build_submission, load_course_notebooks, write_submission
+from coursekit.workflow import grade as classgrade
+from coursekit import gradebook as grading
+from coursekit import records as status
+from coursekit.workflow.feedback import generate_feedback
+from coursekit.submissions import build_submission, load_course_notebooks, write_submission
 
 REPO = Path(__file__).resolve().parents[1]
 CASES = cheats.cases(REPO)
@@ -40,7 +42,7 @@ def grader_lines(course):
 
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory):
-    from hw3kit.samples import SAMPLE_STUDENTS
+    from homework3.samples import SAMPLE_STUDENTS
 
     course = grading.new_course(tmp_path_factory.mktemp("cheats") / "course", REPO)
     release, source = load_course_notebooks(course)

@@ -9,13 +9,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from hw3kit import class_statistics as stats
-from hw3kit import classgrade, grading
-from hw3kit.report import build_report
-from hw3kit.samples import SAMPLE_STUDENTS
-from hw3kit.submissions import build_submission, load_course_notebooks, write_submission
+from coursekit.reports import statistics as stats
+from coursekit.workflow import grade as classgrade
+from coursekit import gradebook as grading
+from coursekit.reports.report import build_report
+from homework3.samples import SAMPLE_STUDENTS
+from coursekit.submissions import build_submission, load_course_notebooks, write_submission
 
-import catalogue
+from homework3 import catalogue
 
 REPO = Path(__file__).resolve().parents[1]
 WRITTEN = "written-optimizer-comparison"
@@ -23,7 +24,7 @@ RMSPROP_HINT = "epsilon goes outside the square root: grad / (np.sqrt(s) + epsil
 
 
 def cli(*args, course):
-    return subprocess.run([sys.executable, "-m", "hw3kit", *args, "--course", str(course)],
+    return subprocess.run([sys.executable, "-m", "coursekit", *args, "--course", str(course)],
                           capture_output=True, text=True)
 
 
@@ -192,5 +193,5 @@ def test_diff_refuses_a_file_that_is_not_an_export(small_class, tmp_path):
 
 
 def test_diff_command_has_help():
-    done = subprocess.run([sys.executable, "-m", "hw3kit", "diff", "--help"], capture_output=True, text=True)
-    assert "usage: python -m hw3kit diff" in done.stdout and "before" in done.stdout
+    done = subprocess.run([sys.executable, "-m", "coursekit", "diff", "--help"], capture_output=True, text=True)
+    assert "usage: python -m coursekit diff" in done.stdout and "before" in done.stdout

@@ -11,12 +11,15 @@ import time
 import nbformat
 import pytest
 
-from hw3kit import classgrade, grading, release, status
-from hw3kit.samples import EXPECTED_TOTALS, SAMPLE_STUDENTS
-from hw3kit.submissions import build_submission, load_course_notebooks, write_submission
+from coursekit.workflow import grade as classgrade
+from coursekit import gradebook as grading
+from coursekit.workflow import release
+from coursekit import records as status
+from homework3.samples import EXPECTED_TOTALS, SAMPLE_STUDENTS
+from coursekit.submissions import build_submission, load_course_notebooks, write_submission
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-CLI = [sys.executable, "-m", "hw3kit"]
+CLI = [sys.executable, "-m", "coursekit"]
 
 
 def cli(*args, check=True, **kwargs):
@@ -146,7 +149,7 @@ def test_release_check_accepts_the_repository_and_refuses_leaks(tmp_path):
                                      "new-term", "gradescope", "diff", "lab", "demo", "samples", "kill-matrix"])
 def test_every_subcommand_has_help(command):
     done = cli(command, "--help")
-    assert "usage: python -m hw3kit " + command in done.stdout and "--course" in done.stdout
+    assert "usage: python -m coursekit " + command in done.stdout and "--course" in done.stdout
 
 
 def test_works_on_a_course_made_by_nbgrader_quickstart(tmp_path):

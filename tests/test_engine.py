@@ -8,8 +8,8 @@ import nbformat
 import numpy as np
 import pytest
 
-from hw3kit.samples import SAMPLE_STUDENTS
-from hw3kit.submissions import build_submission, load_course_notebooks
+from homework3.samples import SAMPLE_STUDENTS
+from coursekit.submissions import build_submission, load_course_notebooks
 from isograde.assignment import Assignment
 from isograde.grading import SUBMITTED_NOTE, Limits, NotebookGrader, Timings
 from isograde.remote import WorkerGone, Zygote

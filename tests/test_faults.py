@@ -14,8 +14,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
-from hw3kit import grading, status
-from hw3kit.samples import EXPECTED_TOTALS
+from coursekit import gradebook as grading
+from coursekit import records as status
+from homework3.samples import EXPECTED_TOTALS
 
 from postgres_server import PostgresServer
 from test_workflow import REPO, cli, ok, snapshot
@@ -31,7 +32,7 @@ def make_class(folder):
 
 
 def start_grading(course, *args):
-    return subprocess.Popen([sys.executable, "-m", "hw3kit", "grade", "hw3", "--jobs", "2", "--force", "--quiet",
+    return subprocess.Popen([sys.executable, "-m", "coursekit", "grade", "hw3", "--jobs", "2", "--force", "--quiet",
                              "--course", str(course), *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True)
 
@@ -90,7 +91,7 @@ def test_a_killed_grading_worker_costs_no_grade(tmp_path):
     assert "failed 0" in again.stdout
     check_every_submission(course, complete=True)
     assert submissions_per_student(f"sqlite:///{course / 'gradebook.db'}") == dict.fromkeys(CLASS, 1)
-    assert not list(course.glob(".hw3kit-*")) and not list((course / "autograded").glob("*/*.old-*"))
+    assert not list(course.glob(".coursekit-*")) and not list((course / "autograded").glob("*/*.old-*"))
 
 
 def test_a_postgresql_restart_mid_run_costs_no_grade(tmp_path):
@@ -151,6 +152,6 @@ def test_a_full_disk_while_writing_feedback_keeps_the_old_feedback(small_disk, t
         "error: the disk is full: free some space and run feedback again (the earlier feedback is unchanged)."]
     filler.unlink()
     assert snapshot(course) == before
-    assert not list(course.glob(".hw3kit-*"))
+    assert not list(course.glob(".coursekit-*"))
     again = ok(course, "feedback", "hw3")
     assert f"Wrote {len(CLASS)} feedback file(s)" in again.stdout

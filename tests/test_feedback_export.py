@@ -13,11 +13,12 @@ from nbgrader.api import Gradebook
 
 import browser
 
-from hw3kit import grading, status
-from hw3kit.export import export_grades
-from hw3kit.feedback import MathsRenderError, generate_feedback, render_maths
-from hw3kit.samples import SAMPLE_STUDENTS
-from hw3kit.submissions import build_submission, load_course_notebooks, write_submission
+from coursekit import gradebook as grading
+from coursekit import records as status
+from coursekit.workflow.export import export_grades
+from coursekit.workflow.feedback import MathsRenderError, generate_feedback, render_maths
+from homework3.samples import SAMPLE_STUDENTS
+from coursekit.submissions import build_submission, load_course_notebooks, write_submission
 
 GRADED_STUDENTS = ["sample-blank", "sample-full-marks", "sample-typical-mistakes"]
 FULL_MARKS = {"ex01": 8, "ex02": 8, "ex03": 6, "ex04": 9, "ex05": 16, "ex06": 10, "ex07": 6, "ex08": 4,

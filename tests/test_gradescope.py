@@ -1,4 +1,4 @@
-"""The Gradescope autograder, for real: `python -m hw3kit gradescope hw3` builds autograder.zip; its
+"""The Gradescope autograder, for real: `python -m coursekit gradescope hw3` builds autograder.zip; its
 run_autograder runs inside bubblewrap with a temporary folder mounted at /autograder (as on
 Gradescope: source/, submission/, results/) and an empty /tmp, and its results.json must give each
 sample student the scores of the kit's own `grade`. The zip's setup.sh is not run: this test's virtual
@@ -16,9 +16,10 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from hw3kit import classgrade, grading
-from hw3kit.samples import EXPECTED_TOTALS, SAMPLE_STUDENTS
-from hw3kit.submissions import build_submission, load_course_notebooks
+from coursekit.workflow import grade as classgrade
+from coursekit import gradebook as grading
+from homework3.samples import EXPECTED_TOTALS, SAMPLE_STUDENTS
+from coursekit.submissions import build_submission, load_course_notebooks
 
 REPO = Path(__file__).resolve().parents[1]
 TEST_FIELDS = ("name", "score", "max_score", "status", "output", "visibility")
@@ -28,7 +29,7 @@ WRITTEN = "written-optimizer-comparison"
 @pytest.fixture(scope="module")
 def autograder_zip(tmp_path_factory):
     output = tmp_path_factory.mktemp("zip") / "autograder.zip"
-    done = subprocess.run([sys.executable, "-m", "hw3kit", "gradescope", "hw3", "--course", str(REPO),
+    done = subprocess.run([sys.executable, "-m", "coursekit", "gradescope", "hw3", "--course", str(REPO),
                            "--output", str(output)], capture_output=True, text=True)
     assert done.returncode == 0, done.stdout + done.stderr
     return output
@@ -108,7 +109,7 @@ def test_zip_follows_gradescope_layout(autograder_zip):
         requirements = archive.read("requirements.txt").decode()
     assert {"setup.sh", "run_autograder", "requirements.txt", "course/nbgrader_config.py",
             "course/source/hw3/hw3.ipynb", "course/grader/hw3/hw3_checks.py", "course/gradebook.db",
-            "hw3kit/gradescope.py", "isograde/preprocessor.py", "isograde/worker/runtime.py"} <= names
+            "coursekit/platforms/gradescope.py", "isograde/preprocessor.py", "isograde/worker/runtime.py"} <= names
     assert modes["run_autograder"] & 0o111 and modes["setup.sh"] & 0o111
     assert "nbgrader==0.9.6" in requirements.splitlines() and "tensorflow" not in requirements
     assert not any(name.startswith(("submitted/", "autograded/")) for name in names)
@@ -217,5 +218,5 @@ def test_a_python_that_ends_without_a_result_is_reported(autograder_zip, tmp_pat
 
 
 def test_gradescope_command_has_help():
-    done = subprocess.run([sys.executable, "-m", "hw3kit", "gradescope", "--help"], capture_output=True, text=True)
-    assert "usage: python -m hw3kit gradescope" in done.stdout and "--time-limit" in done.stdout
+    done = subprocess.run([sys.executable, "-m", "coursekit", "gradescope", "--help"], capture_output=True, text=True)
+    assert "usage: python -m coursekit gradescope" in done.stdout and "--time-limit" in done.stdout

@@ -6,9 +6,10 @@ import shutil
 import nbformat
 import pytest
 
-import catalogue
-from hw3kit import grading, killmatrix
-from hw3kit.samples import EXPECTED_TOTALS, SAMPLE_STUDENTS, write_samples
+from homework3 import catalogue
+from coursekit import gradebook as grading
+from homework3 import killmatrix
+from homework3.samples import EXPECTED_TOTALS, SAMPLE_STUDENTS, write_samples
 
 
 def total(cells):
@@ -39,7 +40,7 @@ def test_committed_samples_match_the_release(repo, tmp_path):
     write_samples(tmp_path)
     for student in SAMPLE_STUDENTS:
         path = f"samples/submitted/{student}/hw3/hw3.ipynb"
-        assert (tmp_path / path).read_text() == (repo / path).read_text(), f"{path}: run `python -m hw3kit samples`"
+        assert (tmp_path / path).read_text() == (repo / path).read_text(), f"{path}: run `python -m coursekit samples`"
 
 
 @pytest.mark.parametrize("name", sorted(catalogue.entries()))
@@ -91,7 +92,7 @@ def test_demo_command_grades_the_samples_end_to_end(repo, tmp_path):
     for item in ("source", "grader", "release", "samples"):
         shutil.copytree(repo / item, tmp_path / item)
     shutil.copy(repo / "nbgrader_config.py", tmp_path)
-    from hw3kit.demo import run_demo
+    from homework3.demo import run_demo
     lines = []
     scores = run_demo(tmp_path, log=lines.append)
     assert {s: total(c) for s, c in scores.items()} == EXPECTED_TOTALS

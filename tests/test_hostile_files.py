@@ -1,6 +1,6 @@
 """Nothing a submission holds reaches the instructor, the other students or the machine (issue 19,
 classes 2 and 3), through the real commands: the corpus of tests/hostile_files.py graded beside the four
-sample students by `python -m hw3kit grade`, then `status`, `export`, `report`, `feedback`; plain
+sample students by `python -m coursekit grade`, then `status`, `export`, `report`, `feedback`; plain
 `nbgrader autograde`; `import` of a folder, a zip and a tar; `nbgrader collect` from an exchange;
 Gradescope's run_autograder. Each case fails alone with its reason or gains nothing; the honest students
 keep their exact scores; no byte of grader/hw3/hw3_checks.py nor of /etc/shadow is in any output; every
@@ -28,12 +28,12 @@ import pytest
 
 import hostile_files
 from hostile_files import FILE_CASES
-from hw3kit import grading
-from hw3kit.samples import EXPECTED_TOTALS
-from hw3kit.submissions import load_course_notebooks
+from coursekit import gradebook as grading
+from homework3.samples import EXPECTED_TOTALS
+from coursekit.submissions import load_course_notebooks
 
 REPO = Path(__file__).resolve().parents[1]
-CLI = ["-m", "hw3kit"]
+CLI = ["-m", "coursekit"]
 LIMITS = {"grade": 600, "status": 60, "export": 120, "report": 300, "feedback": 600, "import": 180,
           "autograde": 600, "collect": 120}  # seconds; the corpus takes a tenth of these on 2 cores
 PEAK_MIB = 1536  # the largest process of any command (README: the kit's grading peaks near 440 MiB)
@@ -42,7 +42,7 @@ MEASURE = ("import resource, subprocess, sys\n"
            "done = subprocess.run(sys.argv[1:])\n"
            "print(f'PEAK_RSS_KIB {resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss}', file=sys.stderr)\n"
            "sys.exit(done.returncode)\n")
-USER = "hw3kit-nonroot"
+USER = "coursekit-nonroot"
 
 
 class Run:
@@ -262,7 +262,9 @@ def test_plain_nbgrader_autograde_refuses_the_same_folders(graded, tmp_path):
 
 def test_a_crashed_worker_is_failed_not_changed(graded, tmp_path, monkeypatch):
     """A worker that dies (or raises) gives no file hash: the submission must stand as failed."""
-    from hw3kit import classgrade, standing, status
+    from coursekit.workflow import grade as classgrade
+    from coursekit import standing
+    from coursekit import records as status
 
     course = copy_course(graded[0], tmp_path)
     shutil.copytree(course / "submitted" / "sample-partial", course / "submitted" / "crash-victim")
@@ -440,7 +442,7 @@ def test_nbgrader_collect_copies_regular_files_only_and_the_refused_fail_with_th
 @pytest.fixture(scope="module")
 def autograder_zip(tmp_path_factory):
     output = tmp_path_factory.mktemp("zip") / "autograder.zip"
-    done = subprocess.run([sys.executable, "-m", "hw3kit", "gradescope", "hw3", "--course", str(REPO),
+    done = subprocess.run([sys.executable, "-m", "coursekit", "gradescope", "hw3", "--course", str(REPO),
                            "--output", str(output)], capture_output=True, text=True)
     assert done.returncode == 0, done.stdout + done.stderr
     return output
@@ -538,7 +540,7 @@ def unprivileged(tmp_path_factory):
         pwd.getpwnam(USER)
     except KeyError:
         subprocess.run(["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", "--comment",
-                        "hw3kit test (tests/test_hostile_files.py)", USER], check=True)
+                        "coursekit test (tests/test_hostile_files.py)", USER], check=True)
         created = True
     mounted = None
     try:
@@ -593,9 +595,9 @@ def test_as_an_unprivileged_account_the_same_guarantees_hold(unprivileged):
 
 
 def test_one_students_page_that_fails_its_check_is_left_out_alone(tmp_path):
-    from hw3kit import feedback
+    from coursekit.workflow import feedback
 
-    staging = ".hw3kit-feedback-1"
+    staging = ".coursekit-feedback-1"
     pages = {"good": "<html><mjx-container>x</mjx-container></html>", "bad": "<html><script src='x'></script></html>"}
     for student, page in pages.items():
         folder = tmp_path / staging / student / "hw3"
@@ -612,10 +614,10 @@ def test_one_students_page_that_fails_its_check_is_left_out_alone(tmp_path):
 
 
 def test_nbgraders_log_names_the_students_whose_feedback_failed():
-    from hw3kit import feedback
+    from coursekit.workflow import feedback
 
     log = ("[GenerateFeedbackApp | ERROR] There was an error processing assignment: /c/autograded/bob/hw3\n"
-           "Traceback (most recent call last):\n  ...\nhw3kit.feedback.MathsRenderError: feedback maths: MathJax "
+           "Traceback (most recent call last):\n  ...\ncoursekit.feedback.MathsRenderError: feedback maths: MathJax "
            "took more than 120 s on one page\n"
            "[GenerateFeedbackApp | ERROR] There was an error processing assignment 'hw3' for student 'bob'\n")
     assert feedback._failed_students(log, ["alice", "bob"]) == {

@@ -3,9 +3,9 @@
 Fast tests (no browser): the sanitiser on every payload class of the corpus (tests/hostile_html.py), each
 first shown to be dangerous in nbconvert's own rendering, and the notebook filter on every output type.
 
-Browser test: the corpus goes through the real commands (`python -m hw3kit release`, `grade`, `feedback`,
+Browser test: the corpus goes through the real commands (`python -m coursekit release`, `grade`, `feedback`,
 `report`); then Debian's headless Chromium opens the formgrader page of each hostile submission (JupyterLab
-started by hw3kit.lab), both feedback pages and the report, clicks every link the payloads planted, and
+started by coursekit.platforms.lab), both feedback pages and the report, clicks every link the payloads planted, and
 checks that no script ran (window.pwned, document.title, localStorage), that the test's listener got no
 request at all, that the grading UI is there and works, and that the honest maths and plot still show.
 """
@@ -27,7 +27,7 @@ from nbformat.v4 import new_code_cell, new_notebook
 
 import browser
 import hostile_html
-from hw3kit import safehtml
+from coursekit import studenthtml as safehtml
 
 PORT = 9  # the fast tests need no listener: the payloads are only looked at
 
@@ -172,7 +172,7 @@ class Listener(http.server.ThreadingHTTPServer):
 
 
 def run(course, *args):
-    done = subprocess.run([sys.executable, "-m", "hw3kit", *args, "--course", str(course)], capture_output=True,
+    done = subprocess.run([sys.executable, "-m", "coursekit", *args, "--course", str(course)], capture_output=True,
                           text=True, env=_env())
     assert done.returncode == 0, (args, done.stdout[-3000:], done.stderr[-3000:])
     return done.stdout.strip().splitlines()[-1] if done.stdout.strip() else ""
@@ -195,7 +195,7 @@ def hostile_course(tmp_path_factory, listener):
     """The corpus graded, with feedback and a report, by the kit's own commands."""
     from nbgrader.api import Gradebook
 
-    from hw3kit.submissions import build_submission, load_course_notebooks, write_submission
+    from coursekit.submissions import build_submission, load_course_notebooks, write_submission
 
     course = browser.copy_course(tmp_path_factory.mktemp("hostile_html") / "course")
     release, source = load_course_notebooks(course)
@@ -245,7 +245,7 @@ def assert_nothing_ran(driver, listener, where, title, url=None):
 
 @pytest.mark.skipif(browser.missing_browser() is not None, reason=str(browser.missing_browser()))
 def test_no_script_of_a_submission_runs_in_the_formgrader_feedback_or_report(hostile_course, listener, tmp_path):
-    from hw3kit.lab import start_lab, stop_lab
+    from coursekit.platforms.lab import start_lab, stop_lab
 
     env = {"JUPYTER_CONFIG_DIR": str(tmp_path / "jc"), "JUPYTER_DATA_DIR": str(tmp_path / "jd"),
            "JUPYTER_RUNTIME_DIR": str(tmp_path / "jr")}

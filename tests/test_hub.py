@@ -1,4 +1,4 @@
-"""The whole course on one JupyterHub (hw3kit.hub), in real headless Chromiums: an instructor and two students,
+"""The whole course on one JupyterHub (coursekit.platforms.hub), in real headless Chromiums: an instructor and two students,
 each a system account of its own, logged in at the same time in browsers of their own.
 
 The instructor releases hw3 in the formgrader; each student fetches it in the Assignments list, answers (the
@@ -27,13 +27,13 @@ import pytest
 
 import browser
 from browser import screenshot, wait_for
-from hw3kit import hubauth
-from hw3kit.hub import (ACCOUNT_MARK, HubError, HubLayout, account, check_reachable, clean, create_account,
+from coursekit.platforms import hubauth
+from coursekit.platforms.hub import (ACCOUNT_MARK, HubError, HubLayout, account, check_reachable, clean, create_account,
                         give_files, nbgrader_config_text, reachable, remove_account, start_hub, stop_hub,
                         users_mathjax, users_requirements)
-from hw3kit import hub as hub_module
-from hw3kit.samples import SAMPLE_STUDENTS, WRITTEN
-from hw3kit.submissions import build_submission, load_course_notebooks
+from coursekit.platforms import hub as hub_module
+from homework3.samples import SAMPLE_STUDENTS, WRITTEN
+from coursekit.submissions import build_submission, load_course_notebooks
 
 REPO = Path(__file__).resolve().parents[1]
 NOTEBOOK = "hw3/hw3.ipynb"
@@ -146,8 +146,8 @@ needs_hub = [
 def hub_cache():
     """Where the proxy and the users' environment are installed once and kept: the repository's .hub/ (as
     `make hub` does) when other accounts can reach it, else a folder under /var/tmp."""
-    from hw3kit.hub import reachable
-    return Path(os.environ.get("HW3_HUB_CACHE") or (REPO / ".hub" if reachable(REPO) else "/var/tmp/hw3kit-hub"))
+    from coursekit.platforms.hub import reachable
+    return Path(os.environ.get("HW3_HUB_CACHE") or (REPO / ".hub" if reachable(REPO) else "/var/tmp/coursekit-hub"))
 
 
 class Session:
@@ -441,8 +441,8 @@ def test_course_cycle_on_jupyterhub(hub):
     # 8. The instructor grades with the kit (sandboxed) and writes the report, in a JupyterLab terminal.
     open_terminal(instructor)
     report = course_dir / "report.html"
-    status, text = run_in_terminal(instructor, "python -m hw3kit grade --course ~/hw3-course --jobs 2 --quiet && "
-                                               "python -m hw3kit report --course ~/hw3-course", timeout=600)
+    status, text = run_in_terminal(instructor, "python -m coursekit grade --course ~/hw3-course --jobs 2 --quiet && "
+                                               "python -m coursekit report --course ~/hw3-course", timeout=600)
     assert status == 0 and report.exists(), text
     time.sleep(1)
     instructor.shot(8, "graded-in-terminal")

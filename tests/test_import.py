@@ -1,4 +1,4 @@
-"""`python -m hw3kit import`: Canvas downloads (re-uploads, LATE, user ids, name clashes), plain folders
+"""`python -m coursekit import`: Canvas downloads (re-uploads, LATE, user ids, name clashes), plain folders
 and zips, every file not imported named with its reason, checks before touching, nothing rewritten
 that did not change."""
 import csv
@@ -12,8 +12,9 @@ import nbformat
 import pytest
 from nbgrader.api import Gradebook
 
-from hw3kit import classgrade, grading
-from hw3kit.submissions import load_course_notebooks
+from coursekit.workflow import grade as classgrade
+from coursekit import gradebook as grading
+from coursekit.submissions import load_course_notebooks
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BAD_DB = "postgresql://nobody@127.0.0.1:1/x"
@@ -44,7 +45,7 @@ def make_zip(path, members):
 
 
 def run_import(course, source, *extra):
-    return subprocess.run([sys.executable, "-m", "hw3kit", "import", "hw3", str(source), "--course", str(course),
+    return subprocess.run([sys.executable, "-m", "coursekit", "import", "hw3", str(source), "--course", str(course),
                            *extra], capture_output=True, text=True)
 
 
@@ -155,7 +156,7 @@ def test_folders_and_zips_of_plain_names_are_placed_graded_and_exported_with_the
 
     outcomes = classgrade.grade(course, "hw3", jobs=2, progress=False)
     assert {s: o.status for s, o in outcomes.items()} == {"alice": "graded", "bob": "graded", "carol": "graded"}
-    subprocess.run([sys.executable, "-m", "hw3kit", "export", "hw3", "--course", str(course)], check=True,
+    subprocess.run([sys.executable, "-m", "coursekit", "export", "hw3", "--course", str(course)], check=True,
                    capture_output=True)
     with open(course / "grades_lms.csv", newline="") as stream:
         ids = {row["SIS Login ID"]: row["ID"] for row in csv.DictReader(stream) if row["SIS Login ID"]}

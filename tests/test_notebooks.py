@@ -8,7 +8,7 @@ import nbformat
 import pytest
 
 from conftest import execute_notebook, stdout_of
-from hw3kit.submissions import grade_id
+from coursekit.submissions import grade_id
 
 SEED_BLOCKS = json.loads((Path(__file__).parent / "fixtures" / "seed_outputs.json").read_text())["blocks"]
 
@@ -98,7 +98,7 @@ def test_release_holds_no_solution_and_no_hidden_test(repo):
     source = nbformat.read(repo / "source" / "hw3" / "hw3.ipynb", as_version=4)
     release = nbformat.read(repo / "release" / "hw3" / "hw3.ipynb", as_version=4)
     text = nbformat.writes(release)
-    for marker in ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "hw3_checks", "isograde", "hw3kit",
+    for marker in ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "hw3_checks", "isograde", "coursekit",
                    "MARK SCHEME", "Rubric"):
         assert marker not in text
     solution_lines = {line.strip() for c in cells_of(source, "solution")
@@ -156,7 +156,7 @@ FAILING = ("ex03-layer", "ex05-back-propagation", "ex09-momentum")
 def wrong_release(repo, tmp_path_factory):
     """The release with every exercise solved but two wrong and one left as released, executed as
     JupyterLab's Run All does (the MNIST cells aside); returns (notebook path, executed notebook)."""
-    from hw3kit.submissions import SOLUTION, build_submission, solved_answers
+    from coursekit.submissions import SOLUTION, build_submission, solved_answers
     folder = tmp_path_factory.mktemp("wrong-release")
     for item in (repo / "release" / "hw3").iterdir():
         if item.is_file():

@@ -1,4 +1,4 @@
-"""The class report (hw3kit.report): a real course in which four students are autograded by nbgrader
+"""The class report (coursekit.reports.report): a real course in which four students are autograded by nbgrader
 (the solution, the blank release, the typical mistakes, a single ex05 mistake) and one broken notebook
 is recorded as failed; the report's page is checked against the numbers these give."""
 import html
@@ -9,11 +9,12 @@ import sqlite3
 import pytest
 from nbgrader.api import Gradebook
 
-from hw3kit import grading, status
-from hw3kit.preflight import InputError
-from hw3kit.report import build_report, collect, normalise_message
-from hw3kit.samples import ALL_ANSWERS, SAMPLE_STUDENTS
-from hw3kit.submissions import SOLUTION, build_submission, load_course_notebooks, write_submission
+from coursekit import gradebook as grading
+from coursekit import records as status
+from coursekit.preflight import InputError
+from coursekit.reports.report import build_report, collect, normalise_message
+from homework3.samples import ALL_ANSWERS, SAMPLE_STUDENTS
+from coursekit.submissions import SOLUTION, build_submission, load_course_notebooks, write_submission
 
 from conftest import REPO
 
@@ -40,7 +41,7 @@ def course(tmp_path_factory):
     (broken / "hw3.ipynb").write_text("{ this is not JSON")
     grading.autograde(course, [*GRADED_TOTALS, "erin-broken"])
     # nbgrader records a submission it fails on once it has copied it, with 0 points; the course's
-    # config now refuses this one before that (hw3kit.safefiles), so it is recorded here as nbgrader would
+    # config now refuses this one before that (coursekit.studentfiles), so it is recorded here as nbgrader would
     with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:
         gradebook.update_or_create_student("erin-broken")
         gradebook.update_or_create_submission("hw3", "erin-broken")
@@ -169,7 +170,7 @@ def test_empty_class(tmp_path):
 
 def test_a_course_without_gradebook_is_refused_and_left_alone(tmp_path):
     shutil.copytree(REPO / "source", tmp_path / "source")
-    with pytest.raises(InputError, match="hw3 is not in the gradebook .*run `python -m hw3kit release hw3`"):
+    with pytest.raises(InputError, match="hw3 is not in the gradebook .*run `python -m coursekit release hw3`"):
         build_report(tmp_path)
     assert not (tmp_path / "gradebook.db").exists() and not (tmp_path / "report.html").exists()
 

@@ -8,8 +8,10 @@ import nbformat
 import pytest
 
 import hostile
-from hw3kit import classgrade, grading, status
-from hw3kit.submissions import build_submission, load_course_notebooks, write_submission
+from coursekit.workflow import grade as classgrade
+from coursekit import gradebook as grading
+from coursekit import records as status
+from coursekit.submissions import build_submission, load_course_notebooks, write_submission
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 

@@ -8,9 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from hw3kit import classgrade, grading, status
-from hw3kit.samples import EXPECTED_TOTALS, SAMPLE_STUDENTS
-from hw3kit.submissions import build_submission, load_course_notebooks, write_submission
+from coursekit.workflow import grade as classgrade
+from coursekit import gradebook as grading
+from coursekit import records as status
+from homework3.samples import EXPECTED_TOTALS, SAMPLE_STUDENTS
+from coursekit.submissions import build_submission, load_course_notebooks, write_submission
 
 from postgres_server import PostgresServer, PostgresUnavailable
 
@@ -96,7 +98,7 @@ def test_postgres_grades_do_not_touch_the_sqlite_gradebook(postgres_class):
 def test_cli_regrades_the_class_into_postgres(postgres_class, postgres_url):
     course, _, _ = postgres_class
     env = dict(os.environ, PATH=os.path.dirname(sys.executable) + os.pathsep + os.environ["PATH"])
-    done = subprocess.run([sys.executable, "-m", "hw3kit", "grade", "hw3", "--course", str(course),
+    done = subprocess.run([sys.executable, "-m", "coursekit", "grade", "hw3", "--course", str(course),
                            "--db", postgres_url, "--jobs", "2", "--quiet", "--force"],
                           env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stdout + done.stderr
@@ -149,8 +151,8 @@ def test_the_tasks_ran_on_the_cluster_workers(dask_class):
     graded = {}
     for task in tasks:
         key = task["key"] if isinstance(task["key"], str) else str(task["key"])
-        assert key.startswith("hw3kit-grade-hw3-"), key
-        graded[key[len("hw3kit-grade-hw3-"):].rsplit("-", 1)[0]] = task["worker"]
+        assert key.startswith("coursekit-grade-hw3-"), key
+        graded[key[len("coursekit-grade-hw3-"):].rsplit("-", 1)[0]] = task["worker"]
     assert set(graded) == set(DASK_CLASS) | {BROKEN}  # one task per submission, all seen by the scheduler
     assert set(graded.values()) <= workers
     assert all(task["status"] == "OK" for task in tasks), tasks

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from hw3kit import grading
-from hw3kit import similarity
-from hw3kit.report import build_report
-from hw3kit.submissions import write_submission
+from coursekit import gradebook as grading
+from coursekit.reports import similarity
+from coursekit.reports.report import build_report
+from coursekit.submissions import write_submission
 
 import similarity_class
 

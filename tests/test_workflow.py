@@ -14,11 +14,12 @@ from pathlib import Path
 
 import pytest
 
-from hw3kit import grading, status
-from hw3kit.samples import EXPECTED_TOTALS
+from coursekit import gradebook as grading
+from coursekit import records as status
+from homework3.samples import EXPECTED_TOTALS
 
 REPO = Path(__file__).resolve().parents[1]
-CLI = [sys.executable, "-m", "hw3kit"]
+CLI = [sys.executable, "-m", "coursekit"]
 BAD_DB = "postgresql://nobody@127.0.0.1:1/gradebook"  # nothing listens on port 1
 RESULTS = ("autograded", "feedback", "submitted", "gradebook.db", "grades_by_exercise.csv", "grades_lms.csv",
            "report.html")
@@ -153,11 +154,11 @@ def test_9_steps_out_of_order_say_what_to_run(tmp_path):
     shutil.copy(REPO / "nbgrader_config.py", course)
     shutil.copytree(REPO / "samples" / "submitted", course / "submitted")
     before = snapshot(course)
-    refused(cli(course, "grade", "hw3"), "hw3 is not in the gradebook", "run `python -m hw3kit release hw3` first")
-    refused(cli(course, "feedback", "hw3"), "run `python -m hw3kit release hw3` first")
+    refused(cli(course, "grade", "hw3"), "hw3 is not in the gradebook", "run `python -m coursekit release hw3` first")
+    refused(cli(course, "feedback", "hw3"), "run `python -m coursekit release hw3` first")
     assert snapshot(course) == before and not (course / "gradebook.db").exists()
     ok(course, "release", "hw3")
-    refused(cli(course, "feedback", "hw3"), "no graded submission of hw3", "run `python -m hw3kit grade hw3` first")
+    refused(cli(course, "feedback", "hw3"), "no graded submission of hw3", "run `python -m coursekit grade hw3` first")
 
 
 def test_10_not_graded_yet_is_never_a_zero(graded):

@@ -24,7 +24,7 @@ FINITE_DIFFERENCE_STEP = 1e-6
 
 # --- Known mistakes ------------------------------------------------------------------------------
 # The hints below name one known mistake each: the checks show them when a student's result matches
-# that mistake (computed here, ``hint_for``). The class report (hw3kit/class_statistics.py) counts them
+# that mistake (computed here, ``hint_for``). The class report (coursekit/reports/statistics.py) counts them
 # across the class from the hint the grader records for each failing test cell, with what the
 # students who get it did: "12 students put epsilon inside the square root in RMSProp".
 KNOWN_MISTAKES = {}  # hint -> what the students who get it did

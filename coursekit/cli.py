@@ -1,0 +1,229 @@
+"""The course kit's command line: python -m coursekit COMMAND [options]; COMMAND --help for details.
+
+Class grading works on any nbgrader course directory (--course, default: the current folder):
+release -> import -> grade -> feedback -> export -> report.
+"""
+import argparse
+import os
+import sys
+
+import isograde
+
+isograde.skip_slow_optional_imports()  # before anything imports nbformat: a faster start for every command
+
+
+def build_parser():
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--course", default=os.getcwd(), help="the nbgrader course directory (default: here)")
+    database = argparse.ArgumentParser(add_help=False)
+    database.add_argument("--db", metavar="URL", help="gradebook database URL (default: the course's setting, "
+                                                      "sqlite:///gradebook.db); e.g. postgresql://user@host/db")
+    assignment = argparse.ArgumentParser(add_help=False)
+    assignment.add_argument("assignment", nargs="?", default="hw3", help="assignment id (default: hw3)")
+
+    parser = argparse.ArgumentParser(prog="python -m coursekit", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    add = lambda name, help, *parents: commands.add_parser(name, help=help, description=help,
+                                                           parents=[common, *parents])
+
+    release = add("release", "generate the student version with nbgrader and check it (no solutions, "
+                             "no hidden tests, in sync with source/) and put it in the gradebook", assignment, database)
+    release.add_argument("--check", action="store_true", help="only check the existing release, do not regenerate")
+
+    collect = add("import", "import a folder, a notebook or an LMS download (.zip, e.g. Canvas's \"Download "
+                            "Submissions\") into submitted/ and the gradebook; later uploads win; every file not "
+                            "imported is listed with its reason (exit 1 if any)", assignment, database)
+    collect.add_argument("source", help="a folder (alice/hw3.ipynb or alice_hw3.ipynb per student), a notebook, or a "
+                                        ".zip (also Canvas's <name>_<userid>_<fileid>_hw3.ipynb, LATE, -1 re-uploads)")
+    collect.add_argument("--regexp", help="regular expression with the groups student_id and file_id, matched on each "
+                                          "file's path ('/' separators) before the built-in names")
+
+    grade = add("grade", "autograde every submission (or --student) in parallel, resumably, with a status "
+                         "and a reason for each", assignment, database)
+    grade.add_argument("--student", action="append", help="grade only this student (repeatable)")
+    grade.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
+                       help="worker processes on this machine (default: the number of cores)")
+    grade.add_argument("--timeout", type=int, help="per-cell time limit in seconds (default: the course's setting)")
+    grade.add_argument("--force", action="store_true", help="regrade submissions already graded")
+    grade.add_argument("--scheduler", metavar="ADDRESS",
+                       help="grade on a Dask distributed cluster, e.g. tcp://10.0.0.5:8786 (every worker must "
+                            "see the course directory at the same path and have this environment)")
+    grade.add_argument("--quiet", action="store_true", help="no progress bar")
+    grade.add_argument("--no-sandbox", action="store_true",
+                       help="run student code WITHOUT the bubblewrap sandbox (only for submissions you trust)")
+
+    feedback = add("feedback", "write feedback HTML (renders offline, no hidden tests) to feedback/",
+                   assignment, database)
+    feedback.add_argument("--student", help="only this student")
+
+    export = add("export", "write grades: one row per student with status, reason, total and one column per "
+                           "exercise, and a file for an LMS gradebook import", assignment, database)
+    export.add_argument("--to", help="per-exercise CSV (default: grades_by_exercise.csv)")
+    export.add_argument("--lms-to", help="LMS import CSV (default: grades_lms.csv)")
+
+    report = add("report", "write one self-contained HTML class report (report.html)", assignment, database)
+    report.add_argument("--output", help="where to write it (default: report.html in the course)")
+
+    standing = add("status", "where each submission stands: imported, graded, pending (a hand-graded answer not "
+                             "graded yet), changed since grading, failed with its reason", assignment, database)
+    standing.add_argument("--student", action="append", help="only this student (repeatable)")
+
+    remove = add("remove", "remove students from the assignment: their gradebook entries and statuses; their "
+                           "folders are moved to archive/", assignment, database)
+    remove.add_argument("students", nargs="+", metavar="STUDENT", help="student id(s) to remove")
+
+    add("new-term", "start a clean term: move every student's data (submitted/, autograded/, feedback/, the "
+                    "gradebook, exports, report) into archive/<date-time>/; source/ and release/ stay", database)
+    gradescope = add("gradescope", "build autograder.zip, a Gradescope autograder that grades an uploaded notebook "
+                                   "with the kit's engine (see README)", assignment)
+    gradescope.add_argument("--output", help="where to write it (default: autograder.zip in the course)")
+    gradescope.add_argument("--time-limit", type=int, default=1200,
+                            help="seconds one upload may take in all before it is reported as a timeout "
+                                 "(default: 1200; set Gradescope's own limit higher)")
+    gradescope.add_argument("--visibility", default="visible", choices=["visible", "after_due_date",
+                                                                        "after_published", "hidden"],
+                            help="when students see the tests' results (default: visible)")
+
+    regrade = add("diff", "compare two gradings: who changed, in which exercise, by how many points (two "
+                          "exports of `export`, or an export and the gradebook as it is now)", assignment, database)
+    regrade.add_argument("before", help="per-exercise export CSV of the earlier grading")
+    regrade.add_argument("after", nargs="?", help="per-exercise export CSV of the later grading "
+                                                  "(default: the gradebook as it is now)")
+
+    from coursekit.platforms.lab import add_arguments as add_lab_arguments
+    add_lab_arguments(add("lab", "start JupyterLab for the course on 127.0.0.1 with nbgrader (formgrader, "
+                                 "Validate) and print its URL with the token"))
+    from coursekit.platforms.hub import add_arguments as add_hub_arguments
+    add_hub_arguments(add("hub", "start JupyterHub for the course on 127.0.0.1: an instructor with the formgrader, "
+                                 "two students, nbgrader's exchange (needs root); --clean removes it"))
+    add("demo", "the main job on the sample students: release, autograde, feedback, export, score table")
+    add("samples", "rewrite samples/submitted/ from the release and the solutions")
+    matrix = add("kill-matrix", "grade the mutation catalogue (homework3/catalogue.py) and print its kill matrix")
+    matrix.add_argument("--jobs", type=int, default=2, help="parallel nbgrader processes (default: 2)")
+    return parser
+
+
+def main(argv=None):
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    course = os.path.abspath(args.course)
+    if not os.path.isfile(os.path.join(course, "nbgrader_config.py")):
+        parser.error(f"{course} is not an nbgrader course directory (no nbgrader_config.py); use --course.")
+    os.environ["PATH"] = os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", "")
+    if getattr(args, "db", None) and args.db.startswith("postgresql://"):
+        # SQLAlchemy 2.1 maps a bare postgresql:// to psycopg 3; the kit installs psycopg2 (requirements.txt)
+        args.db = "postgresql+psycopg2://" + args.db[len("postgresql://"):]
+    try:
+        return run(args, course)
+    except KeyboardInterrupt:
+        print("\nInterrupted. Finished submissions are recorded; run the same command again to resume.",
+              file=sys.stderr)
+        return 130
+    except Exception as error:
+        from coursekit.preflight import InputError
+
+        if isinstance(error, InputError) or type(error).__name__ in ("ReleaseError", "ImportProblem"):
+            print(f"error: {error}", file=sys.stderr)
+            return 2
+        if type(error).__name__ in ("FeedbackError", "NbgraderError"):
+            print(f"error: {error}", file=sys.stderr)
+            return 1
+        if os.environ.get("HW3KIT_DEBUG"):
+            raise
+        print(f"error: {type(error).__name__}: {str(error).strip().splitlines()[0] if str(error).strip() else ''} "
+              "(unexpected: run again with HW3KIT_DEBUG=1 for the traceback, and report it)", file=sys.stderr)
+        return 1
+
+
+def run(args, course):
+    command = args.command
+    if command == "release":
+        from coursekit.workflow.release import release
+        release(course, args.assignment, check_only=args.check, db_url=args.db)
+    elif command == "import":
+        from coursekit.workflow.importing import import_submissions, report_lines
+        result = import_submissions(course, args.assignment, args.source, args.regexp, db_url=args.db)
+        print("\n".join(report_lines(result, args.assignment)))
+        return 1 if result.not_imported else 0
+    elif command == "grade":
+        from coursekit.workflow import grade as classgrade
+        outcomes = classgrade.grade(course, args.assignment, students=args.student, jobs=args.jobs,
+                                    force=args.force, timeout=args.timeout, db_url=args.db,
+                                    scheduler=args.scheduler, progress=not args.quiet,
+                                    sandboxed=not args.no_sandbox)
+        _, skipped = classgrade.plan(course, args.assignment, args.student, force=False, db_url=args.db)
+        print(classgrade.summary(outcomes, skipped=len([s for s in skipped if s not in outcomes])))
+        from coursekit.studentfiles import student_folders, unreadable_note
+        unreadable = student_folders(course, args.assignment)[1]
+        if unreadable and not args.student:
+            print(unreadable_note(unreadable))
+            return 1
+        return 1 if any(o.status == "failed" for o in outcomes.values()) else 0
+    elif command == "feedback":
+        from coursekit.workflow.feedback import generate_feedback
+        written, left_out = generate_feedback(course, args.assignment, student=args.student, db_url=args.db)
+        print(f"Wrote {len(written)} feedback file(s) under feedback/.")
+        for student, why in sorted(left_out.items()):
+            print(f"  {'note' if why.startswith('graded') else 'no feedback'} {student}: {why}")
+        if any(why.startswith("feedback failed") for why in left_out.values()):
+            return 1
+    elif command == "export":
+        from coursekit.workflow.export import export_grades
+        paths = export_grades(course, args.assignment, to=args.to, lms_to=args.lms_to, db_url=args.db)
+        print("Wrote " + " and ".join(paths) + ".")
+    elif command == "report":
+        from coursekit.reports.report import build_report
+        print(f"Wrote {build_report(course, args.assignment, db_url=args.db, output=args.output)}.")
+    elif command == "status":
+        from coursekit.workflow.term import show_status
+        print(show_status(course, args.assignment, students=args.student, db_url=args.db))
+    elif command == "remove":
+        from coursekit.workflow.term import remove_students
+        for line in remove_students(course, args.assignment, args.students, db_url=args.db):
+            print(line)
+    elif command == "new-term":
+        from coursekit.workflow.term import new_term
+        print(new_term(course, db_url=args.db))
+    elif command == "gradescope":
+        from coursekit.platforms.gradescope import BuildError, build
+        try:
+            print(f"Wrote {build(course, args.assignment, args.output, args.time_limit, args.visibility)}.")
+        except BuildError as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 2
+    elif command == "diff":
+        from coursekit.reports.statistics import DiffError, current_grades, diff, format_diff, read_export
+        try:
+            before = read_export(args.before)
+            after = read_export(args.after) if args.after else current_grades(course, args.assignment, args.db)
+        except DiffError as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 2
+        changes = diff(before, after)
+        print(format_diff(changes))
+        return 1 if changes else 0
+    elif command == "lab":
+        from coursekit.platforms.lab import run as run_lab
+        return run_lab(args, course)
+    elif command == "hub":
+        from coursekit.platforms.hub import HubError, run as run_hub
+        try:
+            return run_hub(args, course)
+        except HubError as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 2
+    elif command == "demo":
+        from homework3.demo import run_demo
+        run_demo(course)
+    elif command == "samples":
+        from homework3.samples import write_samples
+        print(f"wrote {write_samples(course)}")
+    elif command == "kill-matrix":
+        from homework3.killmatrix import main as kill_matrix
+        return kill_matrix(course, jobs=args.jobs)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,410 @@
+"""A Gradescope autograder for an assignment of the course: ``python -m coursekit gradescope hw3``.
+
+``build`` writes ``autograder.zip`` as Gradescope's autograder specification asks: ``setup.sh`` and
+``run_autograder`` at the root; Gradescope unpacks the zip to /autograder/source, puts the student's
+upload in /autograder/submission and reads /autograder/results/results.json. The zip carries the
+course (nbgrader_config.py, source/, the generated release/ and a gradebook holding only the
+assignment's definition, grader/), the kit's packages (coursekit, isograde) and the pinned requirements.
+
+``run`` (what run_autograder calls) grades the upload with the kit's own engine, exactly as
+``python -m coursekit grade`` does (``classgrade.grade_one``: nbgrader's autograde with GradeInSandbox,
+student code in the bubblewrap sandbox, verdicts written by the grader), then turns the gradebook's
+scores and the autograded notebook's verdicts into results.json: one test per grade cell; the
+hand-graded written answer listed as such, with no points; an upload that cannot be graded (wrong
+name, invalid JSON, the whole run past its time limit) as one visible test saying what went wrong.
+Whatever happens, run writes a results.json: a crash of the autograder itself is reported the same way.
+
+run_autograder runs only /autograder/venv/bin/python, the environment setup.sh builds (never another
+Python, whose packages would not be the pinned ones). Where that environment is missing (setup.sh did
+not run, or failed) or its Python ends without writing results.json, run_autograder writes one itself
+from ``failure_results.json`` (built here, with the assignment's points; no Python needed), saying why,
+and exits non-zero.
+"""
+import argparse
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import zipfile
+
+import coursekit
+
+SETTINGS_FILE = "autograder_settings.json"
+FAILURE_FILE = "failure_results.json"  # results.json for run_autograder to write when no Python can
+FAILURE_REASON = "@REASON@"  # replaced by run_autograder (sed) with why nothing was graded (and 0 s by its time)
+STUDENT = "gradescope-student"
+VISIBILITIES = ("visible", "after_due_date", "after_published", "hidden")
+DEFAULT_TIME_LIMIT = 1200  # seconds for the whole grading of one upload; Gradescope's own limit must be longer
+TEMPLATES = os.path.join(coursekit.TEMPLATES, "gradescope")
+# Packages of requirements.txt that only the kit's tests use; the autograder image does without them.
+TEST_ONLY_PACKAGES = ("tensorflow", "pytest", "pytest-xdist", "selenium", "dask", "distributed",
+                      "psycopg2-binary", "psycopg[binary]")
+
+
+class BuildError(RuntimeError):
+    """The autograder cannot be built from this course; the message says what to fix."""
+
+
+# ---------------------------------------------------------------------------------------------
+# Building autograder.zip
+# ---------------------------------------------------------------------------------------------
+
+
+def grading_requirements(requirements_text):
+    """The course's pinned requirements without the packages only its tests need."""
+    kept = []
+    for line in requirements_text.splitlines():
+        name = line.split("#", 1)[0].strip().split("==", 1)[0].strip().lower()
+        if name and name not in TEST_ONLY_PACKAGES:
+            kept.append(line.strip())
+    return "\n".join(kept) + "\n"
+
+
+def build(course_root, assignment="hw3", output=None, time_limit=DEFAULT_TIME_LIMIT, visibility="visible",
+          cell_timeout=None):
+    """Write the Gradescope autograder of ``assignment``; returns the zip's path."""
+    from coursekit.workflow import grade as classgrade
+    from coursekit import gradebook as grading
+
+    course_root = os.path.abspath(course_root)
+    notebooks = classgrade.source_notebooks(course_root, assignment)
+    requirements = os.path.join(course_root, "requirements.txt")
+    if not os.path.isfile(requirements):
+        raise BuildError(f"no requirements.txt in {course_root}: the autograder installs its pinned packages")
+    if visibility not in VISIBILITIES:
+        raise BuildError(f"visibility must be one of {', '.join(VISIBILITIES)}")
+    output = os.path.abspath(output or os.path.join(course_root, "autograder.zip"))
+    with tempfile.TemporaryDirectory(prefix="coursekit-gradescope-") as stage:
+        course = os.path.join(stage, "course")
+        grading.new_course(course, course_root, assignment)  # source/, grader/, config; release + gradebook
+        with open(requirements, encoding="utf-8") as handle:
+            _write(os.path.join(stage, "requirements.txt"), grading_requirements(handle.read()))
+        for package in ("coursekit", "isograde"):
+            shutil.copytree(_package_folder(package), os.path.join(stage, package),
+                            ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+        settings = {"assignment": assignment, "notebooks": notebooks, "time_limit": time_limit,
+                    "visibility": visibility, "cell_timeout": cell_timeout}
+        _write(os.path.join(stage, SETTINGS_FILE), json.dumps(settings, indent=2) + "\n")
+        failure = dict(failed_result(FAILURE_REASON, course, visibility, assignment), execution_time=0)
+        _write(os.path.join(stage, FAILURE_FILE), json.dumps(failure, indent=2) + "\n")
+        for script in ("setup.sh", "run_autograder"):
+            shutil.copy(os.path.join(TEMPLATES, script), os.path.join(stage, script))
+        partial = output + ".partial"
+        _zip(stage, partial)
+        os.replace(partial, output)
+    return output
+
+
+def _package_folder(name):
+    module = __import__(name)
+    return os.path.dirname(os.path.abspath(module.__file__))
+
+
+def _write(path, text):
+    with open(path, "w", encoding="utf-8") as handle:
+        handle.write(text)
+
+
+def _zip(folder, destination):
+    """Zip the folder's contents (not the folder) with the scripts executable, as Gradescope needs."""
+    with zipfile.ZipFile(destination, "w", zipfile.ZIP_DEFLATED) as archive:
+        for root, _, files in os.walk(folder):
+            for name in sorted(files):
+                path = os.path.join(root, name)
+                relative = os.path.relpath(path, folder)
+                info = zipfile.ZipInfo.from_file(path, relative)
+                mode = 0o755 if relative in ("setup.sh", "run_autograder") else 0o644
+                info.external_attr = (0o100000 | mode) << 16
+                info.compress_type = zipfile.ZIP_DEFLATED
+                with open(path, "rb") as handle:
+                    archive.writestr(info, handle.read())
+
+
+# ---------------------------------------------------------------------------------------------
+# Grading one upload (run_autograder)
+# ---------------------------------------------------------------------------------------------
+
+
+def run(source, submission, results):
+    """Grade the upload in ``submission`` with the autograder unpacked in ``source``; write results.json."""
+    started = time.monotonic()
+    try:
+        with open(os.path.join(source, SETTINGS_FILE), encoding="utf-8") as handle:
+            settings = json.load(handle)
+        result = grade_upload(source, submission, settings)
+    except Exception as error:  # the autograder's own failure: reported to student and instructor, no crash
+        result = failed_result(f"The autograder itself failed ({type(error).__name__}: {error}). "
+                               "Your submission was not graded; tell your instructor.", None, "visible")
+    result["execution_time"] = round(time.monotonic() - started, 2)
+    write_results(results, result)
+    return result
+
+
+def write_results(path, result):
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    partial = path + ".partial"
+    with open(partial, "w", encoding="utf-8") as handle:
+        json.dump(result, handle, indent=2)
+        handle.write("\n")
+    os.replace(partial, path)
+
+
+def grade_upload(source, submission, settings):
+    from coursekit.workflow import grade as classgrade
+
+    assignment, visibility = settings["assignment"], settings.get("visibility", "visible")
+    with tempfile.TemporaryDirectory(prefix="coursekit-gradescope-") as work:
+        course = os.path.join(work, "course")
+        shutil.copytree(os.path.join(source, "course"), course)
+        folder = os.path.join(course, "submitted", STUDENT, assignment)
+        os.makedirs(folder)
+        problem = place_upload(submission, folder, settings["notebooks"])
+        if problem:
+            return failed_result(f"Your upload could not be graded: {problem}. Upload the notebook itself "
+                                 "(a regular file), not a link to it.", course, visibility, assignment)
+        problem = classgrade.check_submission(course, assignment, STUDENT, settings["notebooks"]) \
+            or sandbox_problem()
+        if problem:
+            return failed_result(f"Your upload could not be graded: {problem}.", course, visibility, assignment)
+        outcome = grade_in_child(course, assignment, settings)
+        if outcome["status"] != "graded":
+            return failed_result(f"Your upload could not be graded: {outcome['reason']}.", course, visibility,
+                                 assignment)
+        return graded_result(course, assignment, settings["notebooks"], visibility, outcome.get("reason", ""))
+
+
+def sandbox_problem():
+    """Why the engine's sandbox cannot start here (then nothing is graded), or None."""
+    from isograde.sandbox import SandboxUnavailable, check_available
+    try:
+        check_available()
+    except SandboxUnavailable as error:
+        return f"the autograder cannot sandbox student code in this image ({error}); tell your instructor"
+    return None
+
+
+UPLOAD_LIMITS = {"entries": 2000, "depth": 16, "total": float("inf")}  # what an upload may hold beside the notebook
+
+
+def place_upload(submission, folder, expected):
+    """Copy the uploaded notebooks into the course's submitted/ folder; returns why the upload is
+    refused, or None. Gradescope keeps an upload's folders (a zip, or a folder dragged in): the expected
+    notebook is taken wherever it is; other notebooks are copied only when it is missing, so that the
+    check names them. The upload is read as coursekit.studentfiles reads a student's files: nothing is
+    followed (a notebook that is a link to the master in /autograder/source is refused, never read), no
+    pipe or device is opened, the notebook's size is capped."""
+    from coursekit import studentfiles as safefiles
+
+    base, name = os.path.split(os.path.abspath(submission))
+    handle = os.open(base, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        listing = safefiles.scan(name, handle, UPLOAD_LIMITS,
+                                 ignore=lambda path, entry: entry in ("__MACOSX", ".ipynb_checkpoints"))
+    finally:
+        os.close(handle)
+    notebooks = [problem for problem in listing.problems
+                 if problem[0].endswith(".ipynb") or not problem[0] or problem[1].startswith("is a symbolic link")]
+    if notebooks:  # a notebook (or a folder on the way) that is not a regular file: refused, never read
+        path, sentence = min(notebooks, key=lambda problem: safefiles.severity(problem[1]))
+        return f"{safefiles.shown(path) if path else 'the upload'} {sentence}"
+    by_name = {}
+    for item in sorted(listing.files, key=lambda item: (item.path.count("/"), item.path)):
+        if item.path.endswith(".ipynb"):
+            by_name.setdefault(item.path.rsplit("/", 1)[-1], item.path)
+    wanted = [name for name in expected if name in by_name]
+    handle = os.open(submission, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        for notebook in wanted or sorted(by_name):
+            try:
+                content = safefiles.read_relative(handle, by_name[notebook], safefiles.MAX_NOTEBOOK_BYTES)
+            except safefiles.Refused as refused:
+                return f"{safefiles.shown(by_name[notebook])} {refused}"
+            with open(os.path.join(folder, notebook), "wb") as stream:
+                stream.write(content)
+    finally:
+        os.close(handle)
+    return None
+
+
+def grade_in_child(course, assignment, settings):
+    """``classgrade.grade_one`` in a child process with the whole run's time limit: a submission that
+    outlasts it ends as a visible timeout rather than as Gradescope's silent one."""
+    outcome_file = os.path.join(course, "outcome.json")
+    command = [sys.executable, "-m", "coursekit.platforms.gradescope", "grade-one", course, assignment, outcome_file]
+    if settings.get("cell_timeout"):
+        command += ["--timeout", str(settings["cell_timeout"])]
+    limit = float(settings.get("time_limit") or DEFAULT_TIME_LIMIT)
+    child = subprocess.Popen(command, start_new_session=True, env=dict(os.environ, PYTHONUNBUFFERED="1"))
+    try:
+        child.wait(timeout=limit)
+    except subprocess.TimeoutExpired:
+        os.killpg(child.pid, signal.SIGKILL)
+        child.wait()
+        return {"status": "failed", "reason": f"timeout: grading took longer than the autograder's limit of "
+                                              f"{limit:g} s (a cell that never ends, or very slow code)"}
+    try:
+        with open(outcome_file, encoding="utf-8") as handle:
+            return json.load(handle)
+    except (OSError, ValueError):
+        return {"status": "failed", "reason": f"the grading process ended without a result (exit {child.returncode})"}
+
+
+def grade_one_to_file(course, assignment, outcome_file, timeout=None):
+    from coursekit.workflow import grade as classgrade
+
+    outcome = classgrade.grade_one(course, assignment, STUDENT, timeout=timeout)
+    _write(outcome_file, json.dumps({"status": outcome.status, "reason": outcome.reason,
+                                     "seconds": outcome.seconds}))
+
+
+# ---------------------------------------------------------------------------------------------
+# results.json
+# ---------------------------------------------------------------------------------------------
+
+
+def failed_result(message, course, visibility, assignment=None):
+    """One visible test that says why nothing was graded (0 points out of the autograded maximum)."""
+    out_of = autograded_maximum(course, assignment) if course and assignment else 0.0
+    test = {"name": "Submission", "score": 0.0, "max_score": out_of, "status": "failed", "output": message,
+            "visibility": "visible"}
+    return {"score": 0.0, "output": message, "visibility": visibility, "stdout_visibility": "hidden",
+            "tests": [test]}
+
+
+def autograded_maximum(course, assignment):
+    return sum(cell.max_score for cell in grade_cells(course, assignment) if not cell.manual)
+
+
+def graded_result(course, assignment, notebooks, visibility, note=""):
+    from coursekit.gradebook import cell_scores
+
+    scores = cell_scores(course, assignment).get(STUDENT, {})
+    verdicts = {}
+    for name in notebooks:
+        verdicts.update(verdicts_of(os.path.join(course, "autograded", STUDENT, assignment, name)))
+    tests, total = [], 0.0
+    for cell in grade_cells(course, assignment):
+        if cell.manual:
+            # no "status": Gradescope knows only passed and failed, and this one is neither yet
+            tests.append({"name": f"{cell.title} [{cell.grade_id}]", "score": 0.0, "max_score": 0.0,
+                          "visibility": visibility, "tags": ["graded by hand"],
+                          "output": f"Graded by hand by your instructor ({cell.max_score:g} points), not by the "
+                                    "autograder: these points are not part of the autograder's score.",
+                          "extra_data": {"grade_id": cell.grade_id, "manual": True, "points": cell.max_score}})
+            continue
+        score = float((scores.get(cell.grade_id) or (0.0, cell.max_score))[0] or 0.0)
+        total += score
+        passed = score >= cell.max_score
+        tests.append({"name": f"{cell.title} [{cell.grade_id}]", "score": score, "max_score": cell.max_score,
+                      "status": "passed" if passed else "failed", "visibility": visibility,
+                      "output": verdicts.get(cell.grade_id, "(no output)"),
+                      "extra_data": {"grade_id": cell.grade_id}})
+    manual = sum(cell.max_score for cell in grade_cells(course, assignment) if cell.manual)
+    summary = f"Autograded: {total:g} / {sum(t['max_score'] for t in tests):g} points."
+    if manual:
+        summary += f" The written answer ({manual:g} points) is graded by hand."
+    if note:
+        summary += f" Note: {note}."
+    return {"score": total, "output": summary, "visibility": visibility, "stdout_visibility": "hidden",
+            "tests": tests}
+
+
+class GradeCell:
+    def __init__(self, grade_id, max_score, manual, title):
+        self.grade_id, self.max_score, self.manual, self.title = grade_id, max_score, manual, title
+
+
+def grade_cells(course, assignment):
+    """The assignment's grade cells in notebook order, from the master notebooks."""
+    import nbformat
+    from coursekit.workflow.grade import source_notebooks
+
+    cells = []
+    for name in source_notebooks(course, assignment):
+        notebook = nbformat.read(os.path.join(course, "source", assignment, name), as_version=4)
+        section = ""
+        for cell in notebook.cells:
+            if cell.cell_type == "markdown":
+                headings = [line.lstrip("#").strip() for line in cell.source.splitlines()
+                            if line.startswith("##") and not line.startswith("### BEGIN")
+                            and not line.startswith("### END")]
+                section = headings[-1] if headings else section
+            meta = cell.metadata.get("nbgrader", {})
+            if not meta.get("grade"):
+                continue
+            manual = cell.cell_type != "code" or bool(meta.get("solution"))
+            cells.append(GradeCell(meta["grade_id"], float(meta.get("points") or 0.0), manual,
+                                   title_of(meta["grade_id"], cell, section)))
+    return cells
+
+
+def title_of(grade_id, cell, section):
+    """'Exercise 2, ReLU.forward (1.2 - Activation Functions...)': the exercise and what the cell checks,
+    from the test cell's first comment ('# Public tests of Exercise 2, ReLU.forward. ...')."""
+    first = cell.source.splitlines()[0] if cell.source else ""
+    subject = first.lstrip("# ").split(". ")[0].rstrip(".")
+    subject = subject.replace("Public tests of ", "") if subject.startswith("Public tests of ") else ""
+    if cell.cell_type != "code":
+        subject = "Written answer"
+    subject = subject or grade_id
+    return f"{subject} ({section})" if section else subject
+
+
+def verdicts_of(path):
+    """{grade id: the grader's message} of an autograded notebook's test cells: the error (message and
+    hint) of a failing check, the printed text of a passing one."""
+    from coursekit.studentfiles import BadNotebook, Refused, as_dict, as_list, as_text, load_json_file
+
+    try:
+        cells = as_list(as_dict(load_json_file(path)).get("cells"))
+    except (OSError, BadNotebook, Refused):
+        return {}
+    verdicts = {}
+    for cell in (as_dict(cell) for cell in cells):
+        grade_id = as_dict(as_dict(cell.get("metadata")).get("nbgrader")).get("grade_id")
+        if not isinstance(grade_id, str) or not grade_id or cell.get("cell_type") != "code":
+            continue
+        parts = []
+        for output in (as_dict(output) for output in as_list(cell.get("outputs"))):
+            if output.get("output_type") == "error":
+                parts.append(str(output.get("evalue") or output.get("ename") or "error"))
+            elif output.get("output_type") == "stream":
+                parts.append(as_text(output.get("text", "")))
+        verdicts[grade_id] = "\n".join(p.strip() for p in parts if p.strip()) or "(no output)"
+    return verdicts
+
+
+# ---------------------------------------------------------------------------------------------
+# Command line of run_autograder (the kit's own CLI builds the zip)
+# ---------------------------------------------------------------------------------------------
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m coursekit.platforms.gradescope", description="run_autograder's side")
+    commands = parser.add_subparsers(dest="command", required=True)
+    grade = commands.add_parser("run", help="grade /autograder/submission, write results.json")
+    grade.add_argument("--source", default="/autograder/source")
+    grade.add_argument("--submission", default="/autograder/submission")
+    grade.add_argument("--results", default="/autograder/results/results.json")
+    one = commands.add_parser("grade-one", help="(internal) grade the course's one submission")
+    one.add_argument("course")
+    one.add_argument("assignment")
+    one.add_argument("outcome_file")
+    one.add_argument("--timeout", type=float)
+    args = parser.parse_args(argv)
+    if args.command == "run":
+        result = run(args.source, args.submission, args.results)
+        print(f"Wrote {args.results}: score {result.get('score')}, {len(result.get('tests', []))} test(s).")
+        return 0
+    import isograde
+    isograde.skip_slow_optional_imports()
+    grade_one_to_file(args.course, args.assignment, args.outcome_file, args.timeout)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

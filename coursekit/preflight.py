@@ -1,0 +1,120 @@
+"""Checks every command makes before it deletes, overwrites or copies anything.
+
+Each check raises ``InputError`` with one line that says what is wrong and what to run instead; the
+command line prints it and exits 2. Nothing here writes: a database that does not exist yet is not
+created by a check.
+"""
+import glob
+import os
+
+from coursekit.records import SQLITE_WAIT, gradebook_url, sqlite_file
+
+
+class InputError(RuntimeError):
+    """Something the user typed or has not done yet; the message says what to do."""
+
+
+def shown(url):
+    """A database URL fit for a message (no password, nor the kit's own SQLite wait)."""
+    url = url.replace("?" + SQLITE_WAIT, "")
+    try:
+        from sqlalchemy.engine import make_url
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:
+        return url
+
+
+def course_assignments(course_root):
+    return sorted(os.path.basename(os.path.dirname(p))
+                  for p in glob.glob(os.path.join(glob.escape(course_root), "source", "*", "*.ipynb")))
+
+
+def check_assignment(course_root, assignment):
+    """The assignment has a master notebook in source/<assignment>/."""
+    if not glob.glob(os.path.join(glob.escape(course_root), "source", glob.escape(assignment), "*.ipynb")):
+        known = sorted(set(course_assignments(course_root)))
+        raise InputError(f"unknown assignment {assignment!r}: this course has "
+                         f"{', '.join(known) or 'no assignment'} (the folders of source/ with a notebook).")
+
+
+def nbgrader_schema_head():
+    """The gradebook schema version this nbgrader writes (its alembic head)."""
+    import nbgrader
+    from alembic.script import ScriptDirectory
+    return ScriptDirectory(os.path.join(os.path.dirname(nbgrader.__file__), "alembic")).get_current_head()
+
+
+def check_database(course_root, db_url=None):
+    """The gradebook can be opened: reachable, and either new or an nbgrader gradebook of this
+    nbgrader's schema. Returns the URL."""
+    url = gradebook_url(course_root, db_url)
+    database = sqlite_file(url)
+    if database is not None:
+        if not os.path.isfile(database):
+            if not os.path.isdir(os.path.dirname(database) or "."):
+                raise InputError(f"cannot create the gradebook {database}: its folder does not exist.")
+            return url  # a new gradebook: nbgrader creates it
+    try:
+        tables, version = _tables_and_version(url)
+    except Exception as error:  # any driver's error: a bad URL, a server that does not answer, a bad file
+        reason = str(getattr(error, "orig", None) or error).strip().splitlines()
+        raise InputError(f"cannot open the gradebook {shown(url)}: {reason[0] if reason else type(error).__name__}. "
+                         "Check the --db URL and that the database server is running.") from None
+    if not tables:
+        return url
+    if "alembic_version" not in tables:
+        raise InputError(f"{shown(url)} is not an nbgrader gradebook (it holds tables but no alembic_version); "
+                         "point --db at the course's gradebook.")
+    head = nbgrader_schema_head()
+    if version != head:
+        raise InputError(f"the gradebook {shown(url)} has schema {version}, this nbgrader needs {head}: back it "
+                         f"up, then run `nbgrader db upgrade --CourseDirectory.db_url={shown(url)}`.")
+    return url
+
+
+def _tables_and_version(url):
+    from sqlalchemy import create_engine, inspect, text
+
+    connect_args = {} if url.startswith("sqlite") else {"connect_timeout": 5}
+    engine = create_engine(url, connect_args=connect_args)
+    try:
+        with engine.connect() as connection:
+            tables = inspect(connection).get_table_names()
+            version = (connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
+                       if "alembic_version" in tables else None)
+        return tables, version
+    finally:
+        engine.dispose()
+
+
+def check_released(course_root, assignment, db_url=None):
+    """release/<assignment>/ exists and the assignment is in the gradebook (``release`` puts it there)."""
+    command = f"python -m coursekit release {assignment}" + (f" --db {shown(db_url)}" if db_url else "")
+    if not os.path.isdir(os.path.join(course_root, "release", assignment)):
+        raise InputError(f"{assignment} has not been released: run `{command}` first.")
+    if not released_in_gradebook(course_root, assignment, db_url):
+        raise InputError(f"{assignment} is not in the gradebook {shown(gradebook_url(course_root, db_url))} "
+                         f"yet: run `{command}` first.")
+
+
+def released_in_gradebook(course_root, assignment, db_url=None):
+    url = gradebook_url(course_root, db_url)
+    if sqlite_file(url) and not os.path.isfile(sqlite_file(url)):
+        return False
+    from nbgrader.api import Gradebook, MissingEntry
+    with Gradebook(url) as gradebook:
+        try:
+            return bool(gradebook.find_assignment(assignment).notebooks)
+        except MissingEntry:
+            return False
+
+
+def check_students(course_root, assignment, students):
+    """Each named student has a submission folder (a typo must not create a phantom student)."""
+    missing = [s for s in students or [] if not os.path.isdir(os.path.join(course_root, "submitted", s, assignment))]
+    if missing:
+        present = sorted(os.path.basename(os.path.dirname(p)) for p in
+                         glob.glob(os.path.join(glob.escape(course_root), "submitted", "*", glob.escape(assignment))))
+        listed = ", ".join(present[:10]) + (", ..." if len(present) > 10 else "")
+        raise InputError(f"no submission of {assignment} for {', '.join(missing)} (no folder "
+                         f"submitted/{missing[0]}/{assignment}/); students with one: {listed or 'none'}.")

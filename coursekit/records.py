@@ -1,0 +1,171 @@
+"""Grading statuses: what happened to each submission, kept in the gradebook database itself.
+
+nbgrader's gradebook records scores but not whether a submission could be graded at all (a broken
+notebook ends as a timestamp and 0.0, like a real zero), nor which files were graded. The kit keeps
+one row per (assignment, student) in a table of its own, ``coursekit_grading``, in the same database as
+nbgrader's tables (SQLite or PostgreSQL), so that the gradebook is the one truth: a new gradebook has
+no statuses and grades everyone, and removing a student removes both.
+
+    status       "graded" or "failed" (the last attempt)
+    reason       why it failed, or a graded one's note (cells stopped at the time limit)
+    files_hash   SHA-256 of the submitted files that attempt read (``submission_hash``)
+    graded_hash  the files of the last attempt that succeeded: the grade in the gradebook is theirs
+    graded_at    when that was
+
+Only the coordinating process writes. nbgrader's own tables are created by nbgrader first (its
+``Gradebook`` stamps a new database with its alembic version only when the database is empty).
+"""
+import datetime
+import functools
+import json
+import os
+import time
+
+from sqlalchemy import Column, Float, MetaData, String, Table, Text, create_engine, delete, inspect, select
+from sqlalchemy.exc import OperationalError
+
+GRADED, FAILED = "graded", "failed"
+TABLE = "coursekit_grading"
+FORMER_TABLE = "hw3kit_grading"  # its name before the kit served any course: renamed on first use
+
+_metadata = MetaData()
+_table = Table(
+    TABLE, _metadata,
+    Column("assignment", String(128), primary_key=True),
+    Column("student", String(128), primary_key=True),
+    Column("status", String(16), nullable=False),
+    Column("reason", Text, nullable=False, default=""),
+    Column("seconds", Float, nullable=False, default=0.0),
+    Column("finished", String(32), nullable=False),
+    Column("phases", Text, nullable=True),
+    Column("files_hash", String(64), nullable=True),
+    Column("graded_hash", String(64), nullable=True),
+    Column("graded_at", String(32), nullable=True),
+)
+_ENGINES = {}
+
+
+SQLITE_WAIT = "timeout=60"  # seconds a SQLite connection waits for another's write (Python's default: 5)
+
+
+def gradebook_url(course_root, db_url=None):
+    """The gradebook URL a command uses: ``--db`` if given, else the course's setting
+    (``c.CourseDirectory.db_url`` in nbgrader_config.py), else its ``gradebook.db``. A SQLite URL gets
+    a longer wait for locks: grading workers and the coordinator write to one file."""
+    url = db_url or configured_url(os.path.abspath(course_root)) or \
+        f"sqlite:///{os.path.join(os.path.abspath(course_root), 'gradebook.db')}"
+    if url.startswith("sqlite:///") and "?" not in url:
+        url += "?" + SQLITE_WAIT
+    return url
+
+
+@functools.lru_cache(maxsize=None)
+def configured_url(course_root):
+    from traitlets.config import PyFileConfigLoader
+
+    config_file = os.path.join(course_root, "nbgrader_config.py")
+    if not os.path.isfile(config_file):
+        return None
+    config = PyFileConfigLoader(config_file).load_config()
+    return config.CourseDirectory.db_url if "db_url" in config.CourseDirectory else None
+
+
+def sqlite_file(url):
+    """The file of a sqlite:/// URL (None for another database)."""
+    return url[len("sqlite:///"):].split("?", 1)[0] if url.startswith("sqlite:///") else None
+
+
+def _engine(url, create):
+    if url not in _ENGINES:
+        connect_args = {} if url.startswith("sqlite") else {"connect_timeout": 10}
+        _ENGINES[url] = create_engine(url, future=True, connect_args=connect_args, pool_pre_ping=True)
+    engine = _ENGINES[url]
+    _rename_former_table(engine)
+    if create:
+        if not inspect(engine).get_table_names():
+            from nbgrader.api import Gradebook  # let nbgrader create and stamp its own database first
+            Gradebook(url).close()
+        _metadata.create_all(engine)
+    return engine
+
+
+def _rename_former_table(engine):
+    """A gradebook written by the kit under its former name keeps its statuses (nothing is lost)."""
+    try:
+        names = inspect(engine).get_table_names()
+    except OperationalError:
+        return
+    if FORMER_TABLE in names and TABLE not in names:
+        from sqlalchemy import text
+        with engine.begin() as connection:
+            connection.execute(text(f"ALTER TABLE {FORMER_TABLE} RENAME TO {TABLE}"))
+
+
+def load(course_root, assignment, db_url=None):
+    """{student: {"status", "reason", "seconds", "finished", "phases", "files_hash", "graded_hash",
+    "graded_at"}} for one assignment; empty when the gradebook (or the table) does not exist yet."""
+    url = gradebook_url(course_root, db_url)
+    database = sqlite_file(url)
+    if database is not None and not os.path.isfile(database):
+        return {}
+    engine = _engine(url, create=False)
+    if TABLE not in inspect(engine).get_table_names():
+        return {}
+    with engine.connect() as connection:
+        rows = connection.execute(select(_table).where(_table.c.assignment == assignment)).mappings().all()
+    found = {}
+    for row in rows:
+        entry = dict(row)
+        entry.pop("assignment")
+        entry["phases"] = json.loads(entry["phases"]) if entry["phases"] else {}
+        found[entry.pop("student")] = entry
+    return found
+
+
+def record(course_root, assignment, student, status, reason="", seconds=0.0, phases=None, files_hash=None,
+           db_url=None, retry_for=30.0):
+    """Store one attempt's outcome in one transaction. A failed attempt keeps the last success's
+    ``graded_hash``: the grade of those files is still the one in the gradebook. The database may be
+    restarting (PostgreSQL): retried for ``retry_for`` seconds, then the error goes up."""
+    url = gradebook_url(course_root, db_url)
+    now = datetime.datetime.now().isoformat(timespec="seconds")
+    row = {"assignment": assignment, "student": student, "status": status, "reason": reason,
+           "seconds": round(float(seconds), 4), "finished": now, "files_hash": files_hash,
+           "phases": json.dumps({k: round(v, 4) for k, v in phases.items()}) if phases else None}
+    deadline = time.monotonic() + retry_for
+    while True:
+        try:
+            engine = _engine(url, create=True)
+            with engine.begin() as connection:
+                key = (_table.c.assignment == assignment) & (_table.c.student == student)
+                previous = connection.execute(select(_table.c.graded_hash, _table.c.graded_at).where(key)).first()
+                if status == GRADED:
+                    row["graded_hash"], row["graded_at"] = files_hash, now
+                else:
+                    row["graded_hash"], row["graded_at"] = previous if previous else (None, None)
+                connection.execute(delete(_table).where(key))
+                connection.execute(_table.insert().values(**row))
+            return
+        except OperationalError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(1.0)
+
+
+def remove(course_root, assignment, student, db_url=None):
+    """Forget a student's status for ``assignment``; True if there was one."""
+    url = gradebook_url(course_root, db_url)
+    engine = _engine(url, create=True)
+    with engine.begin() as connection:
+        done = connection.execute(delete(_table).where((_table.c.assignment == assignment)
+                                                       & (_table.c.student == student)))
+    return done.rowcount > 0
+
+
+def submission_hash(course_root, assignment, student):
+    """SHA-256 over the names and bytes of every file in submitted/<student>/<assignment>/ (None when
+    the folder does not exist): a re-imported, changed notebook has another hash. Nothing is followed
+    and no pipe or device is opened (``coursekit.studentfiles.submission_hash``)."""
+    from coursekit.studentfiles import submission_hash as safe_hash
+
+    return safe_hash(course_root, assignment, student)

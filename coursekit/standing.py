@@ -1,0 +1,117 @@
+"""Where each submission of an assignment stands, from the gradebook, the kit's statuses and the files.
+
+One function, ``standings``, answers for the export, the report, feedback and ``status``:
+
+    graded      the gradebook's grade is of the files in submitted/ now, every cell graded
+    pending     as graded, but a hand-graded answer is not graded yet (never counted as 0)
+    changed     the files in submitted/ changed since they were graded: the old grade is not theirs
+    not graded  imported, never graded
+    failed      the last attempt on these files failed; ``reason`` says why
+    missing     in the gradebook, but no submission
+"""
+import os
+from dataclasses import dataclass, field
+
+from coursekit import records as status_store
+
+GRADED, PENDING, CHANGED, NOT_GRADED, FAILED, MISSING = (
+    "graded", "pending", "changed", "not graded", "failed", "missing")
+SCORED = (GRADED, PENDING)
+
+
+@dataclass
+class Standing:
+    student: str
+    state: str
+    reason: str = ""
+    cells: dict = field(default_factory=dict)  # grade cell id -> (score or None when pending, max score)
+    late_penalty: float = 0.0
+    record: dict = field(default_factory=dict)  # the kit's status row, if any
+    lms_user_id: str = ""
+    names: tuple = ("", "", "")  # last name, first name, email
+
+    @property
+    def pending(self):
+        return sorted(name for name, (score, _) in self.cells.items() if score is None)
+
+    @property
+    def total(self):
+        """Points of the graded cells less the late penalty (None when not scored)."""
+        if self.state not in SCORED:
+            return None
+        return max(0.0, sum(score for score, _ in self.cells.values() if score is not None) - self.late_penalty)
+
+
+def _submitted_students(course_root, assignment):
+    from coursekit.studentfiles import student_folders
+
+    return set(student_folders(course_root, assignment)[0])
+
+
+def standings(course_root, assignment, db_url=None):
+    """{student: Standing} for every student in the gradebook, with a submission or with a status."""
+    from nbgrader.api import Gradebook, MissingEntry
+
+    course_root = os.path.abspath(course_root)
+    url = status_store.gradebook_url(course_root, db_url)
+    records = status_store.load(course_root, assignment, db_url)
+    found = {}
+    exists = not status_store.sqlite_file(url) or os.path.isfile(status_store.sqlite_file(url))
+    people, submissions = {}, {}
+    if exists:
+        with Gradebook(url) as gradebook:
+            for student in gradebook.students:
+                people[student.id] = (student.lms_user_id or "",
+                                      (student.last_name or "", student.first_name or "", student.email or ""))
+                try:
+                    submission = gradebook.find_submission(assignment, student.id)
+                except MissingEntry:
+                    continue
+                grades = [grade for notebook in submission.notebooks for grade in notebook.grades]
+                submissions[student.id] = (
+                    {grade.name: (None if grade.needs_manual_grade else float(grade.score), float(grade.max_score))
+                     for grade in grades},
+                    float(submission.late_submission_penalty or 0.0),
+                    any(grade.auto_score is not None for grade in grades))
+    for student in sorted(set(people) | _submitted_students(course_root, assignment) | set(records)):
+        standing = _standing(course_root, assignment, student, records.get(student), submissions.get(student))
+        standing.lms_user_id, standing.names = people.get(student, ("", ("", "", "")))
+        found[student] = standing
+    return found
+
+
+def _standing(course_root, assignment, student, record, submission):
+    now = status_store.submission_hash(course_root, assignment, student)
+    cells, penalty, autograded = submission if submission else ({}, 0.0, False)
+    record = record or {}
+    graded = dict(cells=cells, late_penalty=penalty, record=record)
+    if not record:
+        if autograded:
+            return _scored(Standing(student, GRADED, "graded outside the kit (no record of the files graded)",
+                                    **graded))
+        if now is None:
+            return Standing(student, MISSING, "no submission", record=record)
+        return Standing(student, NOT_GRADED, "imported, not graded yet", record=record)
+    if submission and record.get("graded_hash") and now in (record["graded_hash"], None):
+        reason = record.get("reason", "")
+        if record.get("status") == status_store.FAILED:
+            reason = f"the last regrade failed ({reason}); the grade is that of {record.get('graded_at')}"
+        elif now is None:
+            reason = "the submitted files are gone; the grade is that of the files graded before"
+        return _scored(Standing(student, GRADED, reason, **graded))
+    if record.get("status") == status_store.FAILED and record.get("files_hash") in (now, None):
+        # files_hash None: an attempt whose worker crashed before it read the files (recorded so by
+        # earlier versions of grade): it failed on the files there then, which nothing says changed
+        return Standing(student, FAILED, record.get("reason", ""), record=record)
+    if record.get("graded_hash"):
+        return Standing(student, CHANGED, f"the submission changed since it was graded ({record.get('graded_at')})",
+                        record=record)
+    return Standing(student, CHANGED, "the submission changed since the failed attempt", record=record)
+
+
+def _scored(standing):
+    if standing.pending:
+        standing.state = PENDING
+        note = f"not graded yet: {', '.join(standing.pending)} (grade it in the formgrader)"
+        standing.reason = f"{note}; {standing.reason}" if standing.reason else note
+    return standing

@@ -1,0 +1,328 @@
+"""The feedback students receive: nbgrader preprocessors, and feedback pages that open alone, offline."""
+import copy
+import os
+import re
+import shutil
+import subprocess
+
+from jinja2 import DictLoader
+from nbconvert.exporters import HTMLExporter
+from nbgrader import utils
+from nbgrader.preprocessors import NbGraderPreprocessor
+from traitlets import Enum, Integer, Unicode, default, validate
+
+import coursekit
+from coursekit import studenthtml as safehtml
+from coursekit.gradebook import NbgraderError, nbgrader
+
+STUDENT_MARK = "[printed by the submitted code during this test]\n"  # isograde.testcell.STUDENT_MARK
+
+
+class ShortTracebacks(NbGraderPreprocessor):
+    """Reduce every error in a graded cell to its message, as the student reads it in the notebook, and
+    keep what a hidden test holds out of the student's feedback.
+
+    A traceback lists the source lines of every frame it passes through, which would show students
+    the hidden tests and the grader's reference code (nbgrader issue #917); the message of a failing
+    test already says what is wrong and what to look at. A failing test (an AssertionError) shows its
+    message and hint alone, as public_tests' failures do in JupyterLab; any other error its name too.
+
+    A failure that came from a hidden-tests region (the grader records where, in the cell's ``isograde``
+    metadata) may quote the hidden inputs and expected values; so may what the student's own code printed
+    or raised while hidden tests ran. ``hidden_failures`` decides what the student reads then.
+    """
+
+    hidden_failures = Enum(["message", "hint", "verdict"], default_value="hint", help=(
+        "What the feedback shows of a failure in hidden tests: 'message' (the check's whole message, as "
+        "stock nbgrader shows it), 'hint' (that a hidden test failed, with the check's hint but no values), "
+        "'verdict' (only that a hidden test failed). With 'hint' or 'verdict', what the student's code "
+        "printed during a cell's hidden tests and the text of an exception it raised there are left out too."
+    )).tag(config=True)
+    student_message_limit = Integer(300, help="Characters of a student's own exception message shown in "
+                                              "feedback.").tag(config=True)
+
+    def preprocess_cell(self, cell, resources, index):
+        if cell.cell_type != "code" or not utils.is_grade(cell):
+            return cell, resources
+        verdict = cell.get("metadata", {}).get("isograde")
+        verdict = verdict if isinstance(verdict, dict) else {}
+        hidden_region = "BEGIN HIDDEN TESTS" in "".join(cell.get("source", ""))
+        guarded = self.hidden_failures != "message" and (verdict.get("hidden") or hidden_region)
+        kept = []
+        for output in cell.get("outputs", []):
+            if guarded and output.get("output_type") == "stream" and str(output.get("text", "")).startswith(STUDENT_MARK):
+                continue  # the student's prints while hidden tests ran may quote their inputs
+            if output.get("output_type") == "error":
+                lines = self._shown(output, verdict)
+                output["traceback"] = lines
+                output["evalue"] = "\n".join(lines)
+            kept.append(output)
+        cell["outputs"] = kept
+        return cell, resources
+
+    def _shown(self, output, verdict):
+        name, message = str(output.get("ename", "Error")), str(output.get("evalue", ""))
+        if verdict.get("hidden") and self.hidden_failures != "message":
+            student = verdict.get("student_error")
+            lines = [f"A hidden test failed: your code raised {student}." if student else "A hidden test failed."]
+            hint = verdict.get("hint")
+            if self.hidden_failures == "hint" and isinstance(hint, str) and hint:
+                lines.append(f"Hint: {hint}")
+            return lines
+        if verdict.get("student_error") and len(message) > self.student_message_limit:
+            message = message[:self.student_message_limit] + " [...]"
+        return _short_form(name, message)
+
+
+def _short_form(name, message):
+    if name in ("AssertionError", "ExerciseFailed") and message:
+        return message.splitlines()
+    return [f"{name}: {message}"]
+
+
+# --- Feedback pages that open on their own -------------------------------------------------------------
+#
+# nbconvert's HTML leaves the TeX of markdown cells in the page for MathJax to typeset in the browser, from
+# a CDN. A feedback page is handed to a student alone (an LMS upload, an e-mail) and may be opened offline,
+# so its maths is typeset here, when the page is written: ``render_maths.js`` runs MathJax 3 under Node.js
+# over the finished page and writes every formula into it as inline SVG. The page then needs no script,
+# no font and no other file, and the MathJax script is left out of it.
+
+KIT = coursekit.KIT
+RENDER_SCRIPT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "render_maths.js")
+MATHJAX_PACKAGE = "mathjax-full"  # pinned in package.json; `make` (npm ci) installs it into node_modules/
+RENDER_TIMEOUT = 120  # seconds for one page (a few seconds at most in practice)
+
+_FEEDBACK_TEMPLATE_FILE = "coursekit-feedback.html.j2"
+# The page's first element in <head> is its Content-Security-Policy: it runs no script and loads nothing.
+_CHARSET = '<meta charset="utf-8" />'
+_FEEDBACK_TEMPLATE = """\
+{%- extends 'index.html.j2' -%}
+{%- from 'mathjax.html.j2' import mathjax -%}
+{%- block header -%}
+{%- set charset %}""" + _CHARSET + """{% endset -%}
+{%- set policy %}""" + _CHARSET + "\n" + safehtml.STATIC_PAGE_CSP_META + """{% endset -%}
+{{ super() | replace(mathjax(), '') | replace(charset, policy, 1) }}
+{%- endblock header -%}
+"""
+
+
+class MathsRenderError(RuntimeError):
+    """The maths of a feedback page could not be rendered; the message says what to install or fix."""
+
+
+class FeedbackHTMLExporter(HTMLExporter):
+    """nbconvert's HTMLExporter for nbgrader feedback pages that show their maths with nothing else.
+
+    Its template extends the configured one (nbgrader's ``feedback/index.html.j2``) and leaves out the
+    MathJax script; the finished page goes through ``render_maths.js``, which writes each formula into the
+    page as SVG. Select it with ``c.GenerateFeedback.exporter_class`` (nbgrader_config.py does).
+    """
+
+    node = Unicode("node", help="The Node.js program that runs render_maths.js (Debian: apt-get install "
+                                "nodejs).").tag(config=True)
+    node_modules = Unicode(os.path.join(KIT, "node_modules"),
+                           help="The node_modules folder holding MathJax (mathjax-full, pinned in the kit's "
+                                "package.json; `npm ci` in the kit's folder installs it).").tag(config=True)
+
+    @default("extra_loaders")
+    def _extra_loaders_default(self):
+        return [DictLoader({_FEEDBACK_TEMPLATE_FILE: _FEEDBACK_TEMPLATE})]
+
+    @default("template_file")
+    def _template_file_default(self):
+        return _FEEDBACK_TEMPLATE_FILE
+
+    @default("sanitize_html")
+    def _sanitize_html_default(self):
+        return True
+
+    @validate("sanitize_html")
+    def _always_sanitised(self, proposal):
+        return True  # nbconvert's templates then clean HTML outputs and leave out JavaScript and widgets
+
+    @validate("template_name")
+    def _not_the_formgrader_template(self, proposal):
+        # nbgrader_config.py gives HTMLExporter (so every subclass) the formgrader's page; feedback keeps nbgrader's
+        return "feedback" if proposal["value"] == safehtml.FORMGRADE_TEMPLATE else proposal["value"]
+
+    def default_filters(self):
+        yield from super().default_filters()
+        yield ("markdown2html", safehtml.markdown2html)
+        yield ("clean_html", safehtml.clean_html)
+
+    def from_notebook_node(self, nb, resources=None, **kw):
+        # Student content is cleaned whatever the configuration says (safehtml): outputs here, markdown and
+        # HTML outputs by the filters; the page then holds no script and its policy runs none.
+        nb, resources = safehtml.SafeNotebook(parent=self).preprocess(copy.deepcopy(nb), resources or {})
+        output, resources = super().from_notebook_node(nb, resources, **kw)
+        # Bootstrap's icon font is not in the page (nor used by it): without its @font-face the page names no
+        # other file at all (Chromium lists the fonts the policy blocks as requested resources)
+        output = _ICON_FONT.sub("", output)
+        return render_maths(output, self.node, self.node_modules), resources
+
+
+def render_maths(page, node="node", node_modules=os.path.join(KIT, "node_modules")):
+    """``page`` (HTML) with its TeX typeset into inline SVG by MathJax, as a browser's MathJax would."""
+    program = shutil.which(node)
+    if program is None:
+        raise MathsRenderError(f"feedback maths: Node.js ({node!r}) is not installed: apt-get install nodejs")
+    if not os.path.isfile(os.path.join(node_modules, MATHJAX_PACKAGE, "package.json")):
+        raise MathsRenderError(f"feedback maths: MathJax is not installed in {node_modules}: run `npm ci` "
+                               f"in {os.path.dirname(node_modules)} (or `make`)")
+    env = dict(os.environ, NODE_PATH=node_modules)
+    try:
+        done = subprocess.run([program, RENDER_SCRIPT], input=page.encode("utf-8"), capture_output=True,
+                              env=env, timeout=RENDER_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        raise MathsRenderError(f"feedback maths: MathJax took more than {RENDER_TIMEOUT} s on one page") from None
+    if done.returncode != 0:
+        reason = done.stderr.decode("utf-8", "replace").strip().splitlines()[-1:] or [f"exit {done.returncode}"]
+        raise MathsRenderError(f"feedback maths: MathJax failed: {reason[0]}")
+    return done.stdout.decode("utf-8")
+
+
+
+class FeedbackError(RuntimeError):
+    """Feedback could not be written; the earlier feedback is unchanged."""
+
+
+def generate_feedback(course_root, assignment="hw3", student=None, force=True, db_url=None):
+    """Run ``nbgrader generate_feedback`` so that the pages render their maths offline, for every
+    student whose grade is of the files submitted now (graded, or graded but for a hand-graded answer).
+
+    nbgrader writes into a staging folder; each student's new feedback folder replaces the old one only
+    once every page is written, so a failure (a full disk, a database that stops answering) leaves the
+    earlier feedback in place. Each page, ``feedback/<student>/<assignment>/<notebook>.html``, opens on
+    its own, offline, maths included. Returns (the HTML files written, sorted; {student: why no feedback was written}).
+    """
+    from coursekit.workflow import grade as classgrade
+    from coursekit import preflight
+    from coursekit.standing import PENDING, SCORED, standings
+
+    course_root = os.path.abspath(course_root)
+    preflight.check_assignment(course_root, assignment)
+    preflight.check_database(course_root, db_url)
+    preflight.check_released(course_root, assignment, db_url)
+    if student:
+        preflight.check_students(course_root, assignment, [student])
+    current = standings(course_root, assignment, db_url)
+    wanted = [s for s, standing in current.items() if standing.state in SCORED and (not student or s == student)]
+    left_out = {s: f"{standing.state}: {standing.reason}" for s, standing in current.items()
+                if standing.state not in SCORED and (not student or s == student) and standing.state != "missing"}
+    if not wanted:
+        raise preflight.InputError(f"no graded submission of {assignment}" + (f" for {student}" if student else "")
+                                   + f" to give feedback on: run `python -m coursekit grade {assignment}` first"
+                                   + (f" ({'; '.join(f'{s}: {r}' for s, r in sorted(left_out.items()))})"
+                                      if left_out else "") + ".")
+    classgrade.recover(course_root, "feedback")
+    staging = classgrade.STAGING.format(step="feedback", pid=os.getpid())
+    others = sorted(set(current) - set(wanted))
+    args = ["generate_feedback", assignment, "--force",
+            "--GenerateFeedback.exporter_class=coursekit.workflow.feedback.FeedbackHTMLExporter",
+            f"--CourseDirectory.feedback_directory={staging}"]
+    if others:
+        args.append(f"--CourseDirectory.student_id_exclude={','.join(others)}")
+    if db_url:
+        args.append(f"--CourseDirectory.db_url={db_url}")
+    pages = [os.path.splitext(name)[0] + ".html" for name in classgrade.source_notebooks(course_root, assignment)]
+    try:
+        log = nbgrader(course_root, *args, check=False)
+        failed = _failed_students(log, wanted)
+        if len(failed) == len(wanted) or (not failed and _failed_run(log)):
+            # nothing written for anyone (the disk, the database, Node.js): the class's problem, not a student's
+            raise NbgraderError(log)
+        written, unwritten = _promote_pages(course_root, staging, assignment, [s for s in wanted if s not in failed],
+                                            pages)
+    except (NbgraderError, OSError) as error:
+        raise FeedbackError(_why(error)) from None
+    finally:
+        shutil.rmtree(os.path.join(course_root, staging), ignore_errors=True)
+    left_out.update({s: "graded, but a hand-graded answer is not graded yet: the page shows what is graded"
+                     for s in wanted if current[s].state == PENDING})
+    left_out.update({s: f"feedback failed: {why}" for s, why in {**failed, **unwritten}.items()})
+    return written, left_out
+
+
+_STUDENT_ERROR = re.compile(r"There was an error processing assignment '[^']*' for student '([^']*)'")
+_ASSIGNMENT_ERROR = re.compile(r"There was an error processing assignment: (\S+)")
+
+
+def _failed_students(log, wanted):
+    """{student: why} of the students nbgrader could not write feedback for (it goes on with the others
+    and names them at the end of its log)."""
+    from coursekit.workflow.grade import classify_failure
+
+    failed = {}
+    for student in _STUDENT_ERROR.findall(log):
+        if student in wanted:
+            failed[student] = "nbgrader could not write the page"
+    # each failure's own traceback follows "There was an error processing assignment: <folder>"
+    pieces = _ASSIGNMENT_ERROR.split(log)
+    for folder, text in zip(pieces[1::2], pieces[2::2]):
+        student = os.path.basename(os.path.dirname(folder.rstrip("/")))
+        if student in failed:
+            failed[student] = classify_failure(text.split("There was an error processing", 1)[0])
+    return failed
+
+
+def _failed_run(log):
+    return "| ERROR]" in log or "| CRITICAL]" in log
+
+
+def _why(error):
+    text = str(error)
+    if "No space left on device" in text:
+        return "the disk is full: free some space and run feedback again (the earlier feedback is unchanged)."
+    if "OperationalError" in text or "error accessing the nbgrader database" in text:
+        return ("the gradebook database stopped answering: run feedback again once it is back (the earlier "
+                "feedback is unchanged).")
+    lines = [line for line in text.splitlines() if line.strip()]
+    return f"nbgrader generate_feedback failed ({lines[-1][:200] if lines else type(error).__name__}); " \
+           "the earlier feedback is unchanged."
+
+
+def _promote_pages(course_root, staging, assignment, students, names):
+    """Check each staged page (``names``: one per notebook of the assignment), then move each student's
+    folder into feedback/. Only those pages are checked: nbgrader copies a student's other files beside
+    them (a notes.html of their own is theirs, not a feedback page). Returns (pages written, {student:
+    why not}); a page that fails the check when others pass is that student's alone."""
+    from coursekit.workflow.grade import promote
+
+    staged = {s: os.path.join(course_root, staging, s, assignment) for s in students}
+    pages, unwritten, problems = {}, {}, []
+    for student, folder in staged.items():
+        pages[student] = [os.path.join(folder, name) for name in names]
+        for page in pages[student]:
+            problem = _page_problem(page)
+            if problem:
+                unwritten[student] = problem
+                problems.append(f"{os.path.relpath(page, course_root)} {problem}")
+                break
+    if problems and len(unwritten) == len(staged):
+        raise NbgraderError(f"{problems[0]}: is GenerateFeedback.exporter_class overridden?")
+    written = []
+    for student, folder in staged.items():
+        if student in unwritten:
+            continue
+        final = os.path.join(course_root, "feedback", student, assignment)
+        promote(folder, final)
+        written += [os.path.join(final, os.path.basename(page)) for page in pages[student]]
+    return sorted(written), unwritten
+
+
+def _page_problem(page):
+    try:
+        with open(page, encoding="utf-8") as stream:
+            html = stream.read()
+    except FileNotFoundError:
+        return "was not written by nbgrader"
+    except (OSError, UnicodeDecodeError) as error:
+        return f"cannot be read ({type(error).__name__})"
+    if _SCRIPT_SOURCE.search(html) or "mjx-container" not in html or safehtml.STATIC_PAGE_CSP not in html:
+        return "does not hold its maths rendered and its Content-Security-Policy (or loads a script)"
+    return None
+
+
+_ICON_FONT = re.compile(r"@font-face\s*\{[^{}]*Glyphicons Halflings[^{}]*\}")
+_SCRIPT_SOURCE = re.compile(r"<script[^>]*\bsrc=", re.I)

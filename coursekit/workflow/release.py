@@ -1,0 +1,68 @@
+"""Generate an assignment's student version with nbgrader and check it."""
+import filecmp
+import os
+import re
+import shutil
+import tempfile
+
+import nbformat
+
+from coursekit import gradebook as grading
+
+LEAKS = ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END HIDDEN TESTS", "BEGIN MARK SCHEME",
+         "END MARK SCHEME")
+
+
+class ReleaseError(RuntimeError):
+    """The release holds something students must not see, or is not in sync with the source."""
+
+
+def leaks(release_folder):
+    """Lines of the release notebooks that hold a solution or hidden-test marker."""
+    found = []
+    for name in sorted(os.listdir(release_folder)):
+        if name.endswith(".ipynb"):
+            notebook = nbformat.read(os.path.join(release_folder, name), as_version=4)
+            for index, cell in enumerate(notebook.cells):
+                for marker in LEAKS:
+                    if re.search(re.escape(marker), cell.source):
+                        found.append(f"{name}, cell {index}: {marker}")
+    return found
+
+
+def out_of_sync(course_root, assignment):
+    """Files of release/<assignment> that differ from a release generated anew from source/."""
+    with tempfile.TemporaryDirectory(prefix="coursekit-release-") as scratch:
+        fresh_course = os.path.join(scratch, "course")
+        os.makedirs(fresh_course)
+        shutil.copytree(os.path.join(course_root, "source"), os.path.join(fresh_course, "source"),
+                        ignore=shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints"))  # headers too
+        shutil.copy(os.path.join(course_root, "nbgrader_config.py"), fresh_course)
+        grading.nbgrader(fresh_course, "generate_assignment", assignment, "--force",
+                         f"--CourseDirectory.root={fresh_course}",
+                         f"--CourseDirectory.db_url=sqlite:///{os.path.join(scratch, 'gradebook.db')}")
+        fresh = os.path.join(fresh_course, "release", assignment)
+        committed = os.path.join(course_root, "release", assignment)
+        if not os.path.isdir(committed):
+            return [f"release/{assignment}/ does not exist"]
+        comparison = filecmp.dircmp(fresh, committed, ignore=["__pycache__", ".ipynb_checkpoints"])
+        return sorted(comparison.diff_files + [f"{n} (missing)" for n in comparison.left_only]
+                      + [f"{n} (extra)" for n in comparison.right_only])
+
+
+def release(course_root, assignment, check_only=False, log=print, db_url=None):
+    """Generate release/<assignment>/ (unless ``check_only``) and record it in the gradebook, then
+    check it: no solution or hidden test, and identical to what nbgrader generates from source/ now."""
+    from coursekit import preflight
+
+    preflight.check_assignment(course_root, assignment)
+    if not check_only:
+        preflight.check_database(course_root, db_url)
+        grading.nbgrader(course_root, "generate_assignment", assignment, "--force",
+                         *([f"--CourseDirectory.db_url={db_url}"] if db_url else []))
+        log(f"Generated release/{assignment}/.")
+    problems = [f"leak: {line}" for line in leaks(os.path.join(course_root, "release", assignment))]
+    problems += [f"out of sync with source/: {name}" for name in out_of_sync(course_root, assignment)]
+    if problems:
+        raise ReleaseError(f"release/{assignment}/ is not fit to hand out:\n  " + "\n  ".join(problems))
+    log(f"Checked release/{assignment}/: no solutions, no hidden tests, in sync with source/{assignment}/.")

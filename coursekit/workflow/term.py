@@ -1,0 +1,126 @@
+"""The state of a class, and tidying it: ``status``, ``remove`` and ``new-term``.
+
+Nothing is deleted: a removed student's folders and a finished term's data are moved to
+``archive/<date-time>/`` in the course directory (git ignores it), so a slip can be undone by moving
+them back.
+"""
+import datetime
+import os
+import shutil
+
+from coursekit import preflight
+from coursekit import records as status_store
+from coursekit.studentfiles import shown, student_folders, unreadable_note
+from coursekit.standing import standings
+
+STUDENT_DATA = ("submitted", "autograded", "feedback", "downloaded")
+TERM_FILES = ("gradebook.db", "grading_status.json", "grades.csv", "grades_by_exercise.csv", "grades_lms.csv",
+              "report.html")
+
+
+def show_status(course_root, assignment, students=None, db_url=None):
+    """A table of every submission with where it stands, and the count per state."""
+    preflight.check_assignment(course_root, assignment)
+    preflight.check_database(course_root, db_url)
+    current = standings(course_root, assignment, db_url)
+    if students:
+        unknown = sorted(set(students) - set(current))
+        if unknown:
+            raise preflight.InputError(f"no student {', '.join(unknown)} in {assignment} (neither in the gradebook "
+                                       "nor in submitted/).")
+        current = {s: current[s] for s in students}
+    if not current:
+        return f"No submissions of {assignment} yet: run `python -m coursekit import {assignment} DOWNLOAD`."
+    names = {s: shown(s, 200) for s in current}  # a folder name with escape codes is shown escaped
+    width = max(len("student"), *(len(name) for name in names.values()))
+    lines = [f"{'student':<{width}}  {'state':<10}  {'total':>6}  where it stands", "-" * (width + 40)]
+    counts = {}
+    for student, standing in sorted(current.items()):
+        counts[standing.state] = counts.get(standing.state, 0) + 1
+        total = "" if standing.total is None else f"{standing.total:g}"
+        lines.append(f"{names[student]:<{width}}  {standing.state:<10}  {total:>6}  {standing.reason}")
+    lines.append("")
+    lines.append(", ".join(f"{count} {state}" for state, count in sorted(counts.items())) + ".")
+    unreadable = student_folders(course_root, assignment)[1]
+    if unreadable:
+        lines.append(unreadable_note(unreadable))
+    return "\n".join(lines)
+
+
+def _archive(course_root, label):
+    stamp = datetime.datetime.now().strftime("%Y-%m-%dT%H-%M-%S")
+    folder = os.path.join(course_root, "archive", f"{stamp}-{label}")
+    suffix = 1
+    while os.path.exists(folder):
+        folder = os.path.join(course_root, "archive", f"{stamp}-{label}-{suffix}")
+        suffix += 1
+    return folder
+
+
+def remove_students(course_root, assignment, students, db_url=None):
+    """Remove each student's submission of ``assignment`` from the gradebook (and the student, when
+    nothing else of theirs is left) and the kit's status; move their folders to archive/."""
+    from nbgrader.api import Gradebook, MissingEntry
+
+    preflight.check_assignment(course_root, assignment)
+    url = preflight.check_database(course_root, db_url)
+    known = standings(course_root, assignment, db_url)
+    unknown = [s for s in students if s not in known]
+    if unknown:
+        raise preflight.InputError(f"no student {', '.join(unknown)} in {assignment}; `python -m coursekit status "
+                                   f"{assignment}` lists them.")
+    archive = _archive(course_root, "removed")
+    lines = []
+    with Gradebook(url) as gradebook:
+        for student in students:
+            moved = []
+            for kind in STUDENT_DATA:
+                folder = os.path.join(course_root, kind, student, assignment)
+                if os.path.isdir(folder):
+                    target = os.path.join(archive, kind, student, assignment)
+                    os.makedirs(os.path.dirname(target), exist_ok=True)
+                    shutil.move(folder, target)
+                    moved.append(kind)
+                    if not os.listdir(os.path.dirname(folder)):
+                        os.rmdir(os.path.dirname(folder))
+            try:
+                gradebook.remove_submission(assignment, student)
+            except MissingEntry:
+                pass
+            status_store.remove(course_root, assignment, student, db_url)
+            left = [s for s in gradebook.find_student(student).submissions] if _in(gradebook, student) else []
+            if _in(gradebook, student) and not left:
+                gradebook.remove_student(student)
+            lines.append(f"Removed {student} from {assignment}" + (
+                f"; moved {', '.join(moved)} to {os.path.relpath(archive, course_root)}/" if moved else "") + ".")
+    return lines
+
+
+def _in(gradebook, student):
+    from nbgrader.api import MissingEntry
+    try:
+        gradebook.find_student(student)
+        return True
+    except MissingEntry:
+        return False
+
+
+def new_term(course_root, db_url=None):
+    """Move every student's data and the SQLite gradebook to archive/; source/ and release/ stay."""
+    if db_url and not db_url.startswith("sqlite"):
+        raise preflight.InputError(f"the gradebook {preflight.shown(db_url)} is a database server: create a new, "
+                                   "empty database for the new term and pass it with --db (this command moves "
+                                   "only files).")
+    names = [n for n in STUDENT_DATA + TERM_FILES if os.path.exists(os.path.join(course_root, n))]
+    if db_url:
+        database = status_store.sqlite_file(db_url)
+        if os.path.isfile(database) and os.path.dirname(os.path.abspath(database)) != os.path.abspath(course_root):
+            raise preflight.InputError(f"the gradebook {database} is outside the course: move it yourself.")
+    if not names:
+        return "Nothing to archive: the course holds no student data."
+    archive = _archive(course_root, "term")
+    os.makedirs(archive)
+    for name in names:
+        shutil.move(os.path.join(course_root, name), os.path.join(archive, name))
+    return (f"Moved {', '.join(names)} to {os.path.relpath(archive, course_root)}/. The course is clean: "
+            "next, `python -m coursekit release ASSIGNMENT` puts the assignments in a new gradebook.")
