@@ -22,7 +22,7 @@ $(INSTALLED): requirements.txt pyproject.toml package.json package-lock.json
 	touch $(INSTALLED)
 
 demo: $(INSTALLED)  ## release, autograde the sample students, feedback, export, per-exercise table
-	$(RUN) -m coursekit demo
+	$(RUN) -m homework3 demo
 
 test: $(INSTALLED) browser  ## the whole test suite (at its end it lists any test that did not run, and why)
 	$(RUN) -m pytest
@@ -36,13 +36,13 @@ browser:  ## Debian's chromium and chromedriver for the browser tests, installed
 	    echo "WARNING: chromium or chromedriver is missing (apt-get install chromium chromium-driver): the browser tests will not run"
 
 kill-matrix: $(INSTALLED)  ## grade the mutation catalogue and print who loses what
-	$(RUN) -m coursekit kill-matrix --jobs 2
+	$(RUN) -m homework3 kill-matrix --jobs 2
 
 release: $(INSTALLED)  ## regenerate release/hw3 from source/hw3 (commit the result)
 	$(RUN) -m nbgrader generate_assignment hw3 --force
 
 samples: $(INSTALLED)  ## regenerate samples/submitted from the release and the solutions
-	$(RUN) -m coursekit samples
+	$(RUN) -m homework3 samples
 
 lab: $(INSTALLED)  ## JupyterLab for the course on 127.0.0.1 with nbgrader (formgrader, Validate); prints its URL and token
 	$(RUN) -m coursekit.platforms.lab $(if $(PORT),--port $(PORT))

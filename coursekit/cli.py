@@ -97,10 +97,6 @@ def build_parser():
     from coursekit.platforms.hub import add_arguments as add_hub_arguments
     add_hub_arguments(add("hub", "start JupyterHub for the course on 127.0.0.1: an instructor with the formgrader, "
                                  "two students, nbgrader's exchange (needs root); --clean removes it"))
-    add("demo", "the main job on the sample students: release, autograde, feedback, export, score table")
-    add("samples", "rewrite samples/submitted/ from the release and the solutions")
-    matrix = add("kill-matrix", "grade the mutation catalogue (homework3/catalogue.py) and print its kill matrix")
-    matrix.add_argument("--jobs", type=int, default=2, help="parallel nbgrader processes (default: 2)")
     return parser
 
 
@@ -213,15 +209,6 @@ def run(args, course):
         except HubError as error:
             print(f"error: {error}", file=sys.stderr)
             return 2
-    elif command == "demo":
-        from homework3.demo import run_demo
-        run_demo(course)
-    elif command == "samples":
-        from homework3.samples import write_samples
-        print(f"wrote {write_samples(course)}")
-    elif command == "kill-matrix":
-        from homework3.killmatrix import main as kill_matrix
-        return kill_matrix(course, jobs=args.jobs)
     return 0
 
 

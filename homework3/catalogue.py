@@ -2,7 +2,7 @@
 
 Every entry starts from the full solution (``answers`` changes some answer cells) unless it says
 ``only``: then every other answer is left as released (a stub). ``loses`` names the grade cells that
-must score 0; every other grade cell must score full points. ``python -m coursekit kill-matrix`` grades
+must score 0; every other grade cell must score full points. ``python -m homework3 kill-matrix`` grades
 them all and prints the matrix; ``tests/test_catalogue.py`` asserts it.
 """
 from homework3.samples import ALL_ANSWERS

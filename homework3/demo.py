@@ -22,7 +22,7 @@ def run_demo(course_root, log=print):
     for student in SAMPLE_STUDENTS:
         source = os.path.join(samples, student, grading.ASSIGNMENT)
         if not os.path.isdir(source):
-            raise FileNotFoundError(f"sample submission {source} is missing: run `python -m coursekit samples`.")
+            raise FileNotFoundError(f"sample submission {source} is missing: run `python -m homework3 samples`.")
         destination = os.path.join(course_root, "submitted", student, grading.ASSIGNMENT)
         shutil.rmtree(destination, ignore_errors=True)
         shutil.copytree(source, destination)

@@ -146,10 +146,16 @@ def test_release_check_accepts_the_repository_and_refuses_leaks(tmp_path):
 
 
 @pytest.mark.parametrize("command", ["release", "import", "grade", "feedback", "export", "report", "status", "remove",
-                                     "new-term", "gradescope", "diff", "lab", "demo", "samples", "kill-matrix"])
+                                     "new-term", "gradescope", "diff", "lab"])
 def test_every_subcommand_has_help(command):
     done = cli(command, "--help")
     assert "usage: python -m coursekit " + command in done.stdout and "--course" in done.stdout
+
+
+@pytest.mark.parametrize("command", ["demo", "samples", "kill-matrix"])
+def test_homework_3s_own_commands_have_help(command):
+    done = subprocess.run([sys.executable, "-m", "homework3", command, "--help"], capture_output=True, text=True)
+    assert done.returncode == 0 and "usage: python -m homework3 " + command in done.stdout
 
 
 def test_works_on_a_course_made_by_nbgrader_quickstart(tmp_path):

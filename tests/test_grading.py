@@ -40,7 +40,7 @@ def test_committed_samples_match_the_release(repo, tmp_path):
     write_samples(tmp_path)
     for student in SAMPLE_STUDENTS:
         path = f"samples/submitted/{student}/hw3/hw3.ipynb"
-        assert (tmp_path / path).read_text() == (repo / path).read_text(), f"{path}: run `python -m coursekit samples`"
+        assert (tmp_path / path).read_text() == (repo / path).read_text(), f"{path}: run `python -m homework3 samples`"
 
 
 @pytest.mark.parametrize("name", sorted(catalogue.entries()))
