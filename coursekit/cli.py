@@ -7,6 +7,8 @@ import argparse
 import os
 import sys
 
+from coursekit.errors import KitError
+
 import isograde
 
 isograde.skip_slow_optional_imports()  # before anything imports nbformat: a faster start for every command
@@ -116,19 +118,14 @@ def main(argv=None):
         print("\nInterrupted. Finished submissions are recorded; run the same command again to resume.",
               file=sys.stderr)
         return 130
+    except KitError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return error.exit_code
     except Exception as error:
-        from coursekit.preflight import InputError
-
-        if isinstance(error, InputError) or type(error).__name__ in ("ReleaseError", "ImportProblem"):
-            print(f"error: {error}", file=sys.stderr)
-            return 2
-        if type(error).__name__ in ("FeedbackError", "NbgraderError"):
-            print(f"error: {error}", file=sys.stderr)
-            return 1
-        if os.environ.get("HW3KIT_DEBUG"):
+        if os.environ.get("COURSEKIT_DEBUG"):
             raise
         print(f"error: {type(error).__name__}: {str(error).strip().splitlines()[0] if str(error).strip() else ''} "
-              "(unexpected: run again with HW3KIT_DEBUG=1 for the traceback, and report it)", file=sys.stderr)
+              "(unexpected: run again with COURSEKIT_DEBUG=1 for the traceback, and report it)", file=sys.stderr)
         return 1
 
 
@@ -182,20 +179,12 @@ def run(args, course):
         from coursekit.workflow.term import new_term
         print(new_term(course, db_url=args.db))
     elif command == "gradescope":
-        from coursekit.platforms.gradescope import BuildError, build
-        try:
-            print(f"Wrote {build(course, args.assignment, args.output, args.time_limit, args.visibility)}.")
-        except BuildError as error:
-            print(f"error: {error}", file=sys.stderr)
-            return 2
+        from coursekit.platforms.gradescope import build
+        print(f"Wrote {build(course, args.assignment, args.output, args.time_limit, args.visibility)}.")
     elif command == "diff":
-        from coursekit.reports.statistics import DiffError, current_grades, diff, format_diff, read_export
-        try:
-            before = read_export(args.before)
-            after = read_export(args.after) if args.after else current_grades(course, args.assignment, args.db)
-        except DiffError as error:
-            print(f"error: {error}", file=sys.stderr)
-            return 2
+        from coursekit.reports.statistics import current_grades, diff, format_diff, read_export
+        before = read_export(args.before)
+        after = read_export(args.after) if args.after else current_grades(course, args.assignment, args.db)
         changes = diff(before, after)
         print(format_diff(changes))
         return 1 if changes else 0
@@ -203,12 +192,8 @@ def run(args, course):
         from coursekit.platforms.lab import run as run_lab
         return run_lab(args, course)
     elif command == "hub":
-        from coursekit.platforms.hub import HubError, run as run_hub
-        try:
-            return run_hub(args, course)
-        except HubError as error:
-            print(f"error: {error}", file=sys.stderr)
-            return 2
+        from coursekit.platforms.hub import run as run_hub
+        return run_hub(args, course)
     return 0
 
 

@@ -7,12 +7,13 @@ import sys
 from concurrent.futures import ThreadPoolExecutor
 
 from nbgrader.api import Gradebook, MissingEntry
+from coursekit.errors import StepFailed
 
 ASSIGNMENT = "hw3"
 EXERCISE_OF_CELL = re.compile(r"^(ex\d\d)-")
 
 
-class NbgraderError(RuntimeError):
+class NbgraderError(StepFailed):
     """An nbgrader command failed; the message holds the command and the end of its log."""
 
 

@@ -10,8 +10,7 @@ import os
 from coursekit.records import SQLITE_WAIT, gradebook_url, sqlite_file
 
 
-class InputError(RuntimeError):
-    """Something the user typed or has not done yet; the message says what to do."""
+from coursekit.errors import InputError  # noqa: E402,F401 (re-exported: the checks raise it)
 
 
 def shown(url):

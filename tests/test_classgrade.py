@@ -173,3 +173,15 @@ def test_works_on_a_course_made_by_nbgrader_quickstart(tmp_path):
     recorded = status.load(course, "ps1")  # in the course's gradebook
     assert (recorded["bitdiddle"]["status"], recorded["hacker"]["status"]) == ("graded", "failed")
     assert not (course / "grading_status.json").exists()
+
+
+def test_an_assignment_the_engine_cannot_set_up_stops_the_class_with_one_line(tmp_path):
+    """A test cell importing a module that is nowhere (the grader folder missing, say): one line, exit 2,
+    nothing graded, rather than every submission failing alike."""
+    course = grading.new_course(tmp_path / "course", REPO)
+    shutil.rmtree(course / "grader")
+    done = cli("grade", "hw3", "--course", str(course), check=False)
+    assert done.returncode == 2, done.stdout + done.stderr
+    lines = [line for line in done.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and "imports hw3_checks" in lines[0] and "Nothing was graded" in lines[0]
+    assert not (course / "autograded").exists()

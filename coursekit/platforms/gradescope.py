@@ -32,6 +32,7 @@ import time
 import zipfile
 
 import coursekit
+from coursekit.errors import InputError
 
 SETTINGS_FILE = "autograder_settings.json"
 FAILURE_FILE = "failure_results.json"  # results.json for run_autograder to write when no Python can
@@ -45,7 +46,7 @@ TEST_ONLY_PACKAGES = ("tensorflow", "pytest", "pytest-xdist", "selenium", "dask"
                       "psycopg2-binary", "psycopg[binary]")
 
 
-class BuildError(RuntimeError):
+class BuildError(InputError):
     """The autograder cannot be built from this course; the message says what to fix."""
 
 

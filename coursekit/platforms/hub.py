@@ -33,6 +33,7 @@ from pathlib import Path
 
 from coursekit.platforms.hubauth import write_password_file
 from coursekit.platforms.lab import HOST, free_port
+from coursekit.errors import InputError
 
 REPO = Path(__file__).resolve().parents[2]
 MATHJAX_MODULES = REPO / "node_modules"  # `make` installs MathJax there (package.json): feedback maths
@@ -51,7 +52,7 @@ QUIET_LAB = {  # no news or update check: the hub has no internet, and nothing p
 }
 
 
-class HubError(RuntimeError):
+class HubError(InputError):
     """The hub cannot be set up or started here; the message says why and what to do."""
 
 

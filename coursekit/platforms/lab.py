@@ -17,6 +17,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from coursekit.errors import InputError
 
 HOST = "127.0.0.1"  # loopback only: JupyterLab runs code, it must never listen on a public interface
 NBGRADER_SERVER_EXTENSIONS = (
@@ -27,7 +28,7 @@ NBGRADER_SERVER_EXTENSIONS = (
 )
 
 
-class LabError(RuntimeError):
+class LabError(InputError):
     """JupyterLab did not start, or started without what the course needs."""
 
 

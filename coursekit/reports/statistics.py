@@ -26,6 +26,7 @@ from coursekit.workflow.export import NOT_GRADED_YET
 from coursekit.gradebook import EXERCISE_OF_CELL
 from coursekit.reports.report import exercise_of
 from coursekit.studentfiles import Refused
+from coursekit.errors import InputError
 
 WEAK_CORRELATION = 0.2  # below this (but not negative), a check separates strong and weak submissions weakly
 VERDICT_KEY = "isograde"  # isograde.grading.VERDICT_KEY (not imported: the report needs no engine)
@@ -194,7 +195,7 @@ def known_mistakes(course_root, assignment, students, catalogue=None):
 # ---------------------------------------------------------------------------------------------
 
 
-class DiffError(ValueError):
+class DiffError(InputError, ValueError):
     """A file to compare is not a per-exercise export; the message says which and why."""
 
 

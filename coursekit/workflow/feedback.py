@@ -14,6 +14,7 @@ from traitlets import Enum, Integer, Unicode, default, validate
 import coursekit
 from coursekit import studenthtml as safehtml
 from coursekit.gradebook import NbgraderError, nbgrader
+from coursekit.errors import StepFailed
 
 STUDENT_MARK = "[printed by the submitted code during this test]\n"  # isograde.testcell.STUDENT_MARK
 
@@ -107,7 +108,7 @@ _FEEDBACK_TEMPLATE = """\
 """
 
 
-class MathsRenderError(RuntimeError):
+class MathsRenderError(StepFailed):
     """The maths of a feedback page could not be rendered; the message says what to install or fix."""
 
 
@@ -183,7 +184,7 @@ def render_maths(page, node="node", node_modules=os.path.join(KIT, "node_modules
 
 
 
-class FeedbackError(RuntimeError):
+class FeedbackError(StepFailed):
     """Feedback could not be written; the earlier feedback is unchanged."""
 
 

@@ -45,6 +45,17 @@ class GradingSetupError(preflight.InputError):
     """The course or assignment cannot be graded at all (nothing is graded, nothing is lost)."""
 
 
+def check_assignment_grades(course_root, assignment, notebooks):
+    """The engine's own setup checks (every module a test cell imports is found), once for the class: a
+    course that cannot be graded stops here with one line, instead of failing every submission alike."""
+    from isograde.assignment import Assignment, GraderSetupError
+    for notebook in notebooks:
+        try:
+            Assignment(course_root, assignment, os.path.splitext(notebook)[0])
+        except GraderSetupError as error:
+            raise GradingSetupError(f"{error}. Nothing was graded.") from None
+
+
 def source_notebooks(course_root, assignment):
     folder = os.path.join(course_root, "source", assignment)
     names = sorted(os.path.basename(p) for p in glob.glob(os.path.join(folder, "*.ipynb")))
@@ -285,6 +296,7 @@ def grade(course_root, assignment, students=None, jobs=1, force=False, timeout=N
             raise GradingSetupError(f"cannot sandbox student code on this machine: {error}. Refusing to "
                                     "grade; pass --no-sandbox to run submissions unsandboxed (only for "
                                     "code you trust).") from None
+    check_assignment_grades(course_root, assignment, expected)
     preflight.check_database(course_root, db_url)
     preflight.check_released(course_root, assignment, db_url)
     preflight.check_students(course_root, assignment, students)

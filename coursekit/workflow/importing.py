@@ -43,6 +43,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from coursekit import preflight
 from coursekit import studentfiles as safefiles
+from coursekit.errors import InputError
 
 MAX_NOTEBOOK_BYTES = safefiles.MAX_NOTEBOOK_BYTES
 MAX_SOURCE_ENTRIES = 100_000  # files in one folder or archive imported at once
@@ -60,7 +61,7 @@ CANVAS_ANONYMOUS = re.compile(r"^(?:(?P<late>LATE)_)?anon_(?P<anonymous_id>[A-Za
 STUDENT_ID = re.compile(r"^\w[\w.\-]*$")
 
 
-class ImportProblem(RuntimeError):
+class ImportProblem(InputError):
     """The input cannot be imported at all; nothing was changed."""
 
 

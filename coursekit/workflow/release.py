@@ -8,12 +8,13 @@ import tempfile
 import nbformat
 
 from coursekit import gradebook as grading
+from coursekit.errors import InputError
 
 LEAKS = ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END HIDDEN TESTS", "BEGIN MARK SCHEME",
          "END MARK SCHEME")
 
 
-class ReleaseError(RuntimeError):
+class ReleaseError(InputError):
     """The release holds something students must not see, or is not in sync with the source."""
 
 
