@@ -19,16 +19,11 @@ import ast
 import builtins
 import contextlib
 import importlib.util
-import io
 import os
 import sys
-import threading
-import time
 import types
-import warnings
 
 import nbformat
-import numpy as np
 
 SKIP_TAG = "skip-execution"  # the tag Jupyter's own runner (nbclient, hence nbgrader's Execute) skips
 
@@ -36,11 +31,6 @@ SKIP_TAG = "skip-execution"  # the tag Jupyter's own runner (nbclient, hence nbg
 class GraderSetupError(RuntimeError):
     """The assignment cannot be graded as it stands (a module the checks import is missing): nobody
     gets a 0 for it, the message says what to fix."""
-
-
-class ReferenceUnavailable(Exception):
-    """A check needs a name of the reference that a master cell did not define (it failed or ran past
-    its time limit)."""
 
 
 def nbgrader_of(cell):
@@ -180,18 +170,6 @@ class AssignmentModules:
         return self.loaded[name]
 
 
-class Reference(types.SimpleNamespace):
-    """The master's namespace as the checks see it. A name a failed master cell should have defined
-    raises ReferenceUnavailable, which names the cell."""
-
-    def __getattr__(self, name):
-        missing = object.__getattribute__(self, "__dict__").get("_missing", {})
-        if name in missing:
-            raise ReferenceUnavailable(f"the grader's reference has no {name!r}: {missing[name]}. Fix the master "
-                                       "notebook and grade again.")
-        raise AttributeError(name)
-
-
 class Assignment:
     """One master notebook of an assignment, ready to grade submissions of it."""
 
@@ -263,142 +241,7 @@ class Assignment:
         return self._reference
 
     def _build_reference(self):
-        """Execute the master's solution and given cells here, cell by cell within the time limit, with
-        the notebook's folder as working directory, silently, without disturbing numpy's global random
-        state. A cell that fails is recorded (``reference_problems``) and the next cells still run."""
-        namespace = {"__name__": "__reference__", "__builtins__": builtins, "get_ipython": ReferenceShell}
-        missing = {}
-        state = np.random.get_state()
-        cwd = os.getcwd()
-        sys.path.insert(0, self.source_folder)
-        started = time.monotonic()
-        try:
-            os.chdir(self.source_folder)
-            with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()), \
-                    warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                for index, cell in enumerate(self.master.cells):
-                    if cell.cell_type != "code" or is_test_cell(cell) or is_skipped(cell):
-                        continue
-                    label = nbgrader_of(cell).get("grade_id") or f"number {index + 1}"
-                    remaining = self.reference_timeout - (time.monotonic() - started)
-                    problem = _run_master_cell(cell.source, namespace, label, remaining)
-                    if problem:
-                        self.reference_problems.append(f"master cell {label}: {problem}")
-                        for name in MasterNames([cell]).defined:
-                            missing.setdefault(name, f"master cell {label} {problem}")
-        finally:
-            os.chdir(cwd)
-            with contextlib.suppress(ValueError):
-                sys.path.remove(self.source_folder)
-            np.random.set_state(state)
-        names = {n: v for n, v in namespace.items() if not n.startswith("_") and not isinstance(v, types.ModuleType)}
-        reference = Reference(**names)
-        object.__setattr__(reference, "_missing", {n: why for n, why in missing.items() if n not in names})
+        from isograde.reference import build_reference
+        reference, problems = build_reference(self.master.cells, self.source_folder, self.reference_timeout)
+        self.reference_problems.extend(problems)
         return reference
-
-
-class ReferenceShell:
-    """``get_ipython()`` while the reference is built: magics of the master run as plain code in the
-    reference's namespace; shell commands and GUI settings do nothing in the grader."""
-
-    def __init__(self):
-        self.namespace = sys._getframe(1).f_globals
-
-    def run_line_magic(self, name, line, _stack_depth=1):
-        if name in ("time", "timeit", "capture", "prun"):
-            exec(compile(line.split(" ", 1)[-1] if line.startswith("-") else line, "<magic>", "exec"), self.namespace)
-
-    def run_cell_magic(self, name, line, cell):
-        if name in ("time", "timeit", "capture", "prun"):
-            exec(compile(cell, "<magic>", "exec"), self.namespace)
-
-    def system(self, command):
-        return None
-
-    def getoutput(self, command, split=True, depth=0):
-        return []
-
-    def __getattr__(self, name):
-        return lambda *args, **kwargs: None
-
-
-class _Timeout(BaseException):
-    pass
-
-
-def _run_master_cell(source, namespace, label, seconds):
-    """None, or what went wrong (an exception, or running past ``seconds``)."""
-    if seconds <= 0:
-        return "did not run: the reference's time limit was used up by earlier cells"
-    try:
-        code = compile(code_for_python(source), f"<master cell {label}>", "exec")
-    except SyntaxError as error:
-        return f"is not valid Python ({error})"
-    with interrupt_after(seconds):
-        try:
-            exec(code, namespace)
-        except _Timeout:
-            return f"ran past the reference's time limit ({seconds:.0f} s left)"
-        except BaseException as error:  # SystemExit too: the reference is built regardless
-            return f"raised {type(error).__name__}: {str(error)[:200]}"
-    return None
-
-
-class _Watchdog(threading.Thread):
-    """One thread per process that raises an exception in a thread whose deadline has passed (Python code
-    only: a blocking call is interrupted when it returns to Python). Deadlines nest."""
-
-    def __init__(self):
-        super().__init__(daemon=True, name="isograde-watchdog")
-        self.condition = threading.Condition()
-        self.deadlines = []  # (monotonic time, thread id, exception, fired event), in order of setting
-
-    def run(self):
-        import ctypes
-        with self.condition:
-            while True:
-                if not self.deadlines:
-                    self.condition.wait()
-                    continue
-                when, target, exception, fired = min(self.deadlines, key=lambda d: d[0])
-                delay = when - time.monotonic()
-                if delay > 0:
-                    self.condition.wait(delay)
-                    continue
-                self.deadlines.remove((when, target, exception, fired))
-                fired.set()
-                ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(target), ctypes.py_object(exception))
-
-    def add(self, entry):
-        with self.condition:
-            self.deadlines.append(entry)
-            self.condition.notify()
-
-    def remove(self, entry):
-        with self.condition:
-            if entry in self.deadlines:
-                self.deadlines.remove(entry)
-
-
-_WATCHDOG = None
-_WATCHDOG_LOCK = threading.Lock()
-
-
-@contextlib.contextmanager
-def interrupt_after(seconds, exception=_Timeout):
-    """Raise ``exception`` in this thread if the block runs past ``seconds`` (Python code only)."""
-    import ctypes
-    global _WATCHDOG
-    with _WATCHDOG_LOCK:
-        if _WATCHDOG is None or not _WATCHDOG.is_alive():
-            _WATCHDOG = _Watchdog()
-            _WATCHDOG.start()
-    entry = (time.monotonic() + seconds, threading.get_ident(), exception, threading.Event())
-    _WATCHDOG.add(entry)
-    try:
-        yield
-    finally:
-        _WATCHDOG.remove(entry)
-        if entry[3].is_set():  # the block ended as the watchdog fired: drop an exception still pending
-            ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(entry[1]), None)

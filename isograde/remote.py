@@ -23,7 +23,8 @@ import types
 
 import numpy as np
 
-from isograde import proxy, sandbox
+from isograde import proxy, sandbox, shadows
+from isograde.exceptions import INTERNAL_MODULES, rebuild_exception
 from isograde.worker import wire
 
 CHILD_LIMITS = {"RLIMIT_AS": 6 * 1024**3, "RLIMIT_CPU": 600, "RLIMIT_NPROC": 64, "RLIMIT_FSIZE": 64 * 1024**2}
@@ -208,7 +209,7 @@ def library_name(value):
     if not isinstance(module_name, str) or not isinstance(qualname, str) or "<" in qualname:
         return None
     root = module_name.split(".")[0]
-    if root in proxy.INTERNAL_MODULES or module_name.startswith("__") or root in ("public_tests",):
+    if root in INTERNAL_MODULES or module_name.startswith("__") or root in ("public_tests",):
         return None
     module = sys.modules.get(module_name)
     found = module
@@ -227,7 +228,7 @@ class Worker:
         self.callbacks, self.callback_numbers, self.stand_ins = {}, {}, {}
         self.deadline = None
         self.codec = wire.Codec(GraderPeer(self))
-        self.registry = proxy.Registry(self, self.allowed_roots)
+        self.registry = shadows.Registry(self, self.allowed_roots)
         self.side = RemoteSide(self)
         self.gone = None
         self.budget = Budget()
@@ -252,7 +253,7 @@ class Worker:
     # names the worker sends -------------------------------------------------------------------------
     def resolve_module(self, name):
         module = _allowed_module(name, self.allowed_roots)
-        return module if module is not None else proxy.UnknownLibrary(name, "")
+        return module if module is not None else shadows.UnknownLibrary(name, "")
 
     def resolve_library(self, module_name, qualname):
         module = _allowed_module(module_name, self.allowed_roots)
@@ -261,7 +262,7 @@ class Worker:
             found = getattr(found, part, None)
             if found is None:
                 break
-        return found if found is not None else proxy.UnknownLibrary(module_name, qualname)
+        return found if found is not None else shadows.UnknownLibrary(module_name, qualname)
 
     def callback_for(self, function):
         number = self.callback_numbers.get(id(function))
@@ -326,7 +327,7 @@ class Worker:
         if reply[1] == "ok":
             return reply[2]
         if reply[1] == "error":
-            raise proxy.rebuild_exception(reply[2], self.allowed_roots)
+            raise rebuild_exception(reply[2], self.allowed_roots)
         raise self._lost("the worker process sent a malformed reply", "protocol")
 
     def _forward_outputs(self, outputs):
@@ -429,7 +430,7 @@ def _allowed_module(name, allowed_roots):
     if not isinstance(name, str) or not name or name.startswith(".") or ".." in name:
         return None
     root = name.split(".")[0]
-    if root in _DENIED_MODULES or root in proxy.INTERNAL_MODULES or root == "public_tests":
+    if root in _DENIED_MODULES or root in INTERNAL_MODULES or root == "public_tests":
         return None
     module = sys.modules.get(name)
     if module is not None:

@@ -30,6 +30,7 @@ from IPython.core.displayhook import DisplayHook
 from traitlets import Type
 
 from isograde import proxy
+from isograde.exceptions import is_shadow_exception, raised_by_student
 from isograde.worker.shell import CollectingDisplayHook, CollectingShell, new_shell
 
 IPYTHON_NAMES = {"In", "Out", "get_ipython", "exit", "quit", "_ih", "_oh", "_dh", "_", "__", "___", "_i", "_ii",
@@ -156,7 +157,7 @@ class GraderShell(CollectingShell):
             self.outputs.error(name, _text(value), [f"{name}: {_text(value)}"])
             return
         render = getattr(value, "_render_traceback_", None)
-        if callable(render) and not proxy.raised_by_student(value):
+        if callable(render) and not raised_by_student(value):
             with contextlib.suppress(BaseException):
                 lines = render()
                 if isinstance(lines, list) and all(isinstance(line, str) for line in lines):
@@ -164,7 +165,7 @@ class GraderShell(CollectingShell):
                     return
         frames = [f for f in traceback.extract_tb(tb) if self.shown_frame(f.filename)] if tb else []
         lines = traceback.format_list(frames[-8:])
-        if proxy.raised_by_student(value) and value.student_trace:
+        if raised_by_student(value) and value.student_trace:
             lines.append("The submitted code raised it here:\n" + value.student_trace)
         lines.append(f"{name}: {_text(value)}")
         self.outputs.error(name, _text(value), lines)
@@ -233,7 +234,7 @@ class TestSession:
         return self.worker.lookup(name)
 
     def belongs_to_student(self, value):
-        return self.worker is not None and (proxy.is_handle(value) or proxy.is_shadow_exception(value))
+        return self.worker is not None and (proxy.is_handle(value) or is_shadow_exception(value))
 
     def bind(self, name, value):
         try:

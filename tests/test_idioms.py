@@ -13,7 +13,8 @@ import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
 from isograde.assignment import Assignment
-from isograde.grading import STUDENT_MARK, Limits, NotebookGrader, Timings
+from isograde.grading import Limits, NotebookGrader, Timings
+from isograde.testcell import STUDENT_MARK
 from isograde.remote import Zygote
 
 
