@@ -12,7 +12,7 @@ from isograde.preprocessor import CheckCellMetadataOnce, GradeInSandbox
 
 from coursekit.workflow.feedback import FeedbackHTMLExporter, ShortTracebacks
 from coursekit.workflow.markscheme import ClearMarkSchemeOfLockedCells
-from coursekit import studenthtml as safehtml
+from coursekit import studenthtml
 from coursekit.studentfiles import guard_nbgrader_autograde
 
 c = get_config()  # noqa: F821 (provided by nbgrader when it loads this file)
@@ -74,13 +74,13 @@ c.GenerateFeedback.exporter_class = FeedbackHTMLExporter
 # page is rendered (the notebook on disk stays as submitted, so nbgrader's checksums are untouched), only
 # outputs a page can show safely are kept, and the formgrader's page carries a Content-Security-Policy under
 # which only its own scripts run (the kit's formgrade template, which extends nbgrader's).
-c.HTMLExporter.preprocessors = [safehtml.SafeNotebook]
-c.HTMLExporter.filters = {"markdown2html": safehtml.markdown2html, "clean_html": safehtml.clean_html}
+c.HTMLExporter.preprocessors = [studenthtml.SafeNotebook]
+c.HTMLExporter.filters = {"markdown2html": studenthtml.markdown2html, "clean_html": studenthtml.clean_html}
 c.HTMLExporter.sanitize_html = True  # nbconvert's templates then clean HTML outputs and leave out JavaScript
-c.HTMLExporter.template_name = safehtml.FORMGRADE_TEMPLATE
-c.HTMLExporter.extra_template_basedirs = [safehtml.TEMPLATES, safehtml.NBGRADER_TEMPLATES]
-c.HTMLExporter.extra_template_paths = [safehtml.NBGRADER_TEMPLATES]  # the kit's template extends nbgrader's
+c.HTMLExporter.template_name = studenthtml.FORMGRADE_TEMPLATE
+c.HTMLExporter.extra_template_basedirs = [studenthtml.TEMPLATES, studenthtml.NBGRADER_TEMPLATES]
+c.HTMLExporter.extra_template_paths = [studenthtml.NBGRADER_TEMPLATES]  # the kit's template extends nbgrader's
 c.FeedbackHTMLExporter.template_name = "feedback"  # nbgrader's feedback template, as before
 # Files a student submitted beside the notebook, which the formgrader serves on the server's own origin, open
 # in a sandbox without script (in the Jupyter server, where the formgrader loads this file).
-safehtml.sandbox_submission_files()
+studenthtml.sandbox_submission_files()

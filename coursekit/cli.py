@@ -8,6 +8,7 @@ import os
 import sys
 
 from coursekit.errors import KitError
+from coursekit.preflight import check_course_config
 
 import isograde
 
@@ -108,6 +109,11 @@ def main(argv=None):
     course = os.path.abspath(args.course)
     if not os.path.isfile(os.path.join(course, "nbgrader_config.py")):
         parser.error(f"{course} is not an nbgrader course directory (no nbgrader_config.py); use --course.")
+    try:
+        check_course_config(course)
+    except KitError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return error.exit_code
     os.environ["PATH"] = os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", "")
     if getattr(args, "db", None) and args.db.startswith("postgresql://"):
         # SQLAlchemy 2.1 maps a bare postgresql:// to psycopg 3; the kit installs psycopg2 (requirements.txt)

@@ -23,6 +23,27 @@ def shown(url):
         return url
 
 
+def check_course_config(course_root):
+    """nbgrader_config.py must load: nbgrader only logs a configuration that raises and goes on with its
+    defaults (stock Execute, stock feedback), which would grade and publish without the kit's engine."""
+    from traitlets.config import PyFileConfigLoader
+
+    config_file = os.path.join(course_root, "nbgrader_config.py")
+    try:
+        PyFileConfigLoader(config_file).load_config()
+    except Exception as error:  # whatever the file raises: it is the instructor's Python
+        where = next((f"line {frame.lineno}" for frame in _traceback_frames(error)
+                      if frame.filename == config_file), "")
+        raise InputError(f"{config_file} does not load ({type(error).__name__}: {str(error).strip()}"
+                         f"{', ' + where if where else ''}): nbgrader would ignore it and run with its own "
+                         "defaults; fix it, then run the command again") from None
+
+
+def _traceback_frames(error):
+    import traceback
+    return traceback.extract_tb(error.__traceback__)
+
+
 def course_assignments(course_root):
     return sorted(os.path.basename(os.path.dirname(p))
                   for p in glob.glob(os.path.join(glob.escape(course_root), "source", "*", "*.ipynb")))

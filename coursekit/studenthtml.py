@@ -40,7 +40,7 @@ from nbconvert.filters.markdown_mistune import IPythonRenderer, MarkdownWithMath
 from nbconvert.preprocessors import Preprocessor
 from pygments.token import STANDARD_TYPES
 
-from coursekit import TEMPLATES  # noqa: E402 (the kit's templates folder)
+from coursekit import TEMPLATES  # noqa: E402,F401 (the kit's templates folder: nbgrader_config.py names it here)
 NBGRADER_TEMPLATES = os.path.join(os.path.dirname(os.path.abspath(nbgrader.__file__)), "server_extensions",
                                   "formgrader", "templates")
 FORMGRADE_TEMPLATE = "coursekit-formgrade"

@@ -20,6 +20,7 @@ import stat
 import subprocess
 import sys
 import tarfile
+import tempfile
 import time
 import zipfile
 from pathlib import Path
@@ -27,6 +28,7 @@ from pathlib import Path
 import pytest
 
 import hostile_files
+from gradescope_image import autograder_zip, run_autograder  # noqa: F401  (a fixture)
 from hostile_files import FILE_CASES
 from coursekit import gradebook as grading
 from homework3.samples import EXPECTED_TOTALS
@@ -71,7 +73,7 @@ class Runner:
             home = self.extra_env["HOME"]
             command = ["setpriv", f"--reuid={self.user}", f"--regid={self.user}", "--init-groups", *command]
             env = {key: value for key, value in env.items() if key in ("PATH", "LANG", "LC_ALL", "MPLBACKEND",
-                                                                         "LD_LIBRARY_PATH", "HOME")}
+                                                                         "LD_LIBRARY_PATH", "HOME", "PYTHONPATH")}
             env["HOME"] = home
         started = time.monotonic()
         child = subprocess.Popen(command, cwd=cwd or course, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
@@ -439,34 +441,6 @@ def test_nbgrader_collect_copies_regular_files_only_and_the_refused_fail_with_th
 # ------------------------------------------------------------------ Gradescope
 
 
-@pytest.fixture(scope="module")
-def autograder_zip(tmp_path_factory):
-    output = tmp_path_factory.mktemp("zip") / "autograder.zip"
-    done = subprocess.run([sys.executable, "-m", "coursekit", "gradescope", "hw3", "--course", str(REPO),
-                           "--output", str(output)], capture_output=True, text=True)
-    assert done.returncode == 0, done.stdout + done.stderr
-    return output
-
-
-def run_upload(autograder_zip, tmp_path, make):
-    """Gradescope's run_autograder on the upload ``make(submission folder)`` builds (links made inside
-    /autograder point where they would on Gradescope)."""
-    root = tmp_path / "autograder"
-    for folder in ("source", "submission", "results"):
-        (root / folder).mkdir(parents=True)
-    with zipfile.ZipFile(autograder_zip) as archive:
-        archive.extractall(root / "source")
-    os.chmod(root / "source" / "run_autograder", 0o755)
-    make(root / "submission")
-    env = dict(os.environ, PATH=os.path.dirname(sys.executable) + os.pathsep + os.environ["PATH"])
-    done = subprocess.run(["bwrap", "--bind", "/", "/", "--bind", str(root), "/autograder", "--dev", "/dev",
-                           "--proc", "/proc", "--tmpfs", "/tmp", "--die-with-parent", "--chdir", "/autograder",
-                           "/autograder/source/run_autograder"], capture_output=True, text=True, env=env, timeout=300)
-    results = root / "results" / "results.json"
-    assert results.is_file(), done.stdout + done.stderr
-    return json.loads(results.read_text()), done
-
-
 MASTER_IN_IMAGE = "/autograder/source/course/source/hw3/hw3.ipynb"
 
 
@@ -504,7 +478,7 @@ GRADESCOPE_CASES = {
 def test_gradescope_upload_that_is_not_a_plain_notebook_gets_0_with_its_reason(autograder_zip, tmp_path, name):
     make, words = GRADESCOPE_CASES[name]
     started = time.monotonic()
-    result, done = run_upload(autograder_zip, tmp_path, make)
+    result, done = run_autograder(autograder_zip, tmp_path, {}, make=make)
     assert done.returncode == 0, done.stderr
     assert result["score"] == 0, result
     (test,) = result["tests"]
@@ -533,7 +507,7 @@ def unprivileged(tmp_path_factory):
     root = tmp_path_factory.mktemp("unprivileged")
     os.chmod(root, 0o755)
     for parent in root.parents:  # the account must reach the course (pytest's own folders are 0700)
-        if str(parent).startswith(("/tmp/", "/var/tmp/")) and parent.stat().st_uid == 0:
+        if str(parent).startswith((tempfile.gettempdir() + "/", "/tmp/", "/var/tmp/")) and parent.stat().st_uid == 0:
             os.chmod(parent, parent.stat().st_mode | 0o711)
     created = False
     try:
@@ -569,8 +543,10 @@ def unprivileged(tmp_path_factory):
         course = build_course(root)
         subprocess.run(["chown", "-R", f"{USER}:", str(home), str(course)], check=True)
         run = Runner(python=str(venv / "bin" / "python"), user=USER,
-                     env={"HOME": str(home), "LD_LIBRARY_PATH": str(base / "lib")})
-        assert run(course, "release", "hw3", limit=300).returncode == 0
+                     env={"HOME": str(home), "LD_LIBRARY_PATH": str(base / "lib"),
+                          "PYTHONPATH": str(REPO)})  # this checkout's kit, whichever the environment installed
+        released = run(course, "release", "hw3", limit=300)
+        assert released.returncode == 0, released.stdout + released.stderr
         yield course, grade_the_class(course, run), run
     finally:
         if mounted is not None:
@@ -595,10 +571,13 @@ def test_as_an_unprivileged_account_the_same_guarantees_hold(unprivileged):
 
 
 def test_one_students_page_that_fails_its_check_is_left_out_alone(tmp_path):
+    from coursekit import studenthtml
     from coursekit.workflow import feedback
 
     staging = ".coursekit-feedback-1"
-    pages = {"good": "<html><mjx-container>x</mjx-container></html>", "bad": "<html><script src='x'></script></html>"}
+    head = f"<head>{studenthtml.STATIC_PAGE_CSP_META}</head>"
+    pages = {"good": f"<html>{head}<mjx-container>x</mjx-container></html>",
+             "bad": f"<html>{head}<mjx-container>x</mjx-container><script src='x'></script></html>"}
     for student, page in pages.items():
         folder = tmp_path / staging / student / "hw3"
         folder.mkdir(parents=True)
@@ -606,7 +585,7 @@ def test_one_students_page_that_fails_its_check_is_left_out_alone(tmp_path):
         (folder / "notes.html").write_text("<script src='x'></script>")  # the student's own file: not a page
     written, unwritten = feedback._promote_pages(str(tmp_path), staging, "hw3", ["good", "bad"], ["hw3.html"])
     assert [Path(p).relative_to(tmp_path) for p in written] == [Path("feedback/good/hw3/hw3.html")]
-    assert unwritten == {"bad": "does not hold its maths rendered (or loads a script)"}
+    assert unwritten == {"bad": "does not hold its maths rendered and its Content-Security-Policy (or loads a script)"}
     assert (tmp_path / "feedback" / "good" / "hw3" / "notes.html").is_file()
     (tmp_path / staging / "good" / "hw3").mkdir(parents=True)  # no page for anyone: the class's problem
     with pytest.raises(feedback.NbgraderError, match="was not written by nbgrader"):

@@ -27,7 +27,7 @@ from nbformat.v4 import new_code_cell, new_notebook
 
 import browser
 import hostile_html
-from coursekit import studenthtml as safehtml
+from coursekit import studenthtml
 
 PORT = 9  # the fast tests need no listener: the payloads are only looked at
 
@@ -49,7 +49,7 @@ ATTACHMENT = {"evil.png": {"image/png": hostile_html.BREAKOUT_PNG.format(js="ale
                          and len(v) < 20 and " " not in v else "")
 def test_each_markdown_payload_is_dangerous_in_nbconvert_and_harmless_once_cleaned(name, what, markdown):
     stock = stock_markdown2html(markdown, ATTACHMENT)
-    cleaned = safehtml.render_markdown(markdown, ATTACHMENT)
+    cleaned = studenthtml.render_markdown(markdown, ATTACHMENT)
     if name.startswith("maths") or name == "tex-href":
         # maths is text for MathJax (whose Safe extension filters \href): no markup, in nbconvert as here
         assert not re.search(r"(?:href|src)=\"javascript:", stock) and not handlers_or_scripts(stock), stock
@@ -76,7 +76,7 @@ def handlers_or_scripts(html):
 
 def test_maths_survives_cleaning_as_text_for_mathjax():
     text = r"Loss $L = \frac{1}{m}\sum_i \ell_i$ with $x<y$ and $a \& b$; $$f(x) = \begin{cases} 1 & x \geq 0 \end{cases}$$"
-    cleaned = safehtml.render_markdown(text)
+    cleaned = studenthtml.render_markdown(text)
     assert r"$L = \frac{1}{m}\sum_i \ell_i$" in cleaned and "$x&lt;y$" in cleaned
     assert r"\begin{cases} 1 &amp; x \geq 0 \end{cases}" in cleaned
 
@@ -84,7 +84,7 @@ def test_maths_survives_cleaning_as_text_for_mathjax():
 def test_cleaning_keeps_what_a_written_answer_shows():
     markdown = ("**bold** *it* `code` [docs](https://numpy.org) [top](#top)\n\n- one\n- two\n\n| a | b |\n|:-|-:|\n| 1 | 2 |\n\n"
                 f"![plot](data:image/png;base64,{hostile_html.honest_png()})\n\n```python\nx = 1\n```\n")
-    cleaned = safehtml.render_markdown(markdown)
+    cleaned = studenthtml.render_markdown(markdown)
     for kept in ("<strong>bold</strong>", "<em>it</em>", "<code>code</code>", 'href="https://numpy.org"',
                  'href="#top"', "<li>one</li>", '<th style="text-align:left">', 'src="data:image/png;base64,iVBOR',
                  '<div class="highlight">', '<span class="n">x</span>'):
@@ -93,11 +93,11 @@ def test_cleaning_keeps_what_a_written_answer_shows():
 
 def test_image_bytes_are_checked():
     png = hostile_html.honest_png()
-    assert safehtml.image_base64("image/png", png) == png
-    assert safehtml.image_base64("image/png", png[:40] + "\n" + png[40:]) == png  # base64 as nbformat wraps it
-    assert safehtml.image_base64("image/png", hostile_html.BREAKOUT_PNG.format(js="alert(1)")) is None
-    assert safehtml.image_base64("image/jpeg", png) is None  # a PNG is not a JPEG
-    assert safehtml.image_base64("image/png", "iVBORw0KGgo") is None  # not even a whole signature
+    assert studenthtml.image_base64("image/png", png) == png
+    assert studenthtml.image_base64("image/png", png[:40] + "\n" + png[40:]) == png  # base64 as nbformat wraps it
+    assert studenthtml.image_base64("image/png", hostile_html.BREAKOUT_PNG.format(js="alert(1)")) is None
+    assert studenthtml.image_base64("image/jpeg", png) is None  # a PNG is not a JPEG
+    assert studenthtml.image_base64("image/png", "iVBORw0KGgo") is None  # not even a whole signature
 
 
 def test_the_notebook_filter_keeps_only_outputs_a_page_can_show():
@@ -106,7 +106,7 @@ def test_the_notebook_filter_keeps_only_outputs_a_page_can_show():
                              language_info={"name": "python", "pygments_lexer": "</script>"})
     notebook.cells[0].metadata.update(tags=["ok"], nbgrader={"grade_id": 'x"><script>', "grade": True},
                                       evil={"a": 1})
-    cleaned, _ = safehtml.SafeNotebook().preprocess(notebook, {})
+    cleaned, _ = studenthtml.SafeNotebook().preprocess(notebook, {})
     cell = cleaned.cells[0]
     assert cleaned.metadata == {"language_info": {"name": "python"}}
     assert cell.metadata == {"tags": ["ok"]}  # a grade id that is no identifier goes with nbgrader's metadata
@@ -127,7 +127,7 @@ def test_the_course_configuration_cleans_the_formgraders_exporter():
 
     config = PyFileConfigLoader("nbgrader_config.py", path=str(browser.REPO)).load_config()
     exporter = HTMLExporter(config=config)
-    assert exporter.template_name == safehtml.FORMGRADE_TEMPLATE and exporter.sanitize_html
+    assert exporter.template_name == studenthtml.FORMGRADE_TEMPLATE and exporter.sanitize_html
     notebook = new_notebook(cells=[nbformat.v4.new_markdown_cell("<script>alert(1)</script>\n\n$x<y$"),
                                    new_code_cell("x", outputs=[o for _, o in hostile_html.outputs(PORT)])])
     page, _ = exporter.from_notebook_node(notebook, resources={"base_url": "", "index": 0, "total": 1,
@@ -295,7 +295,7 @@ def test_no_script_of_a_submission_runs_in_the_formgrader_feedback_or_report(hos
             address = f"{base}/formgrader/submissions/{submissions[hostile_html.STUDENT]}/{name}"
             request = urllib.request.Request(address, headers={"Authorization": f"token {token}"})
             with urllib.request.urlopen(request, timeout=30) as response:
-                assert response.headers["Content-Security-Policy"] == safehtml.SUBMISSION_FILES_CSP, name
+                assert response.headers["Content-Security-Policy"] == studenthtml.SUBMISSION_FILES_CSP, name
             driver.get(address)
             time.sleep(2)
             state = page_state(driver)

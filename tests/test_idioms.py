@@ -4,13 +4,12 @@ cells in the sandboxed worker, the test cell in the grader). The equivalence wit
 itself, on whole assignments, is tests/fidelity/; the justified differences are listed in the README.
 """
 import base64
-import os
 import tempfile
 from pathlib import Path
 
 import nbformat
 import pytest
-from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
+from nbformat.v4 import new_code_cell, new_notebook, new_output
 
 from isograde.assignment import Assignment
 from isograde.grading import Limits, NotebookGrader, Timings

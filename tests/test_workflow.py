@@ -5,7 +5,6 @@ regrade, and "not graded yet" is never a 0. The faults (a killed worker, a Postg
 disk) are in test_faults.py. The Canvas import is in test_import.py."""
 import csv
 import hashlib
-import os
 import re
 import shutil
 import subprocess
@@ -15,7 +14,6 @@ from pathlib import Path
 import pytest
 
 from coursekit import gradebook as grading
-from coursekit import records as status
 from homework3.samples import EXPECTED_TOTALS
 
 REPO = Path(__file__).resolve().parents[1]
@@ -127,6 +125,18 @@ def test_4_a_changed_submission_is_never_shown_with_its_old_grade(course, tmp_pa
 def test_5_a_mistyped_assignment_overwrites_nothing(course, command):
     before = snapshot(course)
     refused(cli(course, command, "hw4"), "unknown assignment 'hw4'", "this course has hw3")
+    assert snapshot(course) == before
+
+
+@pytest.mark.parametrize("command", [["grade", "hw3", "--force"], ["feedback", "hw3"], ["release", "hw3"]])
+def test_5_a_course_configuration_that_does_not_load_stops_every_command(course, command):
+    """nbgrader itself logs such a file and goes on with stock settings (its own Execute, its own
+    feedback): the kit refuses instead, naming the file, the error and the line."""
+    config = course / "nbgrader_config.py"
+    config.write_text(config.read_text() + "\nc.HTMLExporter.template_name = studenthtml.NO_SUCH_NAME\n")
+    before = snapshot(course)
+    refused(cli(course, *command), "nbgrader_config.py does not load", "AttributeError", "NO_SUCH_NAME",
+            f"line {len(config.read_text().splitlines())}", "fix it")
     assert snapshot(course) == before
 
 

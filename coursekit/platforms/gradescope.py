@@ -198,20 +198,20 @@ def place_upload(submission, folder, expected):
     check names them. The upload is read as coursekit.studentfiles reads a student's files: nothing is
     followed (a notebook that is a link to the master in /autograder/source is refused, never read), no
     pipe or device is opened, the notebook's size is capped."""
-    from coursekit import studentfiles as safefiles
+    from coursekit import studentfiles
 
     base, name = os.path.split(os.path.abspath(submission))
     handle = os.open(base, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
     try:
-        listing = safefiles.scan(name, handle, UPLOAD_LIMITS,
+        listing = studentfiles.scan(name, handle, UPLOAD_LIMITS,
                                  ignore=lambda path, entry: entry in ("__MACOSX", ".ipynb_checkpoints"))
     finally:
         os.close(handle)
     notebooks = [problem for problem in listing.problems
                  if problem[0].endswith(".ipynb") or not problem[0] or problem[1].startswith("is a symbolic link")]
     if notebooks:  # a notebook (or a folder on the way) that is not a regular file: refused, never read
-        path, sentence = min(notebooks, key=lambda problem: safefiles.severity(problem[1]))
-        return f"{safefiles.shown(path) if path else 'the upload'} {sentence}"
+        path, sentence = min(notebooks, key=lambda problem: studentfiles.severity(problem[1]))
+        return f"{studentfiles.shown(path) if path else 'the upload'} {sentence}"
     by_name = {}
     for item in sorted(listing.files, key=lambda item: (item.path.count("/"), item.path)):
         if item.path.endswith(".ipynb"):
@@ -221,9 +221,9 @@ def place_upload(submission, folder, expected):
     try:
         for notebook in wanted or sorted(by_name):
             try:
-                content = safefiles.read_relative(handle, by_name[notebook], safefiles.MAX_NOTEBOOK_BYTES)
-            except safefiles.Refused as refused:
-                return f"{safefiles.shown(by_name[notebook])} {refused}"
+                content = studentfiles.read_relative(handle, by_name[notebook], studentfiles.MAX_NOTEBOOK_BYTES)
+            except studentfiles.Refused as refused:
+                return f"{studentfiles.shown(by_name[notebook])} {refused}"
             with open(os.path.join(folder, notebook), "wb") as stream:
                 stream.write(content)
     finally:

@@ -82,18 +82,18 @@ def answer_ids(source_notebook):
 def read_answers(path, ids, content=None):
     """{grade id: code} of a submitted notebook's answer cells (the first cell of each id); the file is
     the student's, so it is read as coursekit.studentfiles reads a student's files (no link followed, size
-    capped, any JSON survived) and its shape is checked, never trusted. Raises safefiles.Refused or
-    safefiles.BadNotebook (ValueError) when it is not compared."""
-    from coursekit import studentfiles as safefiles
+    capped, any JSON survived) and its shape is checked, never trusted. Raises studentfiles.Refused or
+    studentfiles.BadNotebook (ValueError) when it is not compared."""
+    from coursekit import studentfiles
 
     if content is None:
-        content = safefiles.read_path(path, safefiles.MAX_NOTEBOOK_BYTES)
-    notebook = safefiles.parse_notebook(content)
+        content = studentfiles.read_path(path, studentfiles.MAX_NOTEBOOK_BYTES)
+    notebook = studentfiles.parse_notebook(content)
     answers = {}
-    for cell in safefiles.as_list(notebook.get("cells")):
+    for cell in studentfiles.as_list(notebook.get("cells")):
         if not isinstance(cell, dict) or cell.get("cell_type") != "code":
             continue
-        meta = safefiles.as_dict(safefiles.as_dict(cell.get("metadata")).get("nbgrader"))
+        meta = studentfiles.as_dict(studentfiles.as_dict(cell.get("metadata")).get("nbgrader"))
         grade_id = meta.get("grade_id")
         if isinstance(grade_id, str) and grade_id in ids and grade_id not in answers:
             answers[grade_id] = _source(cell)
@@ -140,22 +140,22 @@ def boilerplate(notebooks):
 def class_answers(course_root, assignment, notebooks):
     """({student: answer document over the assignment's notebooks}, notes on unreadable submissions).
     A submission folder that coursekit.studentfiles refuses (a link, a pipe ...) is not read at all."""
-    from coursekit import studentfiles as safefiles
+    from coursekit import studentfiles
 
     documents, notes = {}, []
-    students, unreadable = safefiles.student_folders(course_root, assignment)
+    students, unreadable = studentfiles.student_folders(course_root, assignment)
     if unreadable:
-        notes.append(safefiles.unreadable_note(unreadable))
+        notes.append(studentfiles.unreadable_note(unreadable))
     for student in students:
-        listing, handle = safefiles.scan_submission(course_root, student, assignment)
+        listing, handle = studentfiles.scan_submission(course_root, student, assignment)
         if handle is None:
             if listing.items:
-                notes.append(f"{safefiles.shown(student)}: not compared, {safefiles.refusal_of(listing)}")
+                notes.append(f"{studentfiles.shown(student)}: not compared, {studentfiles.refusal_of(listing)}")
             continue
         try:
-            refusal = safefiles.refusal_of(listing)
+            refusal = studentfiles.refusal_of(listing)
             if refusal:
-                notes.append(f"{safefiles.shown(student)}: not compared, {refusal}")
+                notes.append(f"{studentfiles.shown(student)}: not compared, {refusal}")
                 continue
             parts = []
             for name, _, source in notebooks:
@@ -163,15 +163,15 @@ def class_answers(course_root, assignment, notebooks):
                     continue
                 try:
                     ids = answer_ids(source)
-                    content = safefiles.read_regular(name, handle, safefiles.MAX_NOTEBOOK_BYTES)
+                    content = studentfiles.read_regular(name, handle, studentfiles.MAX_NOTEBOOK_BYTES)
                     parts.append(document(read_answers(None, ids, content), ids))
-                except (OSError, ValueError, safefiles.Refused) as error:
-                    notes.append(f"{safefiles.shown(student)}: {name} not compared, the notebook cannot be read "
-                                 f"({str(error)[:150] if isinstance(error, safefiles.BadNotebook) else type(error).__name__})")
+                except (OSError, ValueError, studentfiles.Refused) as error:
+                    notes.append(f"{studentfiles.shown(student)}: {name} not compared, the notebook cannot be read "
+                                 f"({str(error)[:150] if isinstance(error, studentfiles.BadNotebook) else type(error).__name__})")
             if parts:
                 text = "\n\n".join(parts)
                 if len(text) > MAX_ANSWER_CHARS:
-                    notes.append(f"{safefiles.shown(student)}: only the first {MAX_ANSWER_CHARS} characters of "
+                    notes.append(f"{studentfiles.shown(student)}: only the first {MAX_ANSWER_CHARS} characters of "
                                  f"the answers compared ({len(text)} in all)")
                     text = text[:MAX_ANSWER_CHARS]
                 documents[student] = text

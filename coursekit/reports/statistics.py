@@ -24,7 +24,6 @@ from dataclasses import dataclass, field
 
 from coursekit.workflow.export import NOT_GRADED_YET
 from coursekit.gradebook import EXERCISE_OF_CELL
-from coursekit.reports.report import exercise_of
 from coursekit.studentfiles import Refused
 from coursekit.errors import InputError
 
@@ -131,7 +130,7 @@ def load_known_mistakes(course_root, assignment, notes=None):
 
 def recorded_hints(notebook_path):
     """{grade id: hint} of an autograded notebook's failing test cells, as the grader recorded them."""
-    from coursekit.studentfiles import BadNotebook, as_dict, as_list, load_json_file
+    from coursekit.studentfiles import BadNotebook, as_dict, load_json_file
 
     cells = as_dict(load_json_file(notebook_path)).get("cells")
     if not isinstance(cells, list):

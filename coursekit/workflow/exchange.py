@@ -27,7 +27,7 @@ from nbgrader.exchange.default.collect import ExchangeCollect, groupby
 from nbgrader.api import Gradebook, MissingEntry
 from nbgrader.utils import check_mode, parse_utc
 
-from coursekit import studentfiles as safefiles
+from coursekit import studentfiles
 
 
 class SafeExchangeCollect(ExchangeCollect):
@@ -40,13 +40,13 @@ class SafeExchangeCollect(ExchangeCollect):
         parts = filename.rsplit("+", 3)
         if len(parts) < 3:
             self.log.warning("Skipping %s in the exchange: not <student>+<assignment>+<timestamp>",
-                             safefiles.shown(filename))
+                             studentfiles.shown(filename))
             return None
         try:
             timestamp = parse_utc(parts[2])
         except Exception:  # dateutil's ParserError, ValueError, OverflowError ...
-            self.log.warning("Skipping %s in the exchange: %r is not a timestamp", safefiles.shown(filename),
-                             safefiles.shown(parts[2]))
+            self.log.warning("Skipping %s in the exchange: %r is not a timestamp", studentfiles.shown(filename),
+                             studentfiles.shown(parts[2]))
             return None
         return {"username": parts[0], "filename": filename, "timestamp": timestamp}
 
@@ -82,10 +82,10 @@ class SafeExchangeCollect(ExchangeCollect):
         """nbgrader's copy_files, for the submissions whose student id is a plain name."""
         kept = []
         for record in self.src_records:
-            problem = safefiles.name_problem(record["username"])
+            problem = studentfiles.name_problem(record["username"])
             if problem or not record["username"] or record["username"].startswith("."):
                 self.log.error("Not collecting %s: the student id %s cannot be a folder of submitted/ (%s)",
-                               safefiles.shown(record["filename"]), safefiles.shown(record["username"]),
+                               studentfiles.shown(record["filename"]), studentfiles.shown(record["username"]),
                                problem or "it is empty or starts with a dot")
                 continue
             kept.append(record)
@@ -103,7 +103,7 @@ class SafeExchangeCollect(ExchangeCollect):
         try:
             refusal = self._copy_checked(folder, name, staging)
             if refusal:
-                self.log.error("Refused the submission of %s (%s): %s", student, safefiles.shown(name), refusal)
+                self.log.error("Refused the submission of %s (%s): %s", student, studentfiles.shown(name), refusal)
                 shutil.rmtree(staging)
                 os.makedirs(staging)
                 self._write_refusal(folder, name, staging, refusal)
@@ -117,10 +117,10 @@ class SafeExchangeCollect(ExchangeCollect):
     def _limits(self):
         limits = {}
         if self.coursedir.max_file_size:
-            limits["file"] = min(safefiles.MAX_FILE_BYTES, 1000 * self.coursedir.max_file_size)
-            limits["notebook"] = min(safefiles.MAX_NOTEBOOK_BYTES, 1000 * self.coursedir.max_file_size)
+            limits["file"] = min(studentfiles.MAX_FILE_BYTES, 1000 * self.coursedir.max_file_size)
+            limits["notebook"] = min(studentfiles.MAX_NOTEBOOK_BYTES, 1000 * self.coursedir.max_file_size)
         if self.coursedir.max_dir_size:
-            limits["total"] = min(safefiles.MAX_TOTAL_BYTES, 1000 * self.coursedir.max_dir_size)
+            limits["total"] = min(studentfiles.MAX_TOTAL_BYTES, 1000 * self.coursedir.max_dir_size)
         return limits
 
     def _ignored(self, path, name):
@@ -130,15 +130,15 @@ class SafeExchangeCollect(ExchangeCollect):
     def _copy_checked(self, folder, name, staging):
         """Copy into ``staging``; returns why the submission is refused, or None."""
         base = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
-        limits = dict(safefiles.DEFAULT_LIMITS, **self._limits())
+        limits = dict(studentfiles.DEFAULT_LIMITS, **self._limits())
         try:
-            listing = safefiles.scan(name, base, limits, self._ignored)
+            listing = studentfiles.scan(name, base, limits, self._ignored)
             refusal = listing.refusal()
             if refusal:
                 return refusal.removeprefix("refused: ")
-            if any(item.path == safefiles.REFUSED_MARKER for item in listing.files):
-                return f"{safefiles.REFUSED_MARKER} is a name the kit keeps for itself"
-            handle = safefiles.open_folder(name, base)
+            if any(item.path == studentfiles.REFUSED_MARKER for item in listing.files):
+                return f"{studentfiles.REFUSED_MARKER} is a name the kit keeps for itself"
+            handle = studentfiles.open_folder(name, base)
             budget = limits["total"]
             try:
                 for item in listing.items:
@@ -150,19 +150,19 @@ class SafeExchangeCollect(ExchangeCollect):
                                                           for pattern in self.coursedir.include):
                         continue
                     try:
-                        content = safefiles.read_relative(handle, item.path, max(limits["file"], limits["notebook"]),
+                        content = studentfiles.read_relative(handle, item.path, max(limits["file"], limits["notebook"]),
                                                           hard_links=False)
-                    except safefiles.Refused as refused:  # a hard link, or changed since it was listed
-                        return f"{safefiles.shown(item.path)} {refused}"
+                    except studentfiles.Refused as refused:  # a hard link, or changed since it was listed
+                        return f"{studentfiles.shown(item.path)} {refused}"
                     budget -= len(content)
                     if budget < 0:  # grew since it was listed
-                        return f"the submission holds more than {safefiles.mib(limits['total'])} of files"
+                        return f"the submission holds more than {studentfiles.mib(limits['total'])} of files"
                     with open(target, "xb") as stream:
                         stream.write(content)
             finally:
                 os.close(handle)
-        except safefiles.Refused as refused:  # the folder itself was swapped for a link since it was listed
-            return f"{safefiles.shown(refused.path or name)} {refused} (while it was collected)"
+        except studentfiles.Refused as refused:  # the folder itself was swapped for a link since it was listed
+            return f"{studentfiles.shown(refused.path or name)} {refused} (while it was collected)"
         except OSError as error:
             return f"could not be read ({error.strerror})"
         finally:
@@ -170,13 +170,13 @@ class SafeExchangeCollect(ExchangeCollect):
         return None
 
     def _write_refusal(self, folder, name, staging, refusal):
-        with open(os.path.join(staging, safefiles.REFUSED_MARKER), "w", encoding="utf-8") as stream:
+        with open(os.path.join(staging, studentfiles.REFUSED_MARKER), "w", encoding="utf-8") as stream:
             stream.write(refusal + "\n")
-            stream.write(f"(nbgrader collect of {safefiles.shown(name, 200)}: nothing of it was copied)\n")
-        with contextlib.suppress(safefiles.Refused, OSError):  # nbgrader's --update compares it
-            base = safefiles.open_folder(os.path.join(folder, name))
+            stream.write(f"(nbgrader collect of {studentfiles.shown(name, 200)}: nothing of it was copied)\n")
+        with contextlib.suppress(studentfiles.Refused, OSError):  # nbgrader's --update compares it
+            base = studentfiles.open_folder(os.path.join(folder, name))
             try:
-                stamp = safefiles.read_regular("timestamp.txt", base, 1024)
+                stamp = studentfiles.read_regular("timestamp.txt", base, 1024)
             finally:
                 os.close(base)
             with open(os.path.join(staging, "timestamp.txt"), "wb") as stream:

@@ -12,7 +12,7 @@ from nbgrader.preprocessors import NbGraderPreprocessor
 from traitlets import Enum, Integer, Unicode, default, validate
 
 import coursekit
-from coursekit import studenthtml as safehtml
+from coursekit import studenthtml
 from coursekit.gradebook import NbgraderError, nbgrader
 from coursekit.errors import StepFailed
 
@@ -102,7 +102,7 @@ _FEEDBACK_TEMPLATE = """\
 {%- from 'mathjax.html.j2' import mathjax -%}
 {%- block header -%}
 {%- set charset %}""" + _CHARSET + """{% endset -%}
-{%- set policy %}""" + _CHARSET + "\n" + safehtml.STATIC_PAGE_CSP_META + """{% endset -%}
+{%- set policy %}""" + _CHARSET + "\n" + studenthtml.STATIC_PAGE_CSP_META + """{% endset -%}
 {{ super() | replace(mathjax(), '') | replace(charset, policy, 1) }}
 {%- endblock header -%}
 """
@@ -145,17 +145,17 @@ class FeedbackHTMLExporter(HTMLExporter):
     @validate("template_name")
     def _not_the_formgrader_template(self, proposal):
         # nbgrader_config.py gives HTMLExporter (so every subclass) the formgrader's page; feedback keeps nbgrader's
-        return "feedback" if proposal["value"] == safehtml.FORMGRADE_TEMPLATE else proposal["value"]
+        return "feedback" if proposal["value"] == studenthtml.FORMGRADE_TEMPLATE else proposal["value"]
 
     def default_filters(self):
         yield from super().default_filters()
-        yield ("markdown2html", safehtml.markdown2html)
-        yield ("clean_html", safehtml.clean_html)
+        yield ("markdown2html", studenthtml.markdown2html)
+        yield ("clean_html", studenthtml.clean_html)
 
     def from_notebook_node(self, nb, resources=None, **kw):
-        # Student content is cleaned whatever the configuration says (safehtml): outputs here, markdown and
+        # Student content is cleaned whatever the configuration says (studenthtml): outputs here, markdown and
         # HTML outputs by the filters; the page then holds no script and its policy runs none.
-        nb, resources = safehtml.SafeNotebook(parent=self).preprocess(copy.deepcopy(nb), resources or {})
+        nb, resources = studenthtml.SafeNotebook(parent=self).preprocess(copy.deepcopy(nb), resources or {})
         output, resources = super().from_notebook_node(nb, resources, **kw)
         # Bootstrap's icon font is not in the page (nor used by it): without its @font-face the page names no
         # other file at all (Chromium lists the fonts the policy blocks as requested resources)
@@ -320,7 +320,7 @@ def _page_problem(page):
         return "was not written by nbgrader"
     except (OSError, UnicodeDecodeError) as error:
         return f"cannot be read ({type(error).__name__})"
-    if _SCRIPT_SOURCE.search(html) or "mjx-container" not in html or safehtml.STATIC_PAGE_CSP not in html:
+    if _SCRIPT_SOURCE.search(html) or "mjx-container" not in html or studenthtml.STATIC_PAGE_CSP not in html:
         return "does not hold its maths rendered and its Content-Security-Policy (or loads a script)"
     return None
 

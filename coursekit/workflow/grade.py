@@ -78,16 +78,16 @@ def check_submission(course_root, assignment, student, expected):
     The folder is read as ``coursekit.studentfiles`` reads a student's files (nothing followed, no pipe or
     device opened, sizes, counts and names capped): nbgrader copies every file of it into autograded/
     with shutil, following links, so what it refuses must be refused here, before nbgrader runs."""
-    from coursekit import studentfiles as safefiles
+    from coursekit import studentfiles
 
-    problem = safefiles.name_problem(student)
+    problem = studentfiles.name_problem(student)
     if problem:  # a folder unpacked into submitted/ by hand: its name would garble every listing
-        return f"refused: the folder submitted/{safefiles.shown(student)} {problem}"
-    listing, handle = safefiles.scan_submission(course_root, student, assignment)
+        return f"refused: the folder submitted/{studentfiles.shown(student)} {problem}"
+    listing, handle = studentfiles.scan_submission(course_root, student, assignment)
     try:
         if handle is None and not listing.items:
             return f"missing submission: no folder submitted/{student}/{assignment}/"
-        refusal = safefiles.refusal_of(listing)
+        refusal = studentfiles.refusal_of(listing)
         if refusal:
             return refusal
         present = sorted(item.path for item in listing.files if item.path.endswith(".ipynb") and "/" not in item.path)
@@ -97,7 +97,7 @@ def check_submission(course_root, assignment, student, expected):
                 if others:
                     return f"wrong file name: found {', '.join(others)}, expected {name}"
                 return f"missing notebook: {name} is not in the submission"
-            problem = safefiles.notebook_refusal(name, handle)
+            problem = studentfiles.notebook_refusal(name, handle)
             if problem:
                 return problem
         return None

@@ -42,10 +42,10 @@ from nbgrader.api import Gradebook
 from sqlalchemy.exc import SQLAlchemyError
 
 from coursekit import preflight
-from coursekit import studentfiles as safefiles
+from coursekit import studentfiles
 from coursekit.errors import InputError
 
-MAX_NOTEBOOK_BYTES = safefiles.MAX_NOTEBOOK_BYTES
+MAX_NOTEBOOK_BYTES = studentfiles.MAX_NOTEBOOK_BYTES
 MAX_SOURCE_ENTRIES = 100_000  # files in one folder or archive imported at once
 MAX_SOURCE_DEPTH = 32
 MAX_READ_BYTES = 2 * 1024 ** 3  # notebook bytes read in one import (each is read twice: checked, then placed)
@@ -53,7 +53,7 @@ TAR_SUFFIXES = (".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tbz2", ".tar.xz", ".txz
 EXPECTED = ("expected a folder with one sub-folder per student (alice/hw3.ipynb), files named alice_hw3.ipynb, "
             "or an LMS download (.zip, .tar) of such files")
 _READ_ERRORS = (zipfile.BadZipFile, tarfile.TarError, RuntimeError, NotImplementedError, OSError, EOFError,
-                zlib.error, safefiles.Refused)
+                zlib.error, studentfiles.Refused)
 
 CANVAS = re.compile(r"^(?P<slug>.+?)_(?:(?P<late>LATE)_)?(?P<lms_user_id>\d+)_(?P<file_id>\d+)_(?P<name>.+)$")
 CANVAS_ANONYMOUS = re.compile(r"^(?:(?P<late>LATE)_)?anon_(?P<anonymous_id>[A-Za-z0-9]+)_(?P<file_id>\d+)_"
@@ -113,7 +113,7 @@ def read_source(source, scratch=None):
     if source.lower().endswith(TAR_SUFFIXES):
         return _tar_entries(source, scratch)
     return [Entry(os.path.basename(source), os.path.getsize(source),
-                  lambda limit: safefiles.read_path(source, limit))]
+                  lambda limit: studentfiles.read_path(source, limit))]
 
 
 def _folder_entries(folder):
@@ -124,7 +124,7 @@ def _folder_entries(folder):
     base, name = os.path.split(os.path.abspath(folder))
     handle = os.open(base, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
     try:
-        listing = safefiles.scan(name, handle, limits)
+        listing = studentfiles.scan(name, handle, limits)
     finally:
         os.close(handle)
     if any(path == "" for path, _ in listing.problems):
@@ -147,7 +147,7 @@ def _folder_reader(folder, path):
     def read(limit):
         handle = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
         try:
-            return safefiles.read_relative(handle, path, limit)
+            return studentfiles.read_relative(handle, path, limit)
         finally:
             os.close(handle)
     return read
@@ -156,7 +156,7 @@ def _folder_reader(folder, path):
 def _member_problem(path):
     for part in path.split("/"):
         if part and part not in (".", ".."):  # '..' is refused as a student id, and never becomes a path
-            problem = safefiles.name_problem(part)
+            problem = studentfiles.name_problem(part)
             if problem:
                 return problem
     return None
@@ -176,7 +176,7 @@ def _zip_entries(archive):
         mode = info.external_attr >> 16
         problem = _member_problem(path)
         if mode & 0o170000 and not (mode & 0o170000) == 0o100000:  # a Unix mode that is not a regular file
-            problem = f"{safefiles.kind_of(mode)} in the archive; only regular files are imported"
+            problem = f"{studentfiles.kind_of(mode)} in the archive; only regular files are imported"
         entries.append(Entry(path, info.file_size, None if problem else
                              (lambda limit, info=info: _zip_read(bundle, info, limit)), problem))
     return entries
@@ -184,7 +184,7 @@ def _zip_entries(archive):
 
 def _zip_read(bundle, info, limit):
     if info.file_size > limit:
-        raise safefiles.Refused(f"larger than {safefiles.mib(limit)} ({info.file_size} bytes)")
+        raise studentfiles.Refused(f"larger than {studentfiles.mib(limit)} ({info.file_size} bytes)")
     with bundle.open(info) as stream:  # zipfile stops at the declared size (and checks the CRC)
         return stream.read(limit + 1)
 
@@ -205,7 +205,7 @@ def _tar_entries(archive, scratch):
                 problem = _member_problem(path)
                 if member.issym() or member.islnk():
                     kind = "a symbolic link" if member.issym() else "a hard link"
-                    problem = f"{kind} in the archive (to {safefiles.shown(member.linkname)}); only regular files are imported"
+                    problem = f"{kind} in the archive (to {studentfiles.shown(member.linkname)}); only regular files are imported"
                 elif not member.isreg():
                     problem = "a device, pipe or other special file in the archive; only regular files are imported"
                 if problem or not path.endswith(".ipynb") or member.size > MAX_NOTEBOOK_BYTES or scratch is None:
@@ -214,7 +214,7 @@ def _tar_entries(archive, scratch):
                 copy = os.path.join(scratch, str(number))
                 with bundle.extractfile(member) as stream, open(copy, "wb") as out:
                     shutil.copyfileobj(stream, out)
-                entries.append(Entry(path, member.size, lambda limit, copy=copy: safefiles.read_path(copy, limit)))
+                entries.append(Entry(path, member.size, lambda limit, copy=copy: studentfiles.read_path(copy, limit)))
     except (tarfile.TarError, OSError, EOFError, zlib.error) as error:
         raise ImportProblem(f"{archive} cannot be read as a tar archive ({error}): download it again.") from error
     return entries
@@ -319,14 +319,14 @@ class _Budget:
 
 def _read(upload, budget):
     if budget.left <= 0:
-        raise safefiles.Refused(f"not read: the source holds more than {MAX_READ_BYTES // 1024 ** 3} GiB of "
+        raise studentfiles.Refused(f"not read: the source holds more than {MAX_READ_BYTES // 1024 ** 3} GiB of "
                                 "notebooks; import it in parts")
     if upload.entry.problem or upload.entry.read is None:
-        raise safefiles.Refused(upload.entry.problem or "not readable")
+        raise studentfiles.Refused(upload.entry.problem or "not readable")
     content = upload.entry.read(MAX_NOTEBOOK_BYTES)
     budget.left -= len(content)
     if len(content) > MAX_NOTEBOOK_BYTES:
-        raise safefiles.Refused(f"too large for a notebook (more than {MAX_NOTEBOOK_BYTES} bytes)")
+        raise studentfiles.Refused(f"too large for a notebook (more than {MAX_NOTEBOOK_BYTES} bytes)")
     return content
 
 
@@ -373,7 +373,7 @@ def read_checked(uploads, result, budget=None):
             continue
         try:
             content = _read(upload, budget)
-        except safefiles.Refused as refused:
+        except studentfiles.Refused as refused:
             result.not_imported.append((upload.entry.path, str(refused)))
             continue
         except _READ_ERRORS as error:
@@ -457,25 +457,25 @@ def record_students(gradebook, uploads):
 
 def place(course_root, assignment, upload):
     """Write the upload to submitted/<student>/<assignment>/<notebook> atomically; returns "new",
-    "replaced" or "unchanged" (an identical file is left as it is). Raises safefiles.Refused (the
+    "replaced" or "unchanged" (an identical file is left as it is). Raises studentfiles.Refused (the
     upload changed since it was checked, or a folder on the way is not a folder) with the reason."""
     submitted = os.path.realpath(os.path.join(course_root, "submitted"))
     folder = os.path.join(submitted, upload.student, assignment)
     for path in (os.path.dirname(folder), folder):
         if os.path.lexists(path) and (os.path.islink(path) or not os.path.isdir(path)):
-            raise safefiles.Refused(f"submitted/{safefiles.shown(os.path.relpath(path, submitted))} is not a "
+            raise studentfiles.Refused(f"submitted/{studentfiles.shown(os.path.relpath(path, submitted))} is not a "
                                     "folder (a link?): move it away and import again")
     if os.path.commonpath([submitted, os.path.realpath(folder)]) != submitted:  # student ids are checked
-        raise safefiles.Refused(f"refusing to write outside submitted/: {upload.student}")
+        raise studentfiles.Refused(f"refusing to write outside submitted/: {upload.student}")
     content = _read(upload, _Budget())
     if hashlib.sha256(content).hexdigest() != upload.digest:
-        raise safefiles.Refused("changed while it was imported: import again")
+        raise studentfiles.Refused("changed while it was imported: import again")
     destination = os.path.join(folder, upload.notebook)
     change = "new"
     if os.path.lexists(destination):
         change = "replaced"
-        with contextlib.suppress(safefiles.Refused, OSError):
-            if safefiles.read_path(destination, MAX_NOTEBOOK_BYTES) == content:
+        with contextlib.suppress(studentfiles.Refused, OSError):
+            if studentfiles.read_path(destination, MAX_NOTEBOOK_BYTES) == content:
                 return "unchanged"
     os.makedirs(folder, exist_ok=True)
     handle, temporary = tempfile.mkstemp(dir=folder, prefix=f".{upload.notebook}.", suffix=".partial")
@@ -491,7 +491,7 @@ def place(course_root, assignment, upload):
             os.unlink(temporary)
         raise
     with contextlib.suppress(FileNotFoundError):  # a refused collect's reason: this notebook supersedes it
-        os.unlink(os.path.join(folder, safefiles.REFUSED_MARKER))
+        os.unlink(os.path.join(folder, studentfiles.REFUSED_MARKER))
     return change
 
 
@@ -551,7 +551,7 @@ def _import(course_root, assignment, entries, notebooks, pattern, url):
         try:
             result.imported.append((upload.student, upload.notebook, upload, place(course_root, assignment, upload)))
             placed.append(upload)
-        except (safefiles.Refused, *_READ_ERRORS) as error:
+        except (studentfiles.Refused, *_READ_ERRORS) as error:
             result.not_imported.append((upload.entry.path, str(error)))
     result.renamed = [(student, sentence) for student, sentence in result.renamed
                       if student in {upload.student for upload in placed}]
@@ -585,5 +585,5 @@ def report_lines(result, assignment):
         lines += [f"  {sentence}" for _, sentence in result.renamed]
     if result.not_imported:
         lines.append(f"Not imported: {len(result.not_imported)} file(s):")
-        lines += [f"  {safefiles.shown(path, 300)}: {reason}" for path, reason in result.not_imported]
+        lines += [f"  {studentfiles.shown(path, 300)}: {reason}" for path, reason in result.not_imported]
     return lines
