@@ -27,7 +27,7 @@ import time
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
 
-from coursekit import grading  # noqa: E402
+from coursekit import gradebook as grading  # noqa: E402
 from homework3.samples import SAMPLE_STUDENTS  # noqa: E402
 
 STOCK_CONFIG = """c = get_config()  # noqa: F821
