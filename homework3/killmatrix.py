@@ -4,21 +4,13 @@ Each catalogue entry is a submission and the list of grade cells it must lose. A
 a grade cell that should score 0 but scored points; a *false fail* is a grade cell that should score
 full points but did not. Both must be 0 for the hidden tests to be exact and fair.
 """
-import importlib.util
 import os
 import tempfile
 import time
 
 from coursekit import gradebook as grading
 from coursekit.submissions import build_submission, load_course_notebooks, write_submission
-
-
-def load_catalogue(course_root):
-    path = os.path.join(course_root, "tests", "catalogue.py")
-    spec = importlib.util.spec_from_file_location("hw3_catalogue", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from homework3 import catalogue
 
 
 def write_catalogue(course_root, destination, entries):
@@ -59,7 +51,6 @@ def format_matrix(table, grade_cells):
 
 
 def main(course_root, jobs=2):
-    catalogue = load_catalogue(course_root)
     entries = catalogue.entries()
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="hw3-kill-matrix-") as workdir:
