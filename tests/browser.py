@@ -149,6 +149,16 @@ def scroll_to(driver, element, block="center"):
     time.sleep(0.3)
 
 
+def click_when_clear(driver, element, timeout=20):
+    """Scroll ``element`` into view and click it once nothing lies over it (a page still laying out its
+    images and maths moves what covers it)."""
+    def clicked():
+        scroll_to(driver, element)
+        element.click()  # ElementClickInterceptedException while covered: wait_for tries again
+        return True
+    return wait_for(clicked, timeout, message="a click that nothing intercepts")
+
+
 def scroll_to_text(driver, container, text, block="center"):
     """Scroll the element of ``container`` whose own text holds ``text`` into view (the innermost one,
     also inside a scrollable dialog); returns whether it was found."""

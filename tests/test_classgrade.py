@@ -110,7 +110,7 @@ def test_a_new_run_skips_graded_submissions_and_retries_failed_ones(broken_class
 def test_an_interrupted_run_resumes_where_it_stopped(tmp_path):
     course = grading.new_course(tmp_path / "course", REPO)
     release_nb, source_nb = load_course_notebooks(REPO)
-    students = [f"student-{n}" for n in range(4)]
+    students = [f"student-{n}" for n in range(12)]
     for student in students:
         write_submission(course, student, build_submission(release_nb, source_nb, SAMPLE_STUDENTS["sample-partial"]))
     run = subprocess.Popen([*CLI, "grade", "hw3", "--course", str(course), "--jobs", "1", "--quiet"],

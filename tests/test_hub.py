@@ -464,12 +464,11 @@ def test_course_cycle_on_jupyterhub(hub):
         link.click()
         score_box = wait_for(lambda: driver.find_element("id", WRITTEN), 60, message="the grading page")
         points, comment = WRITTEN_GRADES[who]
-        browser.scroll_to(driver, score_box)
-        score_box.click()
+        browser.click_when_clear(driver, score_box)
         score_box.send_keys(Keys.CONTROL, "a")
         score_box.send_keys(str(points))
         comment_box = driver.find_element("id", f"{WRITTEN}-comment")
-        comment_box.click()  # leaving the score box saves it
+        browser.click_when_clear(driver, comment_box)  # leaving the score box saves it
         comment_box.send_keys(comment)
         score_box.find_element("xpath", "./ancestor::div[contains(@class, 'nbgrader_cell')]") \
             .find_element("css selector", ".panel-body").click()  # leaving the comment box saves it
