@@ -317,14 +317,15 @@ def broken_links(path, text=None):
 
 
 def layout_paths(path):
-    """The paths named by the ```text pictures of a page: the first word of each line; an indented
-    line is inside the folder of the last line that was not."""
+    """The paths named by the ```text pictures of a page: the first word of each line; a line indented
+    by two is inside the folder of the last line that was not; one indented further continues the text
+    of the line above."""
     paths, parent = [], ""
     for language, _start, lines in fenced_blocks(path.read_text(encoding="utf-8")):
         if language != "text":
             continue
         for line in lines:
-            if not line.strip():
+            if not line.strip() or line.startswith("   "):
                 continue
             word = line.split()[0]
             if line.startswith(" "):
@@ -529,7 +530,8 @@ def test_the_link_and_layout_checks_can_fail(tmp_path):
     assert broken_links(page, "[a](nowhere.md) [b](hub.md#no-such-heading) [c](hub.md#how-it-is-tested)") == [
         "nowhere.md: no such file", "hub.md#no-such-heading: no heading with this anchor in hub.md"]
     picture = tmp_path / "layout.md"
-    picture.write_text("```text\ncoursekit/          the tooling\n  workflow/\n  nothing.py   gone\n```\n")
+    picture.write_text("```text\ncoursekit/          the tooling\n  workflow/\n  nothing.py   gone\n"
+                       "                   continued text\n```\n")
     assert layout_paths(picture) == ["coursekit/", "coursekit/workflow/", "coursekit/nothing.py"]
     assert missing_paths(layout_paths(picture)) == ["coursekit/nothing.py"]
     assert slug("`isograde/`: the grading engine") == "isograde-the-grading-engine"
