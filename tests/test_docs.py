@@ -489,6 +489,31 @@ def test_the_tests_named_exist(key, test):
     assert re.search(rf"(?m)^def {name}\(", (ROOT / file).read_text()), f"{key}: {test} does not exist"
 
 
+def make_dry_run(args):
+    """What `make -n` would run (it runs nothing), or None when make refuses the command line."""
+    done = subprocess.run(["make", "-n", *args], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    return done.stdout if done.returncode == 0 else None
+
+
+@pytest.mark.parametrize("argv", sorted({tuple(a) for _w, a in COMMANDS if command_key(a).startswith("make ")}))
+def test_make_accepts_each_make_command_shown(argv):
+    assert make_dry_run([arg for arg in argv if arg != "sudo"][1:]) is not None
+
+
+# What each target runs, so that the test named for `make X` in RUN_BY runs what `make X` runs.
+MAKE_RUNS = {
+    "demo": "-m homework3 demo", "samples": "-m homework3 samples", "kill-matrix": "-m homework3 kill-matrix",
+    "release": "-m nbgrader generate_assignment hw3 --force", "lab": "-m coursekit.platforms.lab",
+    "hub": "-m coursekit.platforms.hub", "hub-clean": "-m coursekit.platforms.hub --clean",
+    "fidelity": "-m pytest tests/fidelity", "test": "-m pytest",
+}
+
+
+@pytest.mark.parametrize("target,command", sorted(MAKE_RUNS.items()))
+def test_each_make_target_runs_the_command_its_test_covers(target, command):
+    assert command in make_dry_run([target]).splitlines()[-1]
+
+
 # --- the checker itself can fail ------------------------------------------------------------------------
 
 @pytest.mark.parametrize("command", [
@@ -517,6 +542,10 @@ def test_command_keys():
     assert command_key(shlex.split("python -m coursekit grade hw3 --jobs 2")) == "coursekit grade"
     assert command_key(shlex.split("python bench/grade_bench.py --n 40")) == "script bench/grade_bench.py"
     assert command_key(shlex.split("frobnicate")) not in {**RUN_BY, **NOT_RUN}
+
+
+def test_make_refuses_a_target_that_does_not_exist():
+    assert make_dry_run(["dem"]) is None
 
 
 def test_the_checker_passes_right_commands():
