@@ -79,7 +79,7 @@ def build_parser():
     add("new-term", "start a clean term: move every student's data (submitted/, autograded/, feedback/, the "
                     "gradebook, exports, report) into archive/<date-time>/; source/ and release/ stay", database)
     gradescope = add("gradescope", "build autograder.zip, a Gradescope autograder that grades an uploaded notebook "
-                                   "with the kit's engine (see README)", assignment)
+                                   "with the kit's engine (docs/gradescope.md)", assignment)
     gradescope.add_argument("--output", help="where to write it (default: autograder.zip in the course)")
     gradescope.add_argument("--time-limit", type=int, default=1200,
                             help="seconds one upload may take in all before it is reported as a timeout "

@@ -38,7 +38,7 @@ REPO = Path(__file__).resolve().parents[1]
 CLI = ["-m", "coursekit"]
 LIMITS = {"grade": 600, "status": 60, "export": 120, "report": 300, "feedback": 600, "import": 180,
           "autograde": 600, "collect": 120}  # seconds; the corpus takes a tenth of these on 2 cores
-PEAK_MIB = 1536  # the largest process of any command (README: the kit's grading peaks near 440 MiB)
+PEAK_MIB = 1536  # the largest process of any command (docs/benchmarks.md: the kit's grading peaks near 440 MiB)
 # Runs a command and reports the peak resident memory of its largest (waited-for) descendant.
 MEASURE = ("import resource, subprocess, sys\n"
            "done = subprocess.run(sys.argv[1:])\n"

@@ -1,7 +1,7 @@
 """Test cells written for stock nbgrader mean the same in the kit's engine: one idiom per case, each in
 both directions (a right answer passes, a wrong one fails), graded by the engine end to end (student
 cells in the sandboxed worker, the test cell in the grader). The equivalence with stock nbgrader
-itself, on whole assignments, is tests/fidelity/; the justified differences are listed in the README.
+itself, on whole assignments, is tests/fidelity/; the justified differences are listed in docs/engine.md.
 """
 import base64
 import tempfile
