@@ -29,6 +29,7 @@ database have been checked.
 import contextlib
 import hashlib
 import os
+import posixpath
 import re
 import shutil
 import tarfile
@@ -41,7 +42,7 @@ import nbformat
 from nbgrader.api import Gradebook
 from sqlalchemy.exc import SQLAlchemyError
 
-from coursekit import preflight
+from coursekit import lateness, preflight
 from coursekit import studentfiles
 from coursekit.errors import InputError
 
@@ -74,6 +75,8 @@ class Entry:
     size: int
     read: callable = None
     problem: str = None
+    mtime: object = None  # the file's or member's time (naive UTC datetime), or None
+    mtime_source: str = ""  # what that time is, in words
 
 
 @dataclass
@@ -88,6 +91,11 @@ class Upload:
     late: bool = False
     student: str = None  # decided once the gradebook is read
     digest: str = None  # SHA-256 of the content read and checked (the content itself is not kept)
+    canvas: bool = False  # named as in Canvas's download: ``late`` is Canvas's word on it
+    own_folder: bool = False  # in a folder of its student's (<student>/hw3.ipynb): a timestamp.txt there is its
+    submitted_at: object = None  # its submission time (naive UTC), when the source tells it
+    time_source: str = ""  # where that time comes from, in words
+    time_estimated: bool = False  # the time is the latest it can have been submitted (a file's time)
 
 
 @dataclass
@@ -95,6 +103,17 @@ class Result:
     imported: list = field(default_factory=list)  # (student, notebook, Upload, "new" | "replaced" | "unchanged")
     not_imported: list = field(default_factory=list)  # (path, reason)
     renamed: list = field(default_factory=list)  # (student, sentence) of the imported students renamed
+    times: dict = field(default_factory=dict)  # student: Time, for the students imported
+    due: object = None  # the assignment's due date in the gradebook (naive UTC), or None
+
+
+@dataclass
+class Time:
+    """What the import did with a student's submission time (submitted/<student>/<assignment>/timestamp.txt)."""
+    value: object  # naive UTC datetime written, or None
+    source: str  # where it comes from, or why there is none
+    change: str = ""  # "written", "as before", "removed", "kept", or "" (there was and is none)
+    estimated: bool = False
 
 
 # ---------------------------------------------------------------- the source
@@ -113,7 +132,8 @@ def read_source(source, scratch=None):
     if source.lower().endswith(TAR_SUFFIXES):
         return _tar_entries(source, scratch)
     return [Entry(os.path.basename(source), os.path.getsize(source),
-                  lambda limit: studentfiles.read_path(source, limit))]
+                  lambda limit: studentfiles.read_path(source, limit),
+                  mtime=lateness.from_posix(os.stat(source).st_mtime), mtime_source="the file's time")]
 
 
 def _folder_entries(folder):
@@ -139,7 +159,8 @@ def _folder_entries(folder):
         problem = problems.get(item.path)
         if item.kind == "file" and problem and problem.startswith("larger than"):
             problem = None  # reported by size below, as for an archive's member
-        entries.append(Entry(item.path, item.size, None if problem else _folder_reader(folder, item.path), problem))
+        entries.append(Entry(item.path, item.size, None if problem else _folder_reader(folder, item.path), problem,
+                             mtime=lateness.from_posix(item.mtime_ns / 1e9), mtime_source="the file's time"))
     return entries
 
 
@@ -177,8 +198,10 @@ def _zip_entries(archive):
         problem = _member_problem(path)
         if mode & 0o170000 and not (mode & 0o170000) == 0o100000:  # a Unix mode that is not a regular file
             problem = f"{studentfiles.kind_of(mode)} in the archive; only regular files are imported"
+        mtime, utc = lateness.zip_entry_time(info)
         entries.append(Entry(path, info.file_size, None if problem else
-                             (lambda limit, info=info: _zip_read(bundle, info, limit)), problem))
+                             (lambda limit, info=info: _zip_read(bundle, info, limit)), problem, mtime=mtime,
+                             mtime_source="the time of its entry in the zip" + ("" if utc else ", read as UTC")))
     return entries
 
 
@@ -208,16 +231,27 @@ def _tar_entries(archive, scratch):
                     problem = f"{kind} in the archive (to {studentfiles.shown(member.linkname)}); only regular files are imported"
                 elif not member.isreg():
                     problem = "a device, pipe or other special file in the archive; only regular files are imported"
-                if problem or not path.endswith(".ipynb") or member.size > MAX_NOTEBOOK_BYTES or scratch is None:
-                    entries.append(Entry(path, member.size, None, problem))
+                mtime = dict(mtime=_tar_time(member), mtime_source="the time of its entry in the archive")
+                wanted = path.endswith(".ipynb") or (posixpath.basename(path) == lateness.TIMESTAMP
+                                                     and member.size <= lateness.MAX_TIMESTAMP_BYTES)
+                if problem or not wanted or member.size > MAX_NOTEBOOK_BYTES or scratch is None:
+                    entries.append(Entry(path, member.size, None, problem, **mtime))
                     continue
                 copy = os.path.join(scratch, str(number))
                 with bundle.extractfile(member) as stream, open(copy, "wb") as out:
                     shutil.copyfileobj(stream, out)
-                entries.append(Entry(path, member.size, lambda limit, copy=copy: studentfiles.read_path(copy, limit)))
+                entries.append(Entry(path, member.size, lambda limit, copy=copy: studentfiles.read_path(copy, limit),
+                                     **mtime))
     except (tarfile.TarError, OSError, EOFError, zlib.error) as error:
         raise ImportProblem(f"{archive} cannot be read as a tar archive ({error}): download it again.") from error
     return entries
+
+
+def _tar_time(member):
+    try:
+        return lateness.from_posix(member.mtime)
+    except (OverflowError, OSError, ValueError, TypeError):
+        return None
 
 
 # ---------------------------------------------------------------- names
@@ -233,18 +267,18 @@ def parse_entry(entry, notebooks, assignment, regexp=None):
     match = CANVAS_ANONYMOUS.match(base)
     if match:
         return _upload(entry, notebooks, match["name"], slug=f"anon-{match['anonymous_id']}",
-                       file_id=int(match["file_id"]), late=bool(match["late"]))
+                       file_id=int(match["file_id"]), late=bool(match["late"]), canvas=True)
     match = CANVAS.match(base)
     if match:
         return _upload(entry, notebooks, match["name"], slug=match["slug"], file_id=int(match["file_id"]),
-                       late=bool(match["late"]), lms_user_id=match["lms_user_id"])
+                       late=bool(match["late"]), lms_user_id=match["lms_user_id"], canvas=True)
     for notebook in notebooks:
         match = re.match(rf"^(?P<student>.+?)_(?P<name>{_versioned(notebook)})$", base)
         if match:
             return _upload(entry, notebooks, match["name"], slug=match["student"])
     folders = [part for part in parts[:-1] if part != assignment]
     if _notebook_and_version(base, notebooks) and folders:
-        return _upload(entry, notebooks, base, slug=folders[-1])
+        return _upload(entry, notebooks, base, slug=folders[-1], own_folder=True)
     if _notebook_and_version(base, notebooks):
         return f"no student in its name or folder (expected <student>/{base} or <student>_{base})"
     return _not_a_notebook_name(base, notebooks)
@@ -495,6 +529,126 @@ def place(course_root, assignment, upload):
     return change
 
 
+# ---------------------------------------------------------------- submission times
+
+def stamp_folders(uploads, stamps, result):
+    """The timestamp.txt files of ``stamps`` ({folder: Entry}) that sit in a student's own folder
+    beside a notebook of the assignment; every other one is reported as not used."""
+    folders = {posixpath.dirname(upload.entry.path) for upload in uploads if upload.own_folder}
+    for folder, entry in sorted(stamps.items()):
+        if folder not in folders:
+            result.not_imported.append((entry.path, entry.problem or (
+                f"a {lateness.TIMESTAMP} that is not in a student's folder beside a notebook of the assignment: not "
+                f"used (nbgrader's layout: <student>/{{assignment}}/{lateness.TIMESTAMP} beside the notebook)")))
+    return {folder: entry for folder, entry in stamps.items() if folder in folders}
+
+
+def _stamp_time(entry, now):
+    """The time of a source's timestamp.txt; raises lateness.BadTime or studentfiles.Refused."""
+    if entry.problem:
+        raise studentfiles.Refused(entry.problem)
+    if entry.size > lateness.MAX_TIMESTAMP_BYTES or entry.read is None:
+        raise lateness.BadTime(f"larger than {lateness.MAX_TIMESTAMP_BYTES} bytes ({entry.size}): not a time")
+    content = entry.read(lateness.MAX_TIMESTAMP_BYTES)
+    return lateness.time_from_bytes(content, now=now)
+
+
+def submission_times(uploads, stamps, result, now=None):
+    """Give each upload its submission time, from what the source tells:
+
+    * a timestamp.txt in the student's folder beside the notebook (nbgrader's layout): its time, checked
+      (``lateness.time_from_bytes``); one that is not a plain, plausible time refuses the upload (its
+      time is unknown, and no time would make it on time);
+    * Canvas's LATE: the time of the file (its zip entry, or the file once unpacked). Canvas's download
+      carries no submission time: Canvas writes each file into the zip when it builds the download, so
+      this is the latest the student can have submitted;
+    * Canvas without LATE: on time (no time: nbgrader counts it as on time);
+    * anything else: no time (nbgrader counts it as on time).
+    Returns the uploads kept."""
+    now = now or lateness.utcnow()
+    kept = []
+    for upload in uploads:
+        folder = posixpath.dirname(upload.entry.path)
+        if upload.own_folder and folder in stamps:
+            stamp = stamps[folder]
+            try:
+                upload.submitted_at = _stamp_time(stamp, now)
+                upload.time_source = f"from {studentfiles.shown(stamp.path, 200)}"
+            except (lateness.BadTime, studentfiles.Refused, *_READ_ERRORS) as error:
+                result.not_imported.append((upload.entry.path, f"its {lateness.TIMESTAMP} "
+                                            f"({studentfiles.shown(stamp.path, 200)}) is refused: {error}; fix it or "
+                                            "remove it, then import again"))
+                continue
+        elif upload.canvas and upload.late:
+            mtime = upload.entry.mtime
+            if mtime is not None and lateness.EARLIEST <= mtime <= now + lateness.FUTURE_SLACK:
+                upload.submitted_at, upload.time_estimated = mtime, True
+                upload.time_source = (f"LATE in Canvas; {upload.entry.mtime_source}, the latest it can have been "
+                                      "submitted (Canvas's download carries no submission time)")
+            else:
+                upload.time_source = (f"LATE in Canvas, but {upload.entry.mtime_source} is not a plausible time "
+                                      f"({lateness.shown_time(mtime) or 'none'}): no penalty applies unless you write "
+                                      f"its {lateness.TIMESTAMP}")
+        elif upload.canvas:
+            upload.time_source = "on time in Canvas (not marked LATE)"
+        kept.append(upload)
+    return kept
+
+
+def _student_time(uploads):
+    """(time, where it comes from, estimated, on time by the LMS's word) of one student's uploads: the
+    latest of their times."""
+    timed = [upload for upload in uploads if upload.submitted_at is not None]
+    if timed:
+        latest = max(timed, key=lambda upload: upload.submitted_at)
+        return latest.submitted_at, latest.time_source, any(u.time_estimated for u in timed), False
+    sources = sorted({upload.time_source for upload in uploads if upload.time_source})
+    return None, "; ".join(sources), False, all(upload.canvas and not upload.late for upload in uploads)
+
+
+def place_time(course_root, assignment, student, uploads, changes):
+    """Write, keep or remove submitted/<student>/<assignment>/timestamp.txt after the student's notebooks
+    were placed (``changes``: what ``place`` did to each); returns a Time. A time written is in
+    nbgrader's format, atomically; the same time is not rewritten. A time that is only the latest the
+    submission can have been made (a Canvas file's time) does not move an earlier time of the same,
+    unchanged notebook (each new download of Canvas has a later time). Without a time, a stale
+    timestamp.txt goes when the notebook changed or the LMS says it is on time."""
+    folder = os.path.join(os.path.realpath(os.path.join(course_root, "submitted")), student, assignment)
+    path = os.path.join(folder, lateness.TIMESTAMP)
+    before, existing = None, None
+    with contextlib.suppress(studentfiles.Refused, OSError):
+        before = studentfiles.read_path(path, lateness.MAX_TIMESTAMP_BYTES)
+        with contextlib.suppress(lateness.BadTime):
+            existing = lateness.time_from_bytes(before)
+    unchanged = all(change == "unchanged" for change in changes)
+    value, source, estimated, on_time = _student_time(uploads)
+    if value is None and not on_time and unchanged and existing is not None:
+        return Time(existing, "kept from an earlier import (the notebook is unchanged)", "kept")
+    if value is None:
+        if os.path.lexists(path) and (on_time or not unchanged):
+            os.unlink(path)
+            return Time(None, source, "removed")
+        return Time(None, source)
+    if estimated and unchanged and existing is not None and existing < value:
+        value, source, estimated = existing, "kept from an earlier import (the notebook is unchanged)", False
+    text = lateness.nbgrader_text(value).encode()
+    if before == text:
+        return Time(value, source, "as before", estimated)
+    handle, temporary = tempfile.mkstemp(dir=folder, prefix=f".{lateness.TIMESTAMP}.", suffix=".partial")
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            stream.write(text)
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.chmod(temporary, 0o644)
+        os.replace(temporary, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temporary)
+        raise
+    return Time(value, source, "written", estimated)
+
+
 # ---------------------------------------------------------------- the command
 
 def release_notebooks(course_root, assignment):
@@ -529,7 +683,11 @@ def import_submissions(course_root, assignment, source, regexp=None, db_url=None
 def _import(course_root, assignment, entries, notebooks, pattern, url):
     result = Result()
     uploads = []
+    stamps = {}  # folder: its timestamp.txt
     for entry in entries:
+        if posixpath.basename(entry.path) == lateness.TIMESTAMP:
+            stamps[posixpath.dirname(entry.path)] = entry
+            continue
         if entry.problem:  # a link, a device, a name that is not one: never read, never an upload
             result.not_imported.append((entry.path, entry.problem))
             continue
@@ -538,10 +696,13 @@ def _import(course_root, assignment, entries, notebooks, pattern, url):
             uploads.append(parsed)
         else:
             result.not_imported.append((entry.path, parsed))
+    stamps = stamp_folders(uploads, stamps, result)
     try:
         with Gradebook(url) as gradebook:
             uploads = name_students(uploads, known_students(gradebook), result)
             chosen = read_checked(latest_uploads(uploads, result), result)
+            chosen = submission_times(chosen, stamps, result)
+            result.due = lateness.due_date(gradebook, assignment)
             record_students(gradebook, chosen)
     except SQLAlchemyError as error:
         raise ImportProblem(f"the gradebook {preflight.shown(url)} cannot be used ({' '.join(str(error).split())[:300]}); "
@@ -553,6 +714,14 @@ def _import(course_root, assignment, entries, notebooks, pattern, url):
             placed.append(upload)
         except (studentfiles.Refused, *_READ_ERRORS) as error:
             result.not_imported.append((upload.entry.path, str(error)))
+    for student in sorted({upload.student for upload in placed}):
+        mine = [(upload, change) for name, _, upload, change in result.imported if name == student]
+        try:
+            result.times[student] = place_time(course_root, assignment, student, [u for u, _ in mine],
+                                               [change for _, change in mine])
+        except OSError as error:
+            result.not_imported.append((mine[0][0].entry.path, f"placed, but its {lateness.TIMESTAMP} could not be "
+                                        f"written ({error.strerror}): import again"))
     result.renamed = [(student, sentence) for student, sentence in result.renamed
                       if student in {upload.student for upload in placed}]
     result.not_imported.sort()
@@ -572,6 +741,37 @@ def _compile(regexp):
     return pattern
 
 
+def time_lines(result, assignment):
+    """The submission times the import kept, with how late each is for the gradebook's due date."""
+    timed = {student: time for student, time in result.times.items() if time.value is not None}
+    lines = []
+    if timed:
+        due = f"due {lateness.shown_time(result.due)}" if result.due else "no due date"
+        lines.append(f"Submission times ({lateness.TIMESTAMP}, read by nbgrader's late penalty; {assignment}: {due}):")
+        for student, time in sorted(timed.items()):
+            late = lateness.seconds_late(time.value, result.due)
+            lateness_words = f"late by {lateness.late_by(late)}" if late else ("on time" if result.due else "")
+            lines.append(f"  {studentfiles.shown(student, 200)}: {lateness.shown_time(time.value)}"
+                         + (f", {lateness_words}" if lateness_words else "")
+                         + f" ({time.source}; {lateness.TIMESTAMP} {time.change})")
+        if result.due is None:
+            lines.append(f"  {lateness.no_due_date_note(assignment)}")
+    removed = sorted(student for student, time in result.times.items() if time.change == "removed")
+    if removed:
+        lines.append(f"Removed the earlier {lateness.TIMESTAMP} of {len(removed)} student(s) whose new submission has "
+                     f"no time: {', '.join(studentfiles.shown(s, 200) for s in removed)}.")
+    untimed = [time for time in result.times.values() if time.value is None]
+    if untimed:
+        on_time = sum(1 for time in untimed if time.source.startswith("on time in Canvas"))
+        words = [f"{on_time} on time in Canvas (not marked LATE)"] if on_time else []
+        if len(untimed) - on_time:
+            words.append(f"{len(untimed) - on_time} without a time (no {lateness.TIMESTAMP} beside the notebook)")
+        lines.append(f"Without a submission time: {', '.join(words)}: nbgrader counts them as on time.")
+    late_without_time = [time.source for time in untimed if time.source.startswith("LATE in Canvas")]
+    lines += [f"  {source}" for source in late_without_time]
+    return lines
+
+
 def report_lines(result, assignment):
     """What the command prints: imported, renamed, not imported."""
     lines = [f"Imported {len(result.imported)} notebook(s) into submitted/ for {assignment}:"]
@@ -583,6 +783,7 @@ def report_lines(result, assignment):
     if result.renamed:
         lines.append(f"Renamed {len(result.renamed)} student(s) whose name is another student's:")
         lines += [f"  {sentence}" for _, sentence in result.renamed]
+    lines += time_lines(result, assignment)
     if result.not_imported:
         lines.append(f"Not imported: {len(result.not_imported)} file(s):")
         lines += [f"  {studentfiles.shown(path, 300)}: {reason}" for path, reason in result.not_imported]
