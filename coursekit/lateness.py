@@ -95,7 +95,17 @@ def time_from_bytes(content, now=None):
         raise BadTime("empty")
     if len(text.strip().splitlines()) > 1:
         raise BadTime("more than one line")
-    return parse_time(text, now=now)
+    value = parse_time(text, now=now)
+    from nbgrader.utils import parse_utc  # what nbgrader's autograde will read (CourseDirectory.get_existing_timestamp)
+
+    try:
+        theirs = parse_utc(text.strip())
+    except (ValueError, OverflowError, TypeError) as error:
+        raise BadTime(f"nbgrader cannot read {_shown(text.strip())!r} ({error})") from None
+    if theirs != value:
+        raise BadTime(f"{_shown(text.strip())!r} is {shown_time(value)}, but nbgrader would read it as "
+                      f"{shown_time(theirs)}: write it as {nbgrader_text(value)!r}")
+    return value
 
 
 def nbgrader_text(value):

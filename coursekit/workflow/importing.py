@@ -45,6 +45,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from coursekit import lateness, preflight
 from coursekit import studentfiles
 from coursekit.errors import InputError
+from coursekit.workflow import importtimes
 
 MAX_NOTEBOOK_BYTES = studentfiles.MAX_NOTEBOOK_BYTES
 MAX_SOURCE_ENTRIES = 100_000  # files in one folder or archive imported at once
@@ -53,8 +54,7 @@ MAX_READ_BYTES = 2 * 1024 ** 3  # notebook bytes read in one import (each is rea
 TAR_SUFFIXES = (".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tbz2", ".tar.xz", ".txz")
 EXPECTED = ("expected a folder with one sub-folder per student (alice/hw3.ipynb), files named alice_hw3.ipynb, "
             "or an LMS download (.zip, .tar) of such files")
-_READ_ERRORS = (zipfile.BadZipFile, tarfile.TarError, RuntimeError, NotImplementedError, OSError, EOFError,
-                zlib.error, studentfiles.Refused)
+_READ_ERRORS = importtimes.READ_ERRORS
 
 CANVAS = re.compile(r"^(?P<slug>.+?)_(?:(?P<late>LATE)_)?(?P<lms_user_id>\d+)_(?P<file_id>\d+)_(?P<name>.+)$")
 CANVAS_ANONYMOUS = re.compile(r"^(?:(?P<late>LATE)_)?anon_(?P<anonymous_id>[A-Za-z0-9]+)_(?P<file_id>\d+)_"
@@ -105,15 +105,6 @@ class Result:
     renamed: list = field(default_factory=list)  # (student, sentence) of the imported students renamed
     times: dict = field(default_factory=dict)  # student: Time, for the students imported
     due: object = None  # the assignment's due date in the gradebook (naive UTC), or None
-
-
-@dataclass
-class Time:
-    """What the import did with a student's submission time (submitted/<student>/<assignment>/timestamp.txt)."""
-    value: object  # naive UTC datetime written, or None
-    source: str  # where it comes from, or why there is none
-    change: str = ""  # "written", "as before", "removed", "kept", or "" (there was and is none)
-    estimated: bool = False
 
 
 # ---------------------------------------------------------------- the source
@@ -529,126 +520,6 @@ def place(course_root, assignment, upload):
     return change
 
 
-# ---------------------------------------------------------------- submission times
-
-def stamp_folders(uploads, stamps, result):
-    """The timestamp.txt files of ``stamps`` ({folder: Entry}) that sit in a student's own folder
-    beside a notebook of the assignment; every other one is reported as not used."""
-    folders = {posixpath.dirname(upload.entry.path) for upload in uploads if upload.own_folder}
-    for folder, entry in sorted(stamps.items()):
-        if folder not in folders:
-            result.not_imported.append((entry.path, entry.problem or (
-                f"a {lateness.TIMESTAMP} that is not in a student's folder beside a notebook of the assignment: not "
-                f"used (nbgrader's layout: <student>/{{assignment}}/{lateness.TIMESTAMP} beside the notebook)")))
-    return {folder: entry for folder, entry in stamps.items() if folder in folders}
-
-
-def _stamp_time(entry, now):
-    """The time of a source's timestamp.txt; raises lateness.BadTime or studentfiles.Refused."""
-    if entry.problem:
-        raise studentfiles.Refused(entry.problem)
-    if entry.size > lateness.MAX_TIMESTAMP_BYTES or entry.read is None:
-        raise lateness.BadTime(f"larger than {lateness.MAX_TIMESTAMP_BYTES} bytes ({entry.size}): not a time")
-    content = entry.read(lateness.MAX_TIMESTAMP_BYTES)
-    return lateness.time_from_bytes(content, now=now)
-
-
-def submission_times(uploads, stamps, result, now=None):
-    """Give each upload its submission time, from what the source tells:
-
-    * a timestamp.txt in the student's folder beside the notebook (nbgrader's layout): its time, checked
-      (``lateness.time_from_bytes``); one that is not a plain, plausible time refuses the upload (its
-      time is unknown, and no time would make it on time);
-    * Canvas's LATE: the time of the file (its zip entry, or the file once unpacked). Canvas's download
-      carries no submission time: Canvas writes each file into the zip when it builds the download, so
-      this is the latest the student can have submitted;
-    * Canvas without LATE: on time (no time: nbgrader counts it as on time);
-    * anything else: no time (nbgrader counts it as on time).
-    Returns the uploads kept."""
-    now = now or lateness.utcnow()
-    kept = []
-    for upload in uploads:
-        folder = posixpath.dirname(upload.entry.path)
-        if upload.own_folder and folder in stamps:
-            stamp = stamps[folder]
-            try:
-                upload.submitted_at = _stamp_time(stamp, now)
-                upload.time_source = f"from {studentfiles.shown(stamp.path, 200)}"
-            except (lateness.BadTime, studentfiles.Refused, *_READ_ERRORS) as error:
-                result.not_imported.append((upload.entry.path, f"its {lateness.TIMESTAMP} "
-                                            f"({studentfiles.shown(stamp.path, 200)}) is refused: {error}; fix it or "
-                                            "remove it, then import again"))
-                continue
-        elif upload.canvas and upload.late:
-            mtime = upload.entry.mtime
-            if mtime is not None and lateness.EARLIEST <= mtime <= now + lateness.FUTURE_SLACK:
-                upload.submitted_at, upload.time_estimated = mtime, True
-                upload.time_source = (f"LATE in Canvas; {upload.entry.mtime_source}, the latest it can have been "
-                                      "submitted (Canvas's download carries no submission time)")
-            else:
-                upload.time_source = (f"LATE in Canvas, but {upload.entry.mtime_source} is not a plausible time "
-                                      f"({lateness.shown_time(mtime) or 'none'}): no penalty applies unless you write "
-                                      f"its {lateness.TIMESTAMP}")
-        elif upload.canvas:
-            upload.time_source = "on time in Canvas (not marked LATE)"
-        kept.append(upload)
-    return kept
-
-
-def _student_time(uploads):
-    """(time, where it comes from, estimated, on time by the LMS's word) of one student's uploads: the
-    latest of their times."""
-    timed = [upload for upload in uploads if upload.submitted_at is not None]
-    if timed:
-        latest = max(timed, key=lambda upload: upload.submitted_at)
-        return latest.submitted_at, latest.time_source, any(u.time_estimated for u in timed), False
-    sources = sorted({upload.time_source for upload in uploads if upload.time_source})
-    return None, "; ".join(sources), False, all(upload.canvas and not upload.late for upload in uploads)
-
-
-def place_time(course_root, assignment, student, uploads, changes):
-    """Write, keep or remove submitted/<student>/<assignment>/timestamp.txt after the student's notebooks
-    were placed (``changes``: what ``place`` did to each); returns a Time. A time written is in
-    nbgrader's format, atomically; the same time is not rewritten. A time that is only the latest the
-    submission can have been made (a Canvas file's time) does not move an earlier time of the same,
-    unchanged notebook (each new download of Canvas has a later time). Without a time, a stale
-    timestamp.txt goes when the notebook changed or the LMS says it is on time."""
-    folder = os.path.join(os.path.realpath(os.path.join(course_root, "submitted")), student, assignment)
-    path = os.path.join(folder, lateness.TIMESTAMP)
-    before, existing = None, None
-    with contextlib.suppress(studentfiles.Refused, OSError):
-        before = studentfiles.read_path(path, lateness.MAX_TIMESTAMP_BYTES)
-        with contextlib.suppress(lateness.BadTime):
-            existing = lateness.time_from_bytes(before)
-    unchanged = all(change == "unchanged" for change in changes)
-    value, source, estimated, on_time = _student_time(uploads)
-    if value is None and not on_time and unchanged and existing is not None:
-        return Time(existing, "kept from an earlier import (the notebook is unchanged)", "kept")
-    if value is None:
-        if os.path.lexists(path) and (on_time or not unchanged):
-            os.unlink(path)
-            return Time(None, source, "removed")
-        return Time(None, source)
-    if estimated and unchanged and existing is not None and existing < value:
-        value, source, estimated = existing, "kept from an earlier import (the notebook is unchanged)", False
-    text = lateness.nbgrader_text(value).encode()
-    if before == text:
-        return Time(value, source, "as before", estimated)
-    handle, temporary = tempfile.mkstemp(dir=folder, prefix=f".{lateness.TIMESTAMP}.", suffix=".partial")
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(text)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.chmod(temporary, 0o644)
-        os.replace(temporary, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(temporary)
-        raise
-    return Time(value, source, "written", estimated)
-
-
 # ---------------------------------------------------------------- the command
 
 def release_notebooks(course_root, assignment):
@@ -696,12 +567,12 @@ def _import(course_root, assignment, entries, notebooks, pattern, url):
             uploads.append(parsed)
         else:
             result.not_imported.append((entry.path, parsed))
-    stamps = stamp_folders(uploads, stamps, result)
+    stamps = importtimes.stamp_folders(uploads, stamps, result)
     try:
         with Gradebook(url) as gradebook:
             uploads = name_students(uploads, known_students(gradebook), result)
             chosen = read_checked(latest_uploads(uploads, result), result)
-            chosen = submission_times(chosen, stamps, result)
+            chosen = importtimes.submission_times(chosen, stamps, result)
             result.due = lateness.due_date(gradebook, assignment)
             record_students(gradebook, chosen)
     except SQLAlchemyError as error:
@@ -717,7 +588,7 @@ def _import(course_root, assignment, entries, notebooks, pattern, url):
     for student in sorted({upload.student for upload in placed}):
         mine = [(upload, change) for name, _, upload, change in result.imported if name == student]
         try:
-            result.times[student] = place_time(course_root, assignment, student, [u for u, _ in mine],
+            result.times[student] = importtimes.place_time(course_root, assignment, student, [u for u, _ in mine],
                                                [change for _, change in mine])
         except OSError as error:
             result.not_imported.append((mine[0][0].entry.path, f"placed, but its {lateness.TIMESTAMP} could not be "
@@ -741,37 +612,6 @@ def _compile(regexp):
     return pattern
 
 
-def time_lines(result, assignment):
-    """The submission times the import kept, with how late each is for the gradebook's due date."""
-    timed = {student: time for student, time in result.times.items() if time.value is not None}
-    lines = []
-    if timed:
-        due = f"due {lateness.shown_time(result.due)}" if result.due else "no due date"
-        lines.append(f"Submission times ({lateness.TIMESTAMP}, read by nbgrader's late penalty; {assignment}: {due}):")
-        for student, time in sorted(timed.items()):
-            late = lateness.seconds_late(time.value, result.due)
-            lateness_words = f"late by {lateness.late_by(late)}" if late else ("on time" if result.due else "")
-            lines.append(f"  {studentfiles.shown(student, 200)}: {lateness.shown_time(time.value)}"
-                         + (f", {lateness_words}" if lateness_words else "")
-                         + f" ({time.source}; {lateness.TIMESTAMP} {time.change})")
-        if result.due is None:
-            lines.append(f"  {lateness.no_due_date_note(assignment)}")
-    removed = sorted(student for student, time in result.times.items() if time.change == "removed")
-    if removed:
-        lines.append(f"Removed the earlier {lateness.TIMESTAMP} of {len(removed)} student(s) whose new submission has "
-                     f"no time: {', '.join(studentfiles.shown(s, 200) for s in removed)}.")
-    untimed = [time for time in result.times.values() if time.value is None]
-    if untimed:
-        on_time = sum(1 for time in untimed if time.source.startswith("on time in Canvas"))
-        words = [f"{on_time} on time in Canvas (not marked LATE)"] if on_time else []
-        if len(untimed) - on_time:
-            words.append(f"{len(untimed) - on_time} without a time (no {lateness.TIMESTAMP} beside the notebook)")
-        lines.append(f"Without a submission time: {', '.join(words)}: nbgrader counts them as on time.")
-    late_without_time = [time.source for time in untimed if time.source.startswith("LATE in Canvas")]
-    lines += [f"  {source}" for source in late_without_time]
-    return lines
-
-
 def report_lines(result, assignment):
     """What the command prints: imported, renamed, not imported."""
     lines = [f"Imported {len(result.imported)} notebook(s) into submitted/ for {assignment}:"]
@@ -783,7 +623,7 @@ def report_lines(result, assignment):
     if result.renamed:
         lines.append(f"Renamed {len(result.renamed)} student(s) whose name is another student's:")
         lines += [f"  {sentence}" for _, sentence in result.renamed]
-    lines += time_lines(result, assignment)
+    lines += importtimes.time_lines(result, assignment)
     if result.not_imported:
         lines.append(f"Not imported: {len(result.not_imported)} file(s):")
         lines += [f"  {studentfiles.shown(path, 300)}: {reason}" for path, reason in result.not_imported]
