@@ -41,7 +41,8 @@ def build_parser():
     collect = add("import", "import a folder, a notebook or an LMS download (.zip, e.g. Canvas's \"Download "
                             "Submissions\") into submitted/ and the gradebook; later uploads win; every file not "
                             "imported is listed with its reason (exit 1 if any)", assignment, database)
-    collect.add_argument("source", help="a folder (alice/hw3.ipynb or alice_hw3.ipynb per student), a notebook, or a "
+    collect.add_argument("source", help="a folder (alice/hw3.ipynb or alice_hw3.ipynb per student; a timestamp.txt "
+                                        "beside a student's notebook is its submission time), a notebook, or a "
                                         ".zip (also Canvas's <name>_<userid>_<fileid>_hw3.ipynb, LATE, -1 re-uploads)")
     collect.add_argument("--regexp", help="regular expression with the groups student_id and file_id, matched on each "
                                           "file's path ('/' separators) before the built-in names")
