@@ -15,7 +15,9 @@ notebook's score and the submission's seconds late (past the due date in the gra
 included), and keeps it as ``SubmittedNotebook.late_submission_penalty``: the gradebook, the formgrader,
 ``nbgrader export`` and the kit's export and ``status`` all subtract it. The share is of the score the
 notebook earned (nbgrader gives the plugin nothing else), so an assignment of several notebooks loses
-the same share of each.
+the same share of each. nbgrader asks when it autogrades, with the score the notebook has then: points
+given later by hand (a written answer graded in the formgrader) are not part of it, and nothing asks
+again when they are given (as with nbgrader's own ``zero``).
 """
 import math
 

@@ -93,7 +93,7 @@ def lateness_notes(course_root, assignment, current):
     if late:
         lines.append(f"{len(late)} late: {', '.join(shown(s, 200) for s in late)}.")
     for student, standing in sorted(current.items()):
-        if standing.time_problem:
+        if standing.time_problem and standing.state != "failed":  # a failed one says it in its row
             lines.append(f"  {shown(student, 200)}: {standing.time_problem}: grade refuses the submission until it "
                          f"is fixed or removed.")
     return lines
