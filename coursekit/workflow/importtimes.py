@@ -28,8 +28,6 @@ class Time:
     estimated: bool = False
 
 
-
-
 def stamp_folders(uploads, stamps, result):
     """The timestamp.txt files of ``stamps`` ({folder: Entry}) that sit in a student's own folder
     beside a notebook of the assignment; every other one is reported as not used."""
@@ -58,9 +56,11 @@ def submission_times(uploads, stamps, result, now=None):
     * a timestamp.txt in the student's folder beside the notebook (nbgrader's layout): its time, checked
       (``lateness.time_from_bytes``); one that is not a plain, plausible time refuses the upload (its
       time is unknown, and no time would make it on time);
-    * Canvas's LATE: the time of the file (its zip entry, or the file once unpacked). Canvas's download
-      carries no submission time: Canvas writes each file into the zip when it builds the download, so
-      this is the latest the student can have submitted;
+    * Canvas's LATE: the time of the file (its zip entry, or the file once unpacked). Canvas's file
+      names carry no submission time, and its zip entries' times are not documented as one: the file's
+      time is taken as the latest the student can have submitted (no earlier than the upload), and the
+      import says so; an earlier time the instructor writes into submitted/<student>/<assignment>/
+      timestamp.txt stays while the same notebook is imported again (``place_time``);
     * Canvas without LATE: on time (no time: nbgrader counts it as on time);
     * anything else: no time (nbgrader counts it as on time).
     Returns the uploads kept."""
