@@ -217,3 +217,26 @@ def test_the_penalty_plugin_follows_its_settings_and_refuses_nonsense():
     for setting in (dict(share_per_period=-0.1), dict(max_share=2), dict(period_hours=0), dict(grace_minutes=-5)):
         with pytest.raises(TraitError):
             ShareOffPerPeriod(**setting)
+
+
+@pytest.mark.parametrize("kind", ["folder", "zip", "tar"])
+def test_a_time_beside_the_notebook_arrives_from_a_folder_a_zip_or_a_tar_and_a_stray_one_is_named(course, tmp_path,
+                                                                                                    kind):
+    when = lateness.utcnow().replace(microsecond=0) - datetime.timedelta(hours=5)
+    source = tmp_path / "download"
+    (source / "alice" / "hw3").mkdir(parents=True)
+    (source / "alice" / "hw3" / "hw3.ipynb").write_bytes(solution())
+    (source / "alice" / "hw3" / "timestamp.txt").write_text(f"{when:%Y-%m-%dT%H:%M:%S}+02:00")  # ISO, another zone
+    (source / "timestamp.txt").write_text(lateness.nbgrader_text(when))  # beside no notebook: not used
+    if kind != "folder":
+        archive = tmp_path / f"download.{kind}"
+        shutil.make_archive(str(archive.with_suffix("")), kind, source)
+        source = archive
+    done = run_import(course, source)
+    assert done.returncode == 1 and "timestamp.txt: a timestamp.txt that is not in a student's folder" in done.stdout
+    stamp = course / "submitted" / "alice" / "hw3" / "timestamp.txt"
+    assert parse_utc(stamp.read_text()) == when - datetime.timedelta(hours=2)
+    assert stamp.read_text() == lateness.nbgrader_text(when - datetime.timedelta(hours=2))  # nbgrader's own format
+    first = stamp.stat().st_mtime_ns
+    again = run_import(course, source)
+    assert "timestamp.txt as before" in again.stdout and stamp.stat().st_mtime_ns == first  # not rewritten
