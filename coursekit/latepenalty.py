@@ -20,6 +20,7 @@ given later by hand (a written answer graded in the formgrader) are not part of 
 again when they are given (as with nbgrader's own ``zero``).
 """
 import math
+import os
 
 from nbgrader.plugins import LateSubmissionPlugin
 from traitlets import Float, TraitError, validate
@@ -81,7 +82,6 @@ def describe(course_root):
     from traitlets.config import Config, PyFileConfigLoader
 
     from coursekit.errors import InputError
-    import os
 
     config = Config()
     path = os.path.join(course_root, "nbgrader_config.py")
