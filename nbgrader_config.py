@@ -57,6 +57,17 @@ guard_nbgrader_autograde()
 # odd folder names): a refused submission arrives in submitted/ as its reason (coursekit/workflow/exchange.py).
 c.ExchangeFactory.collect = "coursekit.workflow.exchange.SafeExchangeCollect"
 
+# Late work: autograde's AssignLatePenalties (above) asks nbgrader's LateSubmissionPlugin for each late notebook's
+# penalty; a submission is late when its submitted/<student>/<assignment>/timestamp.txt (kept by `import`) is past the
+# gradebook's due date (`python -m coursekit release ASSIGNMENT --duedate '2024-03-01 17:00 Europe/London'`). The
+# course keeps nbgrader's default, no penalty; `status` and the export show who is late by how much either way.
+# For 10% of the score per day begun late after an hour's grace (coursekit/latepenalty.py):
+# c.AssignLatePenalties.plugin_class = "coursekit.latepenalty.ShareOffPerPeriod"
+# c.ShareOffPerPeriod.share_per_period = 0.10
+# c.ShareOffPerPeriod.period_hours = 24
+# c.ShareOffPerPeriod.grace_minutes = 60
+# or, nbgrader's own: c.LateSubmissionPlugin.penalty_method = "zero"
+
 # A deleted or edited test cell is restored from the master notebook and graded.
 c.OverwriteCells.add_missing_cells = True
 

@@ -33,11 +33,16 @@ def build_parser():
     release = add("release", "generate the student version with nbgrader and check it (no solutions, "
                              "no hidden tests, in sync with source/) and put it in the gradebook", assignment, database)
     release.add_argument("--check", action="store_true", help="only check the existing release, do not regenerate")
+    release.add_argument("--duedate", metavar="WHEN",
+                         help="set the assignment's due date in the gradebook, with its time zone, e.g. "
+                              "'2024-03-01 17:00 Europe/London' or '2024-03-01T17:00:00+00:00' (nbgrader's late "
+                              "penalty counts from it; default: keep the gradebook's)")
 
     collect = add("import", "import a folder, a notebook or an LMS download (.zip, e.g. Canvas's \"Download "
                             "Submissions\") into submitted/ and the gradebook; later uploads win; every file not "
                             "imported is listed with its reason (exit 1 if any)", assignment, database)
-    collect.add_argument("source", help="a folder (alice/hw3.ipynb or alice_hw3.ipynb per student), a notebook, or a "
+    collect.add_argument("source", help="a folder (alice/hw3.ipynb or alice_hw3.ipynb per student; a timestamp.txt "
+                                        "beside a student's notebook is its submission time), a notebook, or a "
                                         ".zip (also Canvas's <name>_<userid>_<fileid>_hw3.ipynb, LATE, -1 re-uploads)")
     collect.add_argument("--regexp", help="regular expression with the groups student_id and file_id, matched on each "
                                           "file's path ('/' separators) before the built-in names")
@@ -139,7 +144,7 @@ def run(args, course):
     command = args.command
     if command == "release":
         from coursekit.workflow.release import release
-        release(course, args.assignment, check_only=args.check, db_url=args.db)
+        release(course, args.assignment, check_only=args.check, db_url=args.db, duedate=args.duedate)
     elif command == "import":
         from coursekit.workflow.importing import import_submissions, report_lines
         result = import_submissions(course, args.assignment, args.source, args.regexp, db_url=args.db)

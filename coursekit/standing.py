@@ -9,10 +9,12 @@ One function, ``standings``, answers for the export, the report, feedback and ``
     failed      the last attempt on these files failed; ``reason`` says why
     missing     in the gradebook, but no submission
 """
+import contextlib
 import os
 from dataclasses import dataclass, field
 
 from coursekit import records as status_store
+from coursekit.lateness import read_submitted_time
 
 GRADED, PENDING, CHANGED, NOT_GRADED, FAILED, MISSING = (
     "graded", "pending", "changed", "not graded", "failed", "missing")
@@ -29,6 +31,15 @@ class Standing:
     record: dict = field(default_factory=dict)  # the kit's status row, if any
     lms_user_id: str = ""
     names: tuple = ("", "", "")  # last name, first name, email
+    submitted_at: object = None  # the time in submitted/<student>/<assignment>/timestamp.txt (naive UTC)
+    due: object = None  # the due date in the gradebook, the student's extension included (naive UTC)
+    time_problem: str = None  # why the timestamp.txt cannot be used
+
+    @property
+    def seconds_late(self):
+        """As nbgrader's SubmittedAssignment.total_seconds_late, of the files in submitted/ now."""
+        from coursekit.lateness import seconds_late
+        return seconds_late(self.submitted_at, self.due)
 
     @property
     def pending(self):
@@ -57,9 +68,11 @@ def standings(course_root, assignment, db_url=None):
     records = status_store.load(course_root, assignment, db_url)
     found = {}
     exists = not status_store.sqlite_file(url) or os.path.isfile(status_store.sqlite_file(url))
-    people, submissions = {}, {}
+    people, submissions, due, extensions = {}, {}, None, {}
     if exists:
         with Gradebook(url) as gradebook:
+            with contextlib.suppress(MissingEntry):
+                due = gradebook.find_assignment(assignment).duedate
             for student in gradebook.students:
                 people[student.id] = (student.lms_user_id or "",
                                       (student.last_name or "", student.first_name or "", student.email or ""))
@@ -67,6 +80,7 @@ def standings(course_root, assignment, db_url=None):
                     submission = gradebook.find_submission(assignment, student.id)
                 except MissingEntry:
                     continue
+                extensions[student.id] = submission.extension
                 grades = [grade for notebook in submission.notebooks for grade in notebook.grades]
                 submissions[student.id] = (
                     {grade.name: (None if grade.needs_manual_grade else float(grade.score), float(grade.max_score))
@@ -76,6 +90,9 @@ def standings(course_root, assignment, db_url=None):
     for student in sorted(set(people) | _submitted_students(course_root, assignment) | set(records)):
         standing = _standing(course_root, assignment, student, records.get(student), submissions.get(student))
         standing.lms_user_id, standing.names = people.get(student, ("", ("", "", "")))
+        standing.submitted_at, standing.time_problem = read_submitted_time(course_root, student, assignment)
+        extension = extensions.get(student)
+        standing.due = due + extension if due is not None and extension else due
         found[student] = standing
     return found
 

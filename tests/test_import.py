@@ -2,6 +2,7 @@
 and zips, every file not imported named with its reason, checks before touching, nothing rewritten
 that did not change."""
 import csv
+import datetime
 import os
 import shutil
 import subprocess
@@ -93,9 +94,12 @@ def test_canvas_download_later_uploads_win_users_keep_their_ids_and_the_rest_is_
             "(expected hw3.ipynb)") in out
     assert "parkjin_1008_9001_hw3.ipynb: superseded by a later upload: parkjin_1008_10002_hw3.ipynb" in out
     assert "Not imported: 4 file(s):" in out
+    with zipfile.ZipFile(archive) as bundle:  # LATE in Canvas: the time of its file, in nbgrader's timestamp.txt
+        late_time = datetime.datetime(*bundle.getinfo("jonesann_LATE_1002_5003_hw3.ipynb").date_time)
     assert contents(course) == {
         "smithbob/hw3/hw3.ipynb": CANVAS["smithbob_1001_5002_hw3-1.ipynb"],
         "jonesann/hw3/hw3.ipynb": CANVAS["jonesann_LATE_1002_5003_hw3.ipynb"],
+        "jonesann/hw3/timestamp.txt": late_time.strftime("%Y-%m-%d %H:%M:%S.%f UTC").encode(),
         "leeeve-1003/hw3/hw3.ipynb": CANVAS["submissions/leeeve_1003_5004_hw3.ipynb"],
         "leeeve-1004/hw3/hw3.ipynb": CANVAS["submissions/leeeve_1004_5005_hw3.ipynb"],
         "parkjin/hw3/hw3.ipynb": CANVAS["parkjin_1008_10002_hw3.ipynb"],

@@ -4,13 +4,15 @@
 has one row per student and assignment:
 
     assignment, student_id, last_name, first_name, email, lms_user_id, status, reason, total, max_score,
-    ex01, ..., ex11, written
+    submitted_at, due, seconds_late, late_penalty, ex01, ..., ex11, written
 
 ``status`` is where the submission stands (``coursekit.standing``): graded, pending (a hand-graded answer
 not graded yet: its column reads "not graded yet", never 0), changed (the files changed since they
 were graded), not graded, failed (``reason`` says why) or missing. Only graded and pending rows have
 scores: the others have an empty total and empty exercise cells, so they cannot pass for a real zero.
-``total`` is the points of the graded cells less any late penalty (as in nbgrader's grades.csv);
+``total`` is the points of the graded cells less any late penalty (as in nbgrader's grades.csv), which
+``late_penalty`` shows, with the submission's time (``submitted_at``, from its timestamp.txt, UTC), its
+``due`` date (the gradebook's, with the student's extension) and ``seconds_late``;
 ``exNN`` sums the grade cells whose id starts with ``exNN-``. The file is replaced only once complete.
 
 ``export_grades`` runs that export through nbgrader and also writes the totals as a Canvas gradebook
@@ -28,7 +30,7 @@ from coursekit.reports.report import exercise_of
 from coursekit.standing import GRADED, SCORED, standings
 
 FIELDS = ["assignment", "student_id", "last_name", "first_name", "email", "lms_user_id", "status", "reason",
-          "total", "max_score"]
+          "total", "max_score", "submitted_at", "due", "seconds_late", "late_penalty"]
 NOT_GRADED_YET = "not graded yet"
 
 # Canvas gradebook import (Grades > Import): the first five columns identify the student, then one
@@ -45,6 +47,16 @@ LMS_POINTS_ROW = "    Points Possible"
 
 def _number(value):
     return "" if value is None else f"{float(value):.10g}"
+
+
+def _lateness(standing):
+    """The submission's time (its timestamp.txt), its due date and seconds late, and the penalty nbgrader
+    took (only for a scored row: the penalty of other rows is not of these files)."""
+    from coursekit.lateness import shown_time
+
+    return {"submitted_at": shown_time(standing.submitted_at), "due": shown_time(standing.due),
+            "seconds_late": _number(standing.seconds_late) if standing.submitted_at and standing.due else "",
+            "late_penalty": _number(standing.late_penalty) if standing.state in SCORED else ""}
 
 
 class ExerciseCsvExportPlugin(ExportPlugin):
@@ -75,7 +87,8 @@ class ExerciseCsvExportPlugin(ExportPlugin):
                 row = {"assignment": assignment.name, "student_id": student_id, "last_name": last,
                        "first_name": first, "email": email, "lms_user_id": standing.lms_user_id,
                        "status": standing.state, "reason": standing.reason,
-                       "max_score": _number(assignment.max_score), "total": _number(standing.total)}
+                       "max_score": _number(assignment.max_score), "total": _number(standing.total),
+                       **_lateness(standing)}
                 if standing.state in SCORED:
                     pending = {exercise_of(name) for name in standing.pending}
                     scored = {name: (score or 0.0, out_of) for name, (score, out_of) in standing.cells.items()}

@@ -177,6 +177,9 @@ def grade_one(course_root, assignment, student, timeout=None, db_url=None, expec
     from isograde.preprocessor import TIMINGS
     before = dict(TIMINGS)
     api = _api(course_root, timeout, db_url, sandboxed)
+    problem = sync_submission_time(course_root, assignment, student, api.coursedir.db_url)
+    if problem:
+        return Outcome(student, status_store.FAILED, problem, time.perf_counter() - started, files_hash=files_hash)
     staged = os.path.join(course_root, api.coursedir.autograded_directory, student, assignment)
     try:
         result = api.autograde(assignment, student, force=True, create=True)
@@ -197,6 +200,32 @@ def grade_one(course_root, assignment, student, timeout=None, db_url=None, expec
     note = (f"stopped at the time limit or ended the worker: {', '.join(interrupted)}" if interrupted else "")
     phases = {name: value - before.get(name, 0.0) for name, value in TIMINGS.items()}
     return Outcome(student, status_store.GRADED, note, seconds, phases, files_hash)
+
+
+def sync_submission_time(course_root, assignment, student, url):
+    """Make the gradebook's submission time that of submitted/<student>/<assignment>/timestamp.txt, for
+    nbgrader's late penalty; returns why the submission cannot be graded, or None.
+
+    nbgrader's autograde sets the time from timestamp.txt when there is one, but keeps the gradebook's
+    earlier time when there is none (a re-import without a time would stay late), and stops on a time it
+    cannot read: the time is checked here (``coursekit.lateness``), and cleared when there is none."""
+    from nbgrader.api import Gradebook, MissingEntry
+
+    from coursekit import lateness
+
+    value, problem = lateness.read_submitted_time(course_root, student, assignment)
+    if problem:
+        return f"refused: {problem} (fix or remove submitted/{student}/{assignment}/{lateness.TIMESTAMP})"
+    if value is None:
+        with Gradebook(url) as gradebook:
+            try:
+                submission = gradebook.find_submission(assignment, student)
+            except MissingEntry:
+                return None
+            if submission.timestamp is not None:
+                submission.timestamp = None
+                gradebook.db.commit()
+    return None
 
 
 def promote(staged, final):
@@ -297,6 +326,8 @@ def grade(course_root, assignment, students=None, jobs=1, force=False, timeout=N
                                     "grade; pass --no-sandbox to run submissions unsandboxed (only for "
                                     "code you trust).") from None
     check_assignment_grades(course_root, assignment, expected)
+    from coursekit import latepenalty
+    latepenalty.describe(course_root)  # a late penalty nbgrader cannot use stops here, not in every submission
     preflight.check_database(course_root, db_url)
     preflight.check_released(course_root, assignment, db_url)
     preflight.check_students(course_root, assignment, students)

@@ -29,6 +29,7 @@ database have been checked.
 import contextlib
 import hashlib
 import os
+import posixpath
 import re
 import shutil
 import tarfile
@@ -41,9 +42,10 @@ import nbformat
 from nbgrader.api import Gradebook
 from sqlalchemy.exc import SQLAlchemyError
 
-from coursekit import preflight
+from coursekit import lateness, preflight
 from coursekit import studentfiles
 from coursekit.errors import InputError
+from coursekit.workflow import importtimes
 
 MAX_NOTEBOOK_BYTES = studentfiles.MAX_NOTEBOOK_BYTES
 MAX_SOURCE_ENTRIES = 100_000  # files in one folder or archive imported at once
@@ -52,8 +54,7 @@ MAX_READ_BYTES = 2 * 1024 ** 3  # notebook bytes read in one import (each is rea
 TAR_SUFFIXES = (".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tbz2", ".tar.xz", ".txz")
 EXPECTED = ("expected a folder with one sub-folder per student (alice/hw3.ipynb), files named alice_hw3.ipynb, "
             "or an LMS download (.zip, .tar) of such files")
-_READ_ERRORS = (zipfile.BadZipFile, tarfile.TarError, RuntimeError, NotImplementedError, OSError, EOFError,
-                zlib.error, studentfiles.Refused)
+_READ_ERRORS = importtimes.READ_ERRORS
 
 CANVAS = re.compile(r"^(?P<slug>.+?)_(?:(?P<late>LATE)_)?(?P<lms_user_id>\d+)_(?P<file_id>\d+)_(?P<name>.+)$")
 CANVAS_ANONYMOUS = re.compile(r"^(?:(?P<late>LATE)_)?anon_(?P<anonymous_id>[A-Za-z0-9]+)_(?P<file_id>\d+)_"
@@ -74,6 +75,8 @@ class Entry:
     size: int
     read: callable = None
     problem: str = None
+    mtime: object = None  # the file's or member's time (naive UTC datetime), or None
+    mtime_source: str = ""  # what that time is, in words
 
 
 @dataclass
@@ -88,6 +91,11 @@ class Upload:
     late: bool = False
     student: str = None  # decided once the gradebook is read
     digest: str = None  # SHA-256 of the content read and checked (the content itself is not kept)
+    canvas: bool = False  # named as in Canvas's download: ``late`` is Canvas's word on it
+    own_folder: bool = False  # in a folder of its student's (<student>/hw3.ipynb): a timestamp.txt there is its
+    submitted_at: object = None  # its submission time (naive UTC), when the source tells it
+    time_source: str = ""  # where that time comes from, in words
+    time_estimated: bool = False  # the time is the latest it can have been submitted (a file's time)
 
 
 @dataclass
@@ -95,6 +103,8 @@ class Result:
     imported: list = field(default_factory=list)  # (student, notebook, Upload, "new" | "replaced" | "unchanged")
     not_imported: list = field(default_factory=list)  # (path, reason)
     renamed: list = field(default_factory=list)  # (student, sentence) of the imported students renamed
+    times: dict = field(default_factory=dict)  # student: Time, for the students imported
+    due: object = None  # the assignment's due date in the gradebook (naive UTC), or None
 
 
 # ---------------------------------------------------------------- the source
@@ -113,7 +123,8 @@ def read_source(source, scratch=None):
     if source.lower().endswith(TAR_SUFFIXES):
         return _tar_entries(source, scratch)
     return [Entry(os.path.basename(source), os.path.getsize(source),
-                  lambda limit: studentfiles.read_path(source, limit))]
+                  lambda limit: studentfiles.read_path(source, limit),
+                  mtime=lateness.from_posix(os.stat(source).st_mtime), mtime_source="the file's time")]
 
 
 def _folder_entries(folder):
@@ -139,7 +150,8 @@ def _folder_entries(folder):
         problem = problems.get(item.path)
         if item.kind == "file" and problem and problem.startswith("larger than"):
             problem = None  # reported by size below, as for an archive's member
-        entries.append(Entry(item.path, item.size, None if problem else _folder_reader(folder, item.path), problem))
+        entries.append(Entry(item.path, item.size, None if problem else _folder_reader(folder, item.path), problem,
+                             mtime=lateness.from_posix(item.mtime_ns / 1e9), mtime_source="the file's time"))
     return entries
 
 
@@ -177,8 +189,10 @@ def _zip_entries(archive):
         problem = _member_problem(path)
         if mode & 0o170000 and not (mode & 0o170000) == 0o100000:  # a Unix mode that is not a regular file
             problem = f"{studentfiles.kind_of(mode)} in the archive; only regular files are imported"
+        mtime, utc = lateness.zip_entry_time(info)
         entries.append(Entry(path, info.file_size, None if problem else
-                             (lambda limit, info=info: _zip_read(bundle, info, limit)), problem))
+                             (lambda limit, info=info: _zip_read(bundle, info, limit)), problem, mtime=mtime,
+                             mtime_source="the time of its entry in the zip" + ("" if utc else ", read as UTC")))
     return entries
 
 
@@ -208,16 +222,27 @@ def _tar_entries(archive, scratch):
                     problem = f"{kind} in the archive (to {studentfiles.shown(member.linkname)}); only regular files are imported"
                 elif not member.isreg():
                     problem = "a device, pipe or other special file in the archive; only regular files are imported"
-                if problem or not path.endswith(".ipynb") or member.size > MAX_NOTEBOOK_BYTES or scratch is None:
-                    entries.append(Entry(path, member.size, None, problem))
+                mtime = dict(mtime=_tar_time(member), mtime_source="the time of its entry in the archive")
+                wanted = path.endswith(".ipynb") or (posixpath.basename(path) == lateness.TIMESTAMP
+                                                     and member.size <= lateness.MAX_TIMESTAMP_BYTES)
+                if problem or not wanted or member.size > MAX_NOTEBOOK_BYTES or scratch is None:
+                    entries.append(Entry(path, member.size, None, problem, **mtime))
                     continue
                 copy = os.path.join(scratch, str(number))
                 with bundle.extractfile(member) as stream, open(copy, "wb") as out:
                     shutil.copyfileobj(stream, out)
-                entries.append(Entry(path, member.size, lambda limit, copy=copy: studentfiles.read_path(copy, limit)))
+                entries.append(Entry(path, member.size, lambda limit, copy=copy: studentfiles.read_path(copy, limit),
+                                     **mtime))
     except (tarfile.TarError, OSError, EOFError, zlib.error) as error:
         raise ImportProblem(f"{archive} cannot be read as a tar archive ({error}): download it again.") from error
     return entries
+
+
+def _tar_time(member):
+    try:
+        return lateness.from_posix(member.mtime)
+    except (OverflowError, OSError, ValueError, TypeError):
+        return None
 
 
 # ---------------------------------------------------------------- names
@@ -233,18 +258,18 @@ def parse_entry(entry, notebooks, assignment, regexp=None):
     match = CANVAS_ANONYMOUS.match(base)
     if match:
         return _upload(entry, notebooks, match["name"], slug=f"anon-{match['anonymous_id']}",
-                       file_id=int(match["file_id"]), late=bool(match["late"]))
+                       file_id=int(match["file_id"]), late=bool(match["late"]), canvas=True)
     match = CANVAS.match(base)
     if match:
         return _upload(entry, notebooks, match["name"], slug=match["slug"], file_id=int(match["file_id"]),
-                       late=bool(match["late"]), lms_user_id=match["lms_user_id"])
+                       late=bool(match["late"]), lms_user_id=match["lms_user_id"], canvas=True)
     for notebook in notebooks:
         match = re.match(rf"^(?P<student>.+?)_(?P<name>{_versioned(notebook)})$", base)
         if match:
             return _upload(entry, notebooks, match["name"], slug=match["student"])
     folders = [part for part in parts[:-1] if part != assignment]
     if _notebook_and_version(base, notebooks) and folders:
-        return _upload(entry, notebooks, base, slug=folders[-1])
+        return _upload(entry, notebooks, base, slug=folders[-1], own_folder=True)
     if _notebook_and_version(base, notebooks):
         return f"no student in its name or folder (expected <student>/{base} or <student>_{base})"
     return _not_a_notebook_name(base, notebooks)
@@ -529,7 +554,11 @@ def import_submissions(course_root, assignment, source, regexp=None, db_url=None
 def _import(course_root, assignment, entries, notebooks, pattern, url):
     result = Result()
     uploads = []
+    stamps = {}  # folder: its timestamp.txt
     for entry in entries:
+        if posixpath.basename(entry.path) == lateness.TIMESTAMP:
+            stamps[posixpath.dirname(entry.path)] = entry
+            continue
         if entry.problem:  # a link, a device, a name that is not one: never read, never an upload
             result.not_imported.append((entry.path, entry.problem))
             continue
@@ -538,10 +567,13 @@ def _import(course_root, assignment, entries, notebooks, pattern, url):
             uploads.append(parsed)
         else:
             result.not_imported.append((entry.path, parsed))
+    stamps = importtimes.stamp_folders(uploads, stamps, result)
     try:
         with Gradebook(url) as gradebook:
             uploads = name_students(uploads, known_students(gradebook), result)
             chosen = read_checked(latest_uploads(uploads, result), result)
+            chosen = importtimes.submission_times(chosen, stamps, result)
+            result.due = lateness.due_date(gradebook, assignment)
             record_students(gradebook, chosen)
     except SQLAlchemyError as error:
         raise ImportProblem(f"the gradebook {preflight.shown(url)} cannot be used ({' '.join(str(error).split())[:300]}); "
@@ -553,6 +585,14 @@ def _import(course_root, assignment, entries, notebooks, pattern, url):
             placed.append(upload)
         except (studentfiles.Refused, *_READ_ERRORS) as error:
             result.not_imported.append((upload.entry.path, str(error)))
+    for student in sorted({upload.student for upload in placed}):
+        mine = [(upload, change) for name, _, upload, change in result.imported if name == student]
+        try:
+            result.times[student] = importtimes.place_time(course_root, assignment, student, [u for u, _ in mine],
+                                               [change for _, change in mine])
+        except OSError as error:
+            result.not_imported.append((mine[0][0].entry.path, f"placed, but its {lateness.TIMESTAMP} could not be "
+                                        f"written ({error.strerror}): import again"))
     result.renamed = [(student, sentence) for student, sentence in result.renamed
                       if student in {upload.student for upload in placed}]
     result.not_imported.sort()
@@ -583,6 +623,7 @@ def report_lines(result, assignment):
     if result.renamed:
         lines.append(f"Renamed {len(result.renamed)} student(s) whose name is another student's:")
         lines += [f"  {sentence}" for _, sentence in result.renamed]
+    lines += importtimes.time_lines(result, assignment)
     if result.not_imported:
         lines.append(f"Not imported: {len(result.not_imported)} file(s):")
         lines += [f"  {studentfiles.shown(path, 300)}: {reason}" for path, reason in result.not_imported]

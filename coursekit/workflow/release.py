@@ -51,12 +51,18 @@ def out_of_sync(course_root, assignment):
                       + [f"{n} (extra)" for n in comparison.right_only])
 
 
-def release(course_root, assignment, check_only=False, log=print, db_url=None):
+def release(course_root, assignment, check_only=False, log=print, db_url=None, duedate=None):
     """Generate release/<assignment>/ (unless ``check_only``) and record it in the gradebook, then
-    check it: no solution or hidden test, and identical to what nbgrader generates from source/ now."""
-    from coursekit import preflight
+    check it: no solution or hidden test, and identical to what nbgrader generates from source/ now.
+    ``duedate`` (text with a time zone) is then put in the gradebook as the assignment's due date."""
+    from coursekit import lateness, preflight
 
     preflight.check_assignment(course_root, assignment)
+    if duedate is not None:
+        try:  # checked before anything is touched
+            lateness.parse_time(duedate, require_zone=True, check_range=False)
+        except lateness.BadTime as bad:
+            raise InputError(f"--duedate: {bad}") from None
     if not check_only:
         preflight.check_database(course_root, db_url)
         grading.nbgrader(course_root, "generate_assignment", assignment, "--force",
@@ -67,3 +73,14 @@ def release(course_root, assignment, check_only=False, log=print, db_url=None):
     if problems:
         raise ReleaseError(f"release/{assignment}/ is not fit to hand out:\n  " + "\n  ".join(problems))
     log(f"Checked release/{assignment}/: no solutions, no hidden tests, in sync with source/{assignment}/.")
+    if duedate is not None:
+        url = preflight.check_database(course_root, db_url)
+        if not preflight.released_in_gradebook(course_root, assignment, db_url):
+            raise InputError(f"{assignment} is not in the gradebook {preflight.shown(url)}: run `python -m coursekit "
+                             f"release {assignment}` (without --check) first.")
+        from coursekit.records import gradebook_url
+
+        value = lateness.set_due_date(gradebook_url(course_root, db_url), assignment, duedate)
+        log(f"{assignment} is due {lateness.shown_time(value)} in the gradebook. Submissions graded before keep "
+            f"the penalty of the due date they were graded with: `python -m coursekit grade {assignment} --force` "
+            "regrades them.")

@@ -33,18 +33,70 @@ def show_status(course_root, assignment, students=None, db_url=None):
         return f"No submissions of {assignment} yet: run `python -m coursekit import {assignment} DOWNLOAD`."
     names = {s: shown(s, 200) for s in current}  # a folder name with escape codes is shown escaped
     width = max(len("student"), *(len(name) for name in names.values()))
-    lines = [f"{'student':<{width}}  {'state':<10}  {'total':>6}  where it stands", "-" * (width + 40)]
+    late = lateness_cells(current)  # a column only when a submission has a time or a problem with it
+    late_width = max([len("late by"), *(len(cell) for cell in late.values())]) if late else 0
+    late_header = f"  {'late by':<{late_width}}" if late else ""
+    lines = [f"{'student':<{width}}  {'state':<10}  {'total':>6}{late_header}  where it stands",
+             "-" * (width + 40 + (late_width + 2 if late else 0))]
     counts = {}
     for student, standing in sorted(current.items()):
         counts[standing.state] = counts.get(standing.state, 0) + 1
         total = "" if standing.total is None else f"{standing.total:g}"
-        lines.append(f"{names[student]:<{width}}  {standing.state:<10}  {total:>6}  {standing.reason}")
+        late_cell = f"  {late.get(student, ''):<{late_width}}" if late else ""
+        lines.append(f"{names[student]:<{width}}  {standing.state:<10}  {total:>6}{late_cell}  {standing.reason}")
     lines.append("")
     lines.append(", ".join(f"{count} {state}" for state, count in sorted(counts.items())) + ".")
+    lines += lateness_notes(course_root, assignment, current)
     unreadable = student_folders(course_root, assignment)[1]
     if unreadable:
         lines.append(unreadable_note(unreadable))
     return "\n".join(lines)
+
+
+def lateness_cells(current):
+    """{student: "1 d 2 h, -12.5" | "on time" | "time refused"} for the submissions with a time (from
+    their timestamp.txt) or a time that cannot be used; {} when none has one."""
+    from coursekit.lateness import late_by
+
+    cells = {}
+    for student, standing in current.items():
+        if standing.time_problem:
+            cells[student] = "time refused"
+        elif standing.submitted_at is not None and standing.due is not None:
+            seconds = standing.seconds_late
+            penalty = f", -{standing.late_penalty:g}" if standing.late_penalty and standing.total is not None else ""
+            cells[student] = f"{late_by(seconds)}{penalty}" if seconds > 0 else "on time"
+        elif standing.submitted_at is not None:
+            cells[student] = "no due date"
+    return cells
+
+
+def lateness_notes(course_root, assignment, current):
+    """The due date, the late penalty, and what to do about a time that cannot be used."""
+    from coursekit import lateness
+    from coursekit.latepenalty import describe
+
+    timed = [s for s in current.values() if s.submitted_at is not None or s.time_problem]
+    if not timed:
+        return []
+    dues = {s.due for s in current.values()}
+    lines = []
+    if dues == {None}:
+        lines.append(lateness.no_due_date_note(assignment))
+    else:
+        base = min(d for d in dues if d is not None)
+        lines.append(f"Due {lateness.shown_time(base)} (the gradebook's due date"
+                     + (", later for students with an extension" if len(dues - {None}) > 1 else "")
+                     + f"); late penalty: {describe(course_root)}; a late submission's total is after the penalty "
+                     "once graded.")
+    late = sorted(student for student, s in current.items() if s.seconds_late > 0)
+    if late:
+        lines.append(f"{len(late)} late: {', '.join(shown(s, 200) for s in late)}.")
+    for student, standing in sorted(current.items()):
+        if standing.time_problem and standing.state != "failed":  # a failed one says it in its row
+            lines.append(f"  {shown(student, 200)}: {standing.time_problem}: grade refuses the submission until it "
+                         f"is fixed or removed.")
+    return lines
 
 
 def _archive(course_root, label):
