@@ -110,9 +110,14 @@ def test_a_new_run_skips_graded_submissions_and_retries_failed_ones(broken_class
 def test_an_interrupted_run_resumes_where_it_stopped(tmp_path):
     course = grading.new_course(tmp_path / "course", REPO)
     release_nb, source_nb = load_course_notebooks(REPO)
-    students = [f"student-{n}" for n in range(12)]
-    for student in students:
-        write_submission(course, student, build_submission(release_nb, source_nb, SAMPLE_STUDENTS["sample-partial"]))
+    students = [f"student-{n}" for n in range(4)]
+    for n, student in enumerate(students):
+        notebook = build_submission(release_nb, source_nb, SAMPLE_STUDENTS["sample-partial"])
+        if n:  # every submission after the first takes 4 s more: the interrupt lands while one is graded
+            answer = next(c for c in notebook.cells if c.metadata.get("nbgrader", {}).get("solution")
+                          and c.cell_type == "code")
+            answer.source += "\nimport time as _pause\n_pause.sleep(4)\n"
+        write_submission(course, student, notebook)
     run = subprocess.Popen([*CLI, "grade", "hw3", "--course", str(course), "--jobs", "1", "--quiet"],
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.time() + 120

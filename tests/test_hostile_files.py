@@ -516,25 +516,34 @@ def unprivileged(tmp_path_factory):
         subprocess.run(["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", "--comment",
                         "coursekit test (tests/test_hostile_files.py)", USER], check=True)
         created = True
-    mounted = None
+    mounts = []
+
+    def reach(path, name, probe=None):
+        """``path`` as the account can reach it: itself, or bind-mounted read-only under ``root`` (an
+        interpreter under /root, a checkout in a folder only its owner may enter, as CI's clone is)."""
+        if _reachable_by(USER, probe or path):
+            return Path(path)
+        target = root / name
+        target.mkdir()
+        subprocess.run(["mount", "--bind", str(path), str(target)], check=True)
+        mounts.append(target)
+        subprocess.run(["mount", "-o", "remount,bind,ro", str(target)], check=True)
+        return target
+
     try:
-        base = Path(sys.base_prefix)
         python_name = f"python{sys.version_info.major}.{sys.version_info.minor}"
-        if not _reachable_by(USER, base / "bin" / python_name):
-            mounted = root / "python"
-            mounted.mkdir()
-            subprocess.run(["mount", "--bind", str(base), str(mounted)], check=True)
-            subprocess.run(["mount", "-o", "remount,bind,ro", str(mounted)], check=True)
-            base = mounted
+        base = reach(sys.base_prefix, "python", Path(sys.base_prefix) / "bin" / python_name)
+        environment = reach(sys.prefix, "environment", Path(sys.prefix) / "lib")
+        checkout = reach(REPO, "checkout", REPO / "coursekit")
         venv = root / "venv"
         subprocess.run([str(base / "bin" / python_name), "-m", "venv", "--without-pip", str(venv)], check=True,
                        env=dict(os.environ, LD_LIBRARY_PATH=str(base / "lib")))
         site = venv / "lib" / python_name / "site-packages"
         shutil.rmtree(site)
-        os.symlink(Path(sys.prefix) / "lib" / python_name / "site-packages", site)
+        os.symlink(environment / "lib" / python_name / "site-packages", site)
         for folder in ("share", "etc"):
-            if (Path(sys.prefix) / folder).is_dir():
-                os.symlink(Path(sys.prefix) / folder, venv / folder)
+            if (environment / folder).is_dir():
+                os.symlink(environment / folder, venv / folder)
         alembic = venv / "bin" / "alembic"
         alembic.write_text(f"#!{venv / 'bin' / 'python'}\nimport sys\nfrom alembic.config import main\nsys.exit(main())\n")
         alembic.chmod(0o755)
@@ -544,13 +553,13 @@ def unprivileged(tmp_path_factory):
         subprocess.run(["chown", "-R", f"{USER}:", str(home), str(course)], check=True)
         run = Runner(python=str(venv / "bin" / "python"), user=USER,
                      env={"HOME": str(home), "LD_LIBRARY_PATH": str(base / "lib"),
-                          "PYTHONPATH": str(REPO)})  # this checkout's kit, whichever the environment installed
+                          "PYTHONPATH": str(checkout)})  # this checkout's kit, whichever the environment installed
         released = run(course, "release", "hw3", limit=300)
         assert released.returncode == 0, released.stdout + released.stderr
         yield course, grade_the_class(course, run), run
     finally:
-        if mounted is not None:
-            subprocess.run(["umount", "-l", str(mounted)], check=False)
+        for target in reversed(mounts):
+            subprocess.run(["umount", "-l", str(target)], check=False)
         if created:
             subprocess.run(["userdel", USER], check=False)
 
