@@ -73,6 +73,7 @@ class MasterNames:
 
     def __init__(self, cells):
         self.defined, self.imports, self.roots = set(), {}, {"numpy"}
+        self._library_names = None
         for cell in cells:
             try:
                 tree = ast.parse(code_for_python(cell.source))
@@ -113,7 +114,13 @@ class MasterNames:
 
     def library_names(self):
         """{name: the grader's own module or object} for the names the master binds by import (those
-        that import here; the rest are read from the student's process)."""
+        that import here; the rest are read from the student's process). Worked out once per master:
+        a name whose import fails searches the whole path again on every try."""
+        if self._library_names is None:
+            self._library_names = self._import_library_names()
+        return dict(self._library_names)
+
+    def _import_library_names(self):
         found = {}
         for name, (module_name, attribute) in self.imports.items():
             try:
