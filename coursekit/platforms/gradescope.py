@@ -1,4 +1,4 @@
-"""A Gradescope autograder for an assignment of the course: ``python -m coursekit gradescope hw3``.
+"""A Gradescope autograder for an assignment of the course: ``python -m coursekit gradescope ASSIGNMENT``.
 
 ``build`` writes ``autograder.zip`` as Gradescope's autograder specification asks: ``setup.sh`` and
 ``run_autograder`` at the root; Gradescope unpacks the zip to /autograder/source, puts the student's
@@ -65,13 +65,15 @@ def grading_requirements(requirements_text):
     return "\n".join(kept) + "\n"
 
 
-def build(course_root, assignment="hw3", output=None, time_limit=DEFAULT_TIME_LIMIT, visibility="visible",
+def build(course_root, assignment=None, output=None, time_limit=DEFAULT_TIME_LIMIT, visibility="visible",
           cell_timeout=None):
-    """Write the Gradescope autograder of ``assignment``; returns the zip's path."""
+    """Write the Gradescope autograder of ``assignment`` (default: the course's only one); returns the zip's path."""
     from coursekit.workflow import grade as classgrade
     from coursekit import gradebook as grading
+    from coursekit.preflight import the_assignment
 
     course_root = os.path.abspath(course_root)
+    assignment = the_assignment(course_root, assignment)
     notebooks = classgrade.source_notebooks(course_root, assignment)
     requirements = os.path.join(course_root, "requirements.txt")
     if not os.path.isfile(requirements):
