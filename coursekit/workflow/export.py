@@ -174,7 +174,7 @@ def export_grades(course_root, assignment=None, to=None, lms_to=None, db_url=Non
     to = os.path.abspath(to or os.path.join(course_root, "grades_by_exercise.csv"))
     lms_to = os.path.abspath(lms_to or os.path.join(course_root, "grades_lms.csv"))
     args = ["export", f"--exporter={ExerciseCsvExportPlugin.__module__}.{ExerciseCsvExportPlugin.__name__}",
-            "--to", to, "--ExportPlugin.assignment=" + ",".join(assignments)]
+            "--to", to, *(f"--ExportPlugin.assignment={name}" for name in assignments)]  # one flag each: a list
     if db_url:
         args.append(f"--CourseDirectory.db_url={db_url}")
     grading.nbgrader(course_root, *args)
