@@ -363,7 +363,7 @@ def render_sections(data, charts, sections=""):
         '<th class="num">not graded yet</th></tr>')
     for e in sorted(data["exercises"], key=weakness):
         weak = ' class="weak"' if e["exercise"] in data["weakest"] else ""
-        add(f'<tr id="exercise-{_e(e["exercise"])}"{weak}><td>{_e(e["exercise"])}</td><td class="num">{e["max"]:g}</td>'
+        add(f'<tr id="exercise-{anchor(e["exercise"])}"{weak}><td>{_e(e["exercise"])}</td><td class="num">{e["max"]:g}</td>'
             f'<td class="num">{_number(e["mean"], 2)}</td><td class="num">{_number(e["percent"])}</td>'
             f'<td class="num">{_number(e["full"])}</td><td class="num">{e["pending"] or ""}</td></tr>')
     add("</table>")
@@ -377,7 +377,7 @@ def render_sections(data, charts, sections=""):
         add('<p class="muted">(no failure messages)</p>')
     for exercise in sorted(data["messages"]):
         counter = data["messages"][exercise]
-        add(f'<h3 id="messages-{_e(exercise)}">{_e(exercise)}</h3>\n<table class="messages">'
+        add(f'<h3 id="messages-{anchor(exercise)}">{_e(exercise)}</h3>\n<table class="messages">'
             '<tr><th class="num">count</th><th>message</th><th>students</th></tr>')
         for message, count in counter.most_common(TOP_MESSAGES):
             students = data["who"][exercise, message]
@@ -422,6 +422,12 @@ def render_sections(data, charts, sections=""):
     return "\n".join(out)
 
 
+def anchor(name):
+    """An HTML id part of a name (an exercise or an assignment may hold spaces or any character): letters,
+    digits, '_', '.' and '-' kept, every other run made one '-'."""
+    return re.sub(r"[^A-Za-z0-9_.-]+", "-", name).strip("-") or "-"
+
+
 def _prefixed(fragment, prefix):
     """``fragment`` (the kit's own HTML, every student text escaped) with its anchors prefixed, so that the
     sections of several assignments live on one page."""
@@ -441,7 +447,8 @@ def render_course(parts, course_root):
         '<th class="num">not graded yet</th><th class="num">mean total</th><th class="num">median total</th></tr>')
     for data, _ in parts:
         name = _e(data["assignment"])
-        add(f'<tr id="assignment-row-{name}"><td><a href="#assignment-{name}">{name}</a></td>'
+        add(f'<tr id="assignment-row-{anchor(data["assignment"])}"><td><a href="#assignment-{anchor(data["assignment"])}">'
+            f'{name}</a></td>'
             f'<td class="num">{len(data["students"])}</td><td class="num">{len(data["graded"])}</td>'
             f'<td class="num">{len(data["failed"])}</td><td class="num">{len(data["ungraded"])}</td>'
             f'<td class="num">{_number(data["mean"])} / {data["max_total"]:g}</td>'
@@ -471,8 +478,8 @@ def render_course(parts, course_root):
     add("</table>")
     for data, sections in parts:
         name = _e(data["assignment"])
-        add(f'<h2 id="assignment-{name}" class="assignment">Assignment {name}</h2>')
-        add(_prefixed(sections, data["assignment"]))
+        add(f'<h2 id="assignment-{anchor(data["assignment"])}" class="assignment">Assignment {name}</h2>')
+        add(_prefixed(sections, anchor(data["assignment"])))
     add("</body>\n</html>\n")
     return "\n".join(out)
 
