@@ -258,8 +258,7 @@ def current_grades(course_root, assignment, db_url=None):
     layout = assignment_layout(course_root, assignment, db_url)
     grades = {}
     for student, standing in standings(course_root, assignment, db_url).items():
-        if standing.state == "missing":
-            continue
+        # every student of the gradebook, as the export lists them (one without a submission: "missing")
         entry = {"status": standing.state, "total": standing.total}
         if standing.state in SCORED:
             pending = {layout.column_of(name) for name in standing.pending}
