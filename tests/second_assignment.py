@@ -118,11 +118,12 @@ def write_assignment(course):
 
 def make_course(destination, repo):
     """A course with homework 3 (source, grader, its committed release) and warmup (source only), whose
-    nbgrader_config.py is the repository's with its own course id."""
+    nbgrader_config.py is the repository's with its own course id, and the repository's requirements.txt."""
     destination = Path(destination)
     for part in ("source", "grader", "release"):
         shutil.copytree(Path(repo) / part, destination / part,
                         ignore=shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints"))
+    shutil.copy(Path(repo) / "requirements.txt", destination)  # the Gradescope autograder installs it
     config = (Path(repo) / "nbgrader_config.py").read_text()
     (destination / "nbgrader_config.py").write_text(config + f"\nc.CourseDirectory.course_id = {COURSE_ID!r}\n")
     write_assignment(destination)
