@@ -283,3 +283,27 @@ def test_the_hub_names_its_accounts_and_folders_after_the_course_id(tmp_path):
     config.write_text("c = get_config()\nc.CourseDirectory.course_id = '../Stats 101'\n")
     with pytest.raises(HubError, match="use letters, digits"):
         HubLayout(tmp_path / "state", course)
+
+
+# --- the grouping as declared, without a gradebook --------------------------------------------------------
+
+def test_a_grouping_that_is_not_a_name_falls_back_to_the_grade_id(tmp_path):
+    notebook = warmup.numbers()
+    for cell in notebook.cells:
+        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+        if grade_id == warmup.PUBLIC_CELL:
+            cell.metadata["coursekit"] = {"exercise": 1}  # not a name
+        elif grade_id == "mean-hidden":
+            cell.metadata["coursekit"] = {"exercise": "  "}
+        elif grade_id == warmup.AUTOTEST_CELL:
+            cell.metadata["coursekit"] = "Exercise 2"  # not a mapping
+    (tmp_path / "source" / "a").mkdir(parents=True)
+    nbformat.write(notebook, tmp_path / "source" / "a" / "numbers.ipynb")
+    nbformat.write(warmup.words(), tmp_path / "source" / "a" / "words.ipynb")
+    found = layout(tmp_path, "a", db_url=f"sqlite:///{tmp_path / 'none.db'}")  # no gradebook: the master's
+    assert found.columns == [warmup.PUBLIC_CELL, "mean-hidden", warmup.AUTOTEST_CELL, warmup.COUNT_CELL,
+                             "Written answer"]
+    assert found.points == {warmup.PUBLIC_CELL: 2, "mean-hidden": 1, warmup.AUTOTEST_CELL: 3, warmup.COUNT_CELL: 2,
+                            warmup.WRITTEN_CELL: 2}
+    assert found.manual == {warmup.WRITTEN_CELL}
+    assert not (tmp_path / "none.db").exists()  # reading the layout creates no gradebook
