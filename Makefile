@@ -38,8 +38,9 @@ browser:  ## Debian's chromium and chromedriver for the browser tests, installed
 kill-matrix: $(INSTALLED)  ## grade the mutation catalogue and print who loses what
 	$(RUN) -m homework3 kill-matrix --jobs 2
 
-release: $(INSTALLED)  ## regenerate release/hw3 from source/hw3 (commit the result)
-	$(RUN) -m nbgrader generate_assignment hw3 --force
+release: $(INSTALLED)  ## regenerate and check release/ of every assignment of source/, or of ASSIGNMENT=... (commit the result)
+	@set -e; for assignment in $(or $(ASSIGNMENT),$(notdir $(patsubst %/,%,$(sort $(dir $(wildcard source/*/*.ipynb)))))); do \
+	    $(RUN) -m coursekit release "$$assignment"; done
 
 samples: $(INSTALLED)  ## regenerate samples/submitted from the release and the solutions
 	$(RUN) -m homework3 samples

@@ -12,6 +12,7 @@ from isograde.preprocessor import CheckCellMetadataOnce, GradeInSandbox
 
 from coursekit.workflow.feedback import FeedbackHTMLExporter, ShortTracebacks
 from coursekit.workflow.markscheme import ClearMarkSchemeOfLockedCells
+from coursekit.exercises import ClearExerciseMetadata
 from coursekit import studenthtml
 from coursekit.studentfiles import guard_nbgrader_autograde
 
@@ -22,10 +23,12 @@ c.CourseDirectory.root = os.path.dirname(os.path.abspath(__file__))
 
 # nbgrader's release pipeline, with its ClearMarkScheme swapped for one that also clears the rubric of a written
 # answer from the locked cell that asks the question (coursekit/workflow/markscheme.py): the formgrader shows the rubric
-# above the answer it grades; the release and the feedback do not.
+# above the answer it grades; the release and the feedback do not. The master notebook's grouping of grade cells
+# into exercises (cell metadata "coursekit": {"exercise": ...}; coursekit/exercises.py) stays out of the release too.
 c.GenerateAssignment.preprocessors = [IncludeHeaderFooter, InstantiateTests, LockCells, ClearSolutions, ClearOutput,
                                       CheckCellMetadata, ComputeChecksums, SaveCells, ClearHiddenTests,
-                                      ClearMarkSchemeOfLockedCells, ComputeChecksums, CheckCellMetadata]
+                                      ClearMarkSchemeOfLockedCells, ClearExerciseMetadata, ComputeChecksums,
+                                      CheckCellMetadata]
 
 # Grading runs student code in a sandboxed worker and every check in the grader's own process
 # (isograde): GradeInSandbox takes the place of nbgrader's Execute; the rest of nbgrader's

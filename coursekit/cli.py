@@ -1,7 +1,9 @@
 """The course kit's command line: python -m coursekit COMMAND [options]; COMMAND --help for details.
 
-Class grading works on any nbgrader course directory (--course, default: the current folder):
-release -> import -> grade -> feedback -> export -> report.
+Class grading works on any nbgrader course directory (--course, default: the current folder) and any of its
+assignments (the folders of source/): release -> import -> grade -> feedback -> export -> report.
+A command that works on one assignment takes its name, or uses the course's only assignment when it is
+left out; status, export and report without one cover every assignment of the course (one gradebook).
 """
 import argparse
 import os
@@ -15,20 +17,43 @@ import isograde
 isograde.skip_slow_optional_imports()  # before anything imports nbformat: a faster start for every command
 
 
+class HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """Every option's help ends with its default: the help's own words when it names it, otherwise the value
+    (a flag: off)."""
+
+    def _get_help_string(self, action):
+        text = action.help or ""
+        if "default" in text or action.default is argparse.SUPPRESS or not action.option_strings:
+            return text
+        if isinstance(action, argparse._StoreTrueAction):
+            return text + " (default: off)"
+        if action.default is None:
+            return text + " (default: none)"
+        return text + " (default: %(default)s)"
+
+
+ONE_ASSIGNMENT = "the assignment (a folder of source/; default: the course's only assignment)"
+EVERY_ASSIGNMENT = "the assignment (a folder of source/; default: every assignment of the course)"
+DB_HELP = ("gradebook database URL, e.g. postgresql://user@host/db (default: the course's "
+           "c.CourseDirectory.db_url, sqlite:///gradebook.db in the course)")
+
+
 def build_parser():
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--course", default=os.getcwd(), help="the nbgrader course directory (default: here)")
+    common.add_argument("--course", default=os.getcwd(),
+                        help="the nbgrader course directory, with nbgrader_config.py (default: the current folder)")
     database = argparse.ArgumentParser(add_help=False)
-    database.add_argument("--db", metavar="URL", help="gradebook database URL (default: the course's setting, "
-                                                      "sqlite:///gradebook.db); e.g. postgresql://user@host/db")
+    database.add_argument("--db", metavar="URL", help=DB_HELP)
     assignment = argparse.ArgumentParser(add_help=False)
-    assignment.add_argument("assignment", nargs="?", default="hw3", help="assignment id (default: hw3)")
+    assignment.add_argument("assignment", nargs="?", help=ONE_ASSIGNMENT)
+    assignments = argparse.ArgumentParser(add_help=False)
+    assignments.add_argument("assignment", nargs="?", help=EVERY_ASSIGNMENT)
 
-    parser = argparse.ArgumentParser(prog="python -m coursekit", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(prog="python -m coursekit", description=__doc__, formatter_class=HelpFormatter)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    add = lambda name, help, *parents: commands.add_parser(name, help=help, description=help,
-                                                           parents=[common, *parents])
+    add = lambda name, help, *parents, usage=None: commands.add_parser(
+        name, help=help, description=help, parents=[common, *parents], formatter_class=HelpFormatter,
+        usage=usage and f"python -m coursekit {name} [-h] [--course COURSE] [--db URL] {usage}")
 
     release = add("release", "generate the student version with nbgrader and check it (no solutions, "
                              "no hidden tests, in sync with source/) and put it in the gradebook", assignment, database)
@@ -41,50 +66,59 @@ def build_parser():
     collect = add("import", "import a folder, a notebook or an LMS download (.zip, e.g. Canvas's \"Download "
                             "Submissions\") into submitted/ and the gradebook; later uploads win; every file not "
                             "imported is listed with its reason (exit 1 if any)", assignment, database)
-    collect.add_argument("source", help="a folder (alice/hw3.ipynb or alice_hw3.ipynb per student; a timestamp.txt "
-                                        "beside a student's notebook is its submission time), a notebook, or a "
-                                        ".zip (also Canvas's <name>_<userid>_<fileid>_hw3.ipynb, LATE, -1 re-uploads)")
+    collect.add_argument("source", help="a folder (alice/NOTEBOOK.ipynb or alice_NOTEBOOK.ipynb per student, NOTEBOOK "
+                                        "a notebook of the release; a timestamp.txt beside a student's notebook is "
+                                        "its submission time), a notebook, or a .zip or tar (also Canvas's "
+                                        "<name>_<userid>_<fileid>_NOTEBOOK.ipynb, LATE, -1 re-uploads)")
     collect.add_argument("--regexp", help="regular expression with the groups student_id and file_id, matched on each "
                                           "file's path ('/' separators) before the built-in names")
 
     grade = add("grade", "autograde every submission (or --student) in parallel, resumably, with a status "
                          "and a reason for each", assignment, database)
-    grade.add_argument("--student", action="append", help="grade only this student (repeatable)")
+    grade.add_argument("--student", action="append", help="grade only this student (repeatable; default: every "
+                                                          "submission)")
     grade.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
                        help="worker processes on this machine (default: the number of cores)")
-    grade.add_argument("--timeout", type=int, help="per-cell time limit in seconds (default: the course's setting)")
+    grade.add_argument("--timeout", type=int, help="per-cell time limit in seconds (default: the course's "
+                                                   "c.GradeInSandbox.cell_timeout in nbgrader_config.py)")
     grade.add_argument("--force", action="store_true", help="regrade submissions already graded")
     grade.add_argument("--scheduler", metavar="ADDRESS",
                        help="grade on a Dask distributed cluster, e.g. tcp://10.0.0.5:8786 (every worker must "
-                            "see the course directory at the same path and have this environment)")
+                            "see the course directory at the same path and have this environment; default: none, "
+                            "--jobs processes here)")
     grade.add_argument("--quiet", action="store_true", help="no progress bar")
     grade.add_argument("--no-sandbox", action="store_true",
                        help="run student code WITHOUT the bubblewrap sandbox (only for submissions you trust)")
 
     feedback = add("feedback", "write feedback HTML (renders offline, no hidden tests) to feedback/",
                    assignment, database)
-    feedback.add_argument("--student", help="only this student")
+    feedback.add_argument("--student", help="only this student (default: every graded student)")
 
-    export = add("export", "write grades: one row per student with status, reason, total and one column per "
-                           "exercise, and a file for an LMS gradebook import", assignment, database)
-    export.add_argument("--to", help="per-exercise CSV (default: grades_by_exercise.csv)")
-    export.add_argument("--lms-to", help="LMS import CSV (default: grades_lms.csv)")
+    export = add("export", "write grades: one row per student and assignment with status, reason, total and one "
+                           "column per exercise (as the master notebook groups its grade cells), and a file for an "
+                           "LMS gradebook import (one column per assignment)", assignments, database)
+    export.add_argument("--to", help="per-exercise CSV (default: grades_by_exercise.csv in the course)")
+    export.add_argument("--lms-to", help="LMS import CSV (default: grades_lms.csv in the course)")
 
-    report = add("report", "write one self-contained HTML class report (report.html)", assignment, database)
+    report = add("report", "write one self-contained HTML class report (report.html): of the assignment, or of "
+                           "every assignment on one page", assignments, database)
     report.add_argument("--output", help="where to write it (default: report.html in the course)")
 
     standing = add("status", "where each submission stands: imported, graded, pending (a hand-graded answer not "
-                             "graded yet), changed since grading, failed with its reason", assignment, database)
-    standing.add_argument("--student", action="append", help="only this student (repeatable)")
+                             "graded yet), changed since grading, failed with its reason", assignments, database)
+    standing.add_argument("--student", action="append", help="only this student (repeatable; default: everyone)")
 
-    remove = add("remove", "remove students from the assignment: their gradebook entries and statuses; their "
-                           "folders are moved to archive/", assignment, database)
-    remove.add_argument("students", nargs="+", metavar="STUDENT", help="student id(s) to remove")
+    remove = add("remove", "remove students from an assignment: their gradebook entries and statuses; their "
+                           "folders are moved to archive/", database, usage="[ASSIGNMENT] STUDENT [STUDENT ...]")
+    remove.add_argument("students", nargs="+", metavar="[ASSIGNMENT] STUDENT",
+                        help="the assignment (default: the course's only assignment), then the student id(s) to "
+                             "remove")
 
     add("new-term", "start a clean term: move every student's data (submitted/, autograded/, feedback/, the "
                     "gradebook, exports, report) into archive/<date-time>/; source/ and release/ stay", database)
     gradescope = add("gradescope", "build autograder.zip, a Gradescope autograder that grades an uploaded notebook "
-                                   "with the kit's engine (docs/gradescope.md)", assignment)
+                                   "(or the assignment's notebooks) with the kit's engine (docs/gradescope.md)",
+                     assignment)
     gradescope.add_argument("--output", help="where to write it (default: autograder.zip in the course)")
     gradescope.add_argument("--time-limit", type=int, default=1200,
                             help="seconds one upload may take in all before it is reported as a timeout "
@@ -94,10 +128,11 @@ def build_parser():
                             help="when students see the tests' results (default: visible)")
 
     regrade = add("diff", "compare two gradings: who changed, in which exercise, by how many points (two "
-                          "exports of `export`, or an export and the gradebook as it is now)", assignment, database)
-    regrade.add_argument("before", help="per-exercise export CSV of the earlier grading")
-    regrade.add_argument("after", nargs="?", help="per-exercise export CSV of the later grading "
-                                                  "(default: the gradebook as it is now)")
+                          "exports of `export`, or an export and the gradebook as it is now)", database,
+                  usage="[ASSIGNMENT] BEFORE [AFTER]")
+    regrade.add_argument("files", nargs="+", metavar="[ASSIGNMENT] BEFORE [AFTER]",
+                         help="the assignment (default: the course's only assignment), the per-exercise export CSV of "
+                              "the earlier grading, and that of the later grading (default: the gradebook as it is now)")
 
     from coursekit.platforms.lab import add_arguments as add_lab_arguments
     add_lab_arguments(add("lab", "start JupyterLab for the course on 127.0.0.1 with nbgrader (formgrader, "
@@ -140,8 +175,29 @@ def main(argv=None):
         return 1
 
 
+def split_assignment(course, tokens):
+    """(assignment, the other tokens) of ``[ASSIGNMENT] ...``: the first token when it names an assignment of
+    the course and others follow, otherwise the course's only assignment."""
+    from coursekit import preflight
+
+    if len(tokens) > 1 and tokens[0] in preflight.course_assignments(course):
+        return tokens[0], tokens[1:]
+    return preflight.the_assignment(course, None), tokens
+
+
 def run(args, course):
+    from coursekit import preflight
+
     command = args.command
+    if command in ("release", "import", "grade", "feedback", "gradescope"):
+        args.assignment = preflight.the_assignment(course, args.assignment)
+    elif command == "remove":
+        args.assignment, args.students = split_assignment(course, args.students)
+    elif command == "diff":
+        args.assignment, files = split_assignment(course, args.files)
+        if len(files) > 2:
+            raise preflight.InputError(f"diff compares two files; got {len(files)}: {' '.join(files)}")
+        args.before, args.after = files[0], (files[1] if len(files) > 1 else None)
     if command == "release":
         from coursekit.workflow.release import release
         release(course, args.assignment, check_only=args.check, db_url=args.db, duedate=args.duedate)
@@ -194,8 +250,9 @@ def run(args, course):
         print(f"Wrote {build(course, args.assignment, args.output, args.time_limit, args.visibility)}.")
     elif command == "diff":
         from coursekit.reports.statistics import current_grades, diff, format_diff, read_export
-        before = read_export(args.before)
-        after = read_export(args.after) if args.after else current_grades(course, args.assignment, args.db)
+        before = read_export(args.before, args.assignment)
+        after = read_export(args.after, args.assignment) if args.after else current_grades(course, args.assignment,
+                                                                                           args.db)
         changes = diff(before, after)
         print(format_diff(changes))
         return 1 if changes else 0

@@ -1,6 +1,5 @@
 """Run nbgrader on a course directory and read the results back from its gradebook."""
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -8,9 +7,6 @@ from concurrent.futures import ThreadPoolExecutor
 
 from nbgrader.api import Gradebook, MissingEntry
 from coursekit.errors import StepFailed
-
-ASSIGNMENT = "hw3"
-EXERCISE_OF_CELL = re.compile(r"^(ex\d\d)-")
 
 
 class NbgraderError(StepFailed):
@@ -31,9 +27,13 @@ def nbgrader(course_root, *args, check=True):
     return log
 
 
-def new_course(destination, template_root, assignment=ASSIGNMENT):
-    """A fresh course directory holding the template's source/ and nbgrader_config.py, with its
-    assignment generated into release/ and registered in a new gradebook."""
+def new_course(destination, template_root, assignment=None):
+    """A fresh course directory holding the template's source/, grader/, autotests.yml and nbgrader_config.py,
+    with ``assignment`` (default: the template's only one) generated into release/ and registered in a new
+    gradebook."""
+    from coursekit.preflight import the_assignment
+
+    assignment = the_assignment(template_root, assignment)
     os.makedirs(destination, exist_ok=True)
     shutil.copytree(os.path.join(template_root, "source"), os.path.join(destination, "source"),
                     ignore=shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints"))
@@ -41,14 +41,29 @@ def new_course(destination, template_root, assignment=ASSIGNMENT):
     if os.path.isdir(grader):
         shutil.copytree(grader, os.path.join(destination, "grader"),
                         ignore=shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints"))
-    shutil.copy(os.path.join(template_root, "nbgrader_config.py"), destination)
+    copy_course_files(template_root, destination)
     nbgrader(destination, "generate_assignment", assignment, "--force")
     return destination
 
 
-def autograde(course_root, students, jobs=1, assignment=ASSIGNMENT):
-    """Autograde the given students' submissions with ``jobs`` nbgrader processes, each taking a
-    disjoint share of the class (nbgrader's student_id_exclude), against one gradebook."""
+# Files of the course root that nbgrader's generate_assignment reads: the settings, and the AUTOTEST templates
+# (nbgrader's InstantiateTests looks for autotests.yml in the assignment's folder, then in the course root).
+COURSE_FILES = ("nbgrader_config.py", "autotests.yml")
+
+
+def copy_course_files(course_root, destination):
+    for name in COURSE_FILES:
+        if os.path.isfile(os.path.join(course_root, name)):
+            shutil.copy(os.path.join(course_root, name), destination)
+
+
+def autograde(course_root, students, jobs=1, assignment=None):
+    """Autograde the given students' submissions of ``assignment`` (default: the course's only one) with
+    ``jobs`` nbgrader processes, each taking a disjoint share of the class (nbgrader's student_id_exclude),
+    against one gradebook."""
+    from coursekit.preflight import the_assignment
+
+    assignment = the_assignment(course_root, assignment)
     students = sorted(students)
     groups = [students[i::jobs] for i in range(jobs) if students[i::jobs]]
 
@@ -63,8 +78,12 @@ def autograde(course_root, students, jobs=1, assignment=ASSIGNMENT):
         return "\n".join(pool.map(grade, groups))
 
 
-def cell_scores(course_root, assignment=ASSIGNMENT, db_url=None):
-    """{student: {grade cell id: (score, max_score)}} of every graded submission in the gradebook."""
+def cell_scores(course_root, assignment=None, db_url=None):
+    """{student: {grade cell id: (score, max_score)}} of every graded submission of ``assignment`` (default:
+    the course's only one) in the gradebook."""
+    from coursekit.preflight import the_assignment
+
+    assignment = the_assignment(course_root, assignment)
     db_url = db_url or f"sqlite:///{os.path.join(course_root, 'gradebook.db')}"
     scores = {}
     with Gradebook(db_url) as gradebook:
@@ -78,36 +97,32 @@ def cell_scores(course_root, assignment=ASSIGNMENT, db_url=None):
     return scores
 
 
-def exercise_scores(cells):
-    """Sum cell scores per exercise: {'ex01': (score, max_score), ..., 'written': (...)}; a grade cell
-    outside the numbered exercises counts under the first word of its id."""
-    totals = {}
-    for name, (score, max_score) in cells.items():
-        match = EXERCISE_OF_CELL.match(name)
-        part = match.group(1) if match else name.split("-", 1)[0]  # e.g. "written" for the written question
-        got, out_of = totals.get(part, (0.0, 0.0))
-        totals[part] = (got + score, out_of + max_score)
-    return dict(sorted(totals.items()))
+def exercise_scores(cells, layout):
+    """Sum cell scores per column of the assignment's ``layout`` (``coursekit.exercises``): {column: (score,
+    max_score)}, in the master notebook's order."""
+    return layout.totals(cells)
 
 
-def format_table(scores_by_student, pending=None):
-    """A per-student, per-exercise text table of exercise scores, with totals; ``pending`` ({student:
-    exercises not graded yet}) shows those as "-", not 0."""
+def format_table(scores_by_student, layout, pending=None):
+    """A per-student, per-column text table of scores, with totals; ``pending`` ({student: columns not
+    graded yet}) shows those as "-", not 0."""
     pending = pending or {}
-    exercises = sorted({ex for s in scores_by_student.values() for ex in exercise_scores(s)})
-    if not exercises:
+    per_student = {student: layout.totals(cells) for student, cells in scores_by_student.items()}
+    columns = [c for c in layout.columns if any(c in per for per in per_student.values())]
+    columns += sorted({c for per in per_student.values() for c in per} - set(columns))
+    if not columns:
         return "(no graded submissions)"
     maxima = {}
-    for cells in scores_by_student.values():
-        for ex, (_, out_of) in exercise_scores(cells).items():
-            maxima[ex] = out_of
+    for per in per_student.values():
+        for column, (_, out_of) in per.items():
+            maxima[column] = out_of
+    widths = {column: max(5, len(column)) for column in columns}
     width = max([len("student")] + [len(s) for s in scores_by_student])
-    header = f"{'student':<{width}} " + " ".join(f"{ex[:5]:>5}" for ex in exercises) + "  total"
-    lines = [header, f"{'(max)':<{width}} " + " ".join(f"{maxima[ex]:>5g}" for ex in exercises)
+    header = f"{'student':<{width}} " + " ".join(f"{c:>{widths[c]}}" for c in columns) + "  total"
+    lines = [header, f"{'(max)':<{width}} " + " ".join(f"{maxima[c]:>{widths[c]}g}" for c in columns)
              + f"  {sum(maxima.values()):>5g}", "-" * len(header)]
-    for student, cells in sorted(scores_by_student.items()):
-        per = exercise_scores(cells)
-        row = " ".join(f"{'-':>5}" if ex in pending.get(student, ()) else f"{per.get(ex, (0, 0))[0]:>5g}"
-                       for ex in exercises)
+    for student, per in sorted(per_student.items()):
+        row = " ".join(f"{'-':>{widths[c]}}" if c in pending.get(student, ()) else f"{per.get(c, (0, 0))[0]:>{widths[c]}g}"
+                       for c in columns)
         lines.append(f"{student:<{width}} {row}  {sum(s for s, _ in per.values()):>5g}")
     return "\n".join(lines)

@@ -7,10 +7,8 @@ created by a check.
 import glob
 import os
 
+from coursekit.errors import InputError  # noqa: F401 (re-exported: the checks raise it)
 from coursekit.records import SQLITE_WAIT, gradebook_url, sqlite_file
-
-
-from coursekit.errors import InputError  # noqa: E402,F401 (re-exported: the checks raise it)
 
 
 def shown(url):
@@ -45,8 +43,48 @@ def _traceback_frames(error):
 
 
 def course_assignments(course_root):
-    return sorted(os.path.basename(os.path.dirname(p))
-                  for p in glob.glob(os.path.join(glob.escape(course_root), "source", "*", "*.ipynb")))
+    """The assignments of the course: the folders of source/ that hold a master notebook, sorted."""
+    return sorted({os.path.basename(os.path.dirname(p))
+                   for p in glob.glob(os.path.join(glob.escape(course_root), "source", "*", "*.ipynb"))})
+
+
+def released_assignments(course_root, db_url=None):
+    """The assignments in the gradebook, as nbgrader lists them (by due date, then name); [] without one."""
+    url = gradebook_url(course_root, db_url)
+    if sqlite_file(url) and not os.path.isfile(sqlite_file(url)):
+        return []
+    from nbgrader.api import Gradebook
+    with Gradebook(url) as gradebook:
+        return [assignment.name for assignment in gradebook.assignments]
+
+
+def the_assignment(course_root, assignment=None):
+    """``assignment``, or the course's only assignment when it is None; with several, or none, an
+    InputError that names them (a command that works on one assignment must be told which)."""
+    if assignment is not None:
+        return assignment
+    known = course_assignments(course_root)
+    if len(known) == 1:
+        return known[0]
+    if not known:
+        raise InputError(f"{course_root} has no assignment (no folder of source/ holds a notebook): "
+                         "put the master notebook in source/<assignment>/ first.")
+    raise InputError(f"this course has {len(known)} assignments ({', '.join(known)}): name one, "
+                     f"e.g. `{known[0]}`.")
+
+
+def every_assignment(course_root, assignment=None, db_url=None):
+    """[``assignment``], or every assignment of the course when it is None: those in the gradebook, then
+    those of source/ not released yet (status, export and report work across the course)."""
+    if assignment is not None:
+        return [assignment]
+    check_database(course_root, db_url)
+    released = released_assignments(course_root, db_url)
+    known = released + [name for name in course_assignments(course_root) if name not in released]
+    if not known:
+        raise InputError(f"{course_root} has no assignment (no folder of source/ holds a notebook, and the "
+                         "gradebook has none): put the master notebook in source/<assignment>/ first.")
+    return known
 
 
 def check_assignment(course_root, assignment):

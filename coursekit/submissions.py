@@ -63,14 +63,33 @@ def build_submission(release_notebook, source_notebook, answers):
     return notebook
 
 
-def write_submission(course_root, student, notebook, assignment="hw3", notebook_name="hw3.ipynb"):
+def _only_notebook(course_root, assignment):
+    names = sorted(n for n in os.listdir(os.path.join(course_root, "source", assignment)) if n.endswith(".ipynb"))
+    if len(names) != 1:
+        raise ValueError(f"source/{assignment}/ holds {len(names)} notebooks ({', '.join(names)}): name one")
+    return names[0]
+
+
+def write_submission(course_root, student, notebook, assignment=None, notebook_name=None):
+    """Write ``notebook`` as ``student``'s submission in ``course_root``/submitted/; ``assignment`` and
+    ``notebook_name`` default to the course's only assignment and its only notebook (then ``course_root``
+    must be a course: it has source/)."""
+    from coursekit.preflight import the_assignment
+
+    assignment = the_assignment(course_root, assignment)
+    notebook_name = notebook_name or _only_notebook(course_root, assignment)
     folder = os.path.join(course_root, "submitted", student, assignment)
     os.makedirs(folder, exist_ok=True)
     nbformat.write(notebook, os.path.join(folder, notebook_name))
     return folder
 
 
-def load_course_notebooks(course_root, assignment="hw3", notebook_name="hw3.ipynb"):
-    """(release notebook, source notebook) of an assignment."""
+def load_course_notebooks(course_root, assignment=None, notebook_name=None):
+    """(release notebook, source notebook) of an assignment (default: the course's only one) and one of its
+    notebooks (default: its only one)."""
+    from coursekit.preflight import the_assignment
+
+    assignment = the_assignment(course_root, assignment)
+    notebook_name = notebook_name or _only_notebook(course_root, assignment)
     read = lambda kind: nbformat.read(os.path.join(course_root, kind, assignment, notebook_name), as_version=4)
     return read("release"), read("source")

@@ -11,12 +11,13 @@ import time
 from coursekit import gradebook as grading
 from coursekit.submissions import build_submission, load_course_notebooks, write_submission
 from homework3 import catalogue
+from homework3.samples import ASSIGNMENT, NOTEBOOK
 
 
 def write_catalogue(course_root, destination, entries):
-    release, source = load_course_notebooks(course_root)
+    release, source = load_course_notebooks(course_root, ASSIGNMENT, NOTEBOOK)
     for name, (answers, _) in entries.items():
-        write_submission(destination, name, build_submission(release, source, answers))
+        write_submission(destination, name, build_submission(release, source, answers), ASSIGNMENT, NOTEBOOK)
 
 
 def verdicts(entries, scores, grade_cells):
@@ -54,10 +55,10 @@ def main(course_root, jobs=2):
     entries = catalogue.entries()
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="hw3-kill-matrix-") as workdir:
-        course = grading.new_course(os.path.join(workdir, "course"), course_root)
+        course = grading.new_course(os.path.join(workdir, "course"), course_root, ASSIGNMENT)
         write_catalogue(course_root, course, entries)
-        grading.autograde(course, entries, jobs=jobs)
-        scores = grading.cell_scores(course)
+        grading.autograde(course, entries, jobs=jobs, assignment=ASSIGNMENT)
+        scores = grading.cell_scores(course, ASSIGNMENT)
     table, missed, false_fails = verdicts(entries, scores, catalogue.ALL_GRADE_CELLS)
     print(format_matrix(table, catalogue.ALL_GRADE_CELLS))
     print(f"\n{len(entries)} submissions ({sum(n.startswith('wrong-') for n in entries)} wrong, "

@@ -3,6 +3,7 @@ import os
 
 from coursekit.submissions import SOLUTION, build_submission, load_course_notebooks, write_submission
 
+ASSIGNMENT, NOTEBOOK = "hw3", "hw3.ipynb"  # homework 3: source/hw3/hw3.ipynb
 ALL_ANSWERS = [f"ex{n:02d}-answer" for n in range(1, 12)]
 
 WRITTEN = "written-optimizer-comparison"
@@ -36,8 +37,8 @@ EXPECTED_TOTALS = {"sample-full-marks": 95.0, "sample-partial": 57.0,
 
 def write_samples(course_root, destination=None):
     """Write every sample student's notebook to ``destination``/<student>/hw3/hw3.ipynb."""
-    release, source = load_course_notebooks(course_root)
+    release, source = load_course_notebooks(course_root, ASSIGNMENT, NOTEBOOK)
     destination = destination or os.path.join(course_root, "samples")
     for student, answers in SAMPLE_STUDENTS.items():
-        write_submission(destination, student, build_submission(release, source, answers))
+        write_submission(destination, student, build_submission(release, source, answers), ASSIGNMENT, NOTEBOOK)
     return destination

@@ -194,4 +194,4 @@ def test_diff_refuses_a_file_that_is_not_an_export(small_class, tmp_path):
 
 def test_diff_command_has_help():
     done = subprocess.run([sys.executable, "-m", "coursekit", "diff", "--help"], capture_output=True, text=True)
-    assert "usage: python -m coursekit diff" in done.stdout and "before" in done.stdout
+    assert "usage: python -m coursekit diff" in done.stdout and "[ASSIGNMENT] BEFORE [AFTER]" in done.stdout

@@ -15,6 +15,7 @@ from coursekit.workflow import grade as classgrade
 from coursekit import gradebook as grading
 from coursekit.workflow import release
 from coursekit import records as status
+from coursekit.exercises import layout
 from homework3.samples import EXPECTED_TOTALS, SAMPLE_STUDENTS
 from coursekit.submissions import build_submission, load_course_notebooks, write_submission
 
@@ -92,7 +93,7 @@ def test_a_runaway_cell_is_stopped_and_the_rest_is_graded(broken_class, student)
     assert outcomes[student].status == "graded"
     assert "stopped at the time limit or ended the worker: hw3.ipynb cell" in outcomes[student].reason
     assert "(ex01-answer)" in outcomes[student].reason
-    exercises = grading.exercise_scores(grading.cell_scores(course)[student])
+    exercises = grading.exercise_scores(grading.cell_scores(course)[student], layout(course, "hw3"))
     assert exercises["ex01"] == (0.0, 8.0) and exercises["ex11"] == (11.0, 11.0)
     assert sum(score for score, _ in exercises.values()) == EXPECTED_TOTALS["sample-full-marks"] - 8
 

@@ -421,7 +421,7 @@ RUN_BY = {
     "make demo": "tests/test_grading.py::test_demo_command_grades_the_samples_end_to_end",
     "make samples": "tests/test_grading.py::test_committed_samples_match_the_release",
     "make kill-matrix": "tests/test_grading.py::test_catalogue_entry_loses_exactly_its_own_points",
-    "make release": "tests/test_notebooks.py::test_release_is_in_sync_with_source",  # generate_assignment hw3 --force
+    "make release": "tests/test_second_assignment.py::test_an_autotest_assignment_is_released_and_checked",  # coursekit release, per assignment
     "make lab": "tests/test_browser.py::test_student_partial_notebook_in_jupyterlab",
     "make hub": "tests/test_hub.py::test_course_cycle_on_jupyterhub",
     "make hub-clean": "tests/test_hub.py::test_course_cycle_on_jupyterhub",  # its accounts are cleaned at its end
@@ -503,7 +503,7 @@ def test_make_accepts_each_make_command_shown(argv):
 # What each target runs, so that the test named for `make X` in RUN_BY runs what `make X` runs.
 MAKE_RUNS = {
     "demo": "-m homework3 demo", "samples": "-m homework3 samples", "kill-matrix": "-m homework3 kill-matrix",
-    "release": "-m nbgrader generate_assignment hw3 --force", "lab": "-m coursekit.platforms.lab",
+    "release": '-m coursekit release "$assignment"', "lab": "-m coursekit.platforms.lab",
     "hub": "-m coursekit.platforms.hub", "hub-clean": "-m coursekit.platforms.hub --clean",
     "fidelity": "-m pytest tests/fidelity", "test": "-m pytest",
 }

@@ -68,7 +68,8 @@ def test_export_has_one_row_per_student_with_status_and_exercise_columns(course,
     csv_path, lms_path, rows, _ = exported
     assert (csv_path, lms_path) == (course / "grades_by_exercise.csv", course / "grades_lms.csv")
     assert list(rows[0]) == ["assignment", "student_id", "last_name", "first_name", "email", "lms_user_id",
-                             "status", "reason", "total", "max_score", *EXERCISES]
+                             "status", "reason", "total", "max_score", "submitted_at", "due", "seconds_late",
+                             "late_penalty", *EXERCISES]
     # the two who answered the written question wait for the instructor: "pending", not graded
     assert [(r["student_id"], r["status"]) for r in rows] == [
         ("broken-json", "failed"), ("no-show", "missing"), ("sample-blank", "graded"),

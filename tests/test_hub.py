@@ -441,8 +441,8 @@ def test_course_cycle_on_jupyterhub(hub):
     # 8. The instructor grades with the kit (sandboxed) and writes the report, in a JupyterLab terminal.
     open_terminal(instructor)
     report = course_dir / "report.html"
-    status, text = run_in_terminal(instructor, "python -m coursekit grade --course ~/hw3-course --jobs 2 --quiet && "
-                                               "python -m coursekit report --course ~/hw3-course", timeout=600)
+    status, text = run_in_terminal(instructor, f"python -m coursekit grade --course ~/{course_dir.name} --jobs 2 --quiet && "
+                                               f"python -m coursekit report --course ~/{course_dir.name}", timeout=600)
     assert status == 0 and report.exists(), text
     time.sleep(1)
     instructor.shot(8, "graded-in-terminal")
@@ -515,7 +515,7 @@ def test_course_cycle_on_jupyterhub(hub):
         session.driver.get(session.url("lab"))  # back in the student's JupyterLab page and its session
         wait_for(lambda: session.driver.find_elements("css selector", ".lm-MenuBar-item"), 60, message="JupyterLab")
         for target in (f"user/{names[other]}/api/contents/hw3", f"user/{names[other]}/files/{NOTEBOOK}",
-                       f"user/{names['instructor']}/api/contents/hw3-course/source/hw3",
+                       f"user/{names['instructor']}/api/contents/{course_dir.name}/source/hw3",
                        f"user/{names['instructor']}/formgrader/api/assignments"):
             answer = session.api("GET", running.url + target)
             assert answer["status"] in (403, 404), (who, target, answer["status"], answer["text"][:200])

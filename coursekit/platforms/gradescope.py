@@ -1,4 +1,4 @@
-"""A Gradescope autograder for an assignment of the course: ``python -m coursekit gradescope hw3``.
+"""A Gradescope autograder for an assignment of the course: ``python -m coursekit gradescope ASSIGNMENT``.
 
 ``build`` writes ``autograder.zip`` as Gradescope's autograder specification asks: ``setup.sh`` and
 ``run_autograder`` at the root; Gradescope unpacks the zip to /autograder/source, puts the student's
@@ -65,13 +65,15 @@ def grading_requirements(requirements_text):
     return "\n".join(kept) + "\n"
 
 
-def build(course_root, assignment="hw3", output=None, time_limit=DEFAULT_TIME_LIMIT, visibility="visible",
+def build(course_root, assignment=None, output=None, time_limit=DEFAULT_TIME_LIMIT, visibility="visible",
           cell_timeout=None):
-    """Write the Gradescope autograder of ``assignment``; returns the zip's path."""
+    """Write the Gradescope autograder of ``assignment`` (default: the course's only one); returns the zip's path."""
     from coursekit.workflow import grade as classgrade
     from coursekit import gradebook as grading
+    from coursekit.preflight import the_assignment
 
     course_root = os.path.abspath(course_root)
+    assignment = the_assignment(course_root, assignment)
     notebooks = classgrade.source_notebooks(course_root, assignment)
     requirements = os.path.join(course_root, "requirements.txt")
     if not os.path.isfile(requirements):
@@ -307,7 +309,7 @@ def graded_result(course, assignment, notebooks, visibility, note=""):
     manual = sum(cell.max_score for cell in grade_cells(course, assignment) if cell.manual)
     summary = f"Autograded: {total:g} / {sum(t['max_score'] for t in tests):g} points."
     if manual:
-        summary += f" The written answer ({manual:g} points) is graded by hand."
+        summary += f" Answers graded by hand ({manual:g} points) are graded by your instructor."
     if note:
         summary += f" Note: {note}."
     return {"score": total, "output": summary, "visibility": visibility, "stdout_visibility": "hidden",
@@ -345,13 +347,16 @@ def grade_cells(course, assignment):
 
 def title_of(grade_id, cell, section):
     """'Exercise 2, ReLU.forward (1.2 - Activation Functions...)': the exercise and what the cell checks,
-    from the test cell's first comment ('# Public tests of Exercise 2, ReLU.forward. ...')."""
+    from the test cell's first comment ('# Public tests of Exercise 2, ReLU.forward. ...'); otherwise the
+    exercise the master notebook declares in the cell's metadata, or the grade id."""
+    from coursekit.exercises import declared_exercise
+
     first = cell.source.splitlines()[0] if cell.source else ""
     subject = first.lstrip("# ").split(". ")[0].rstrip(".")
     subject = subject.replace("Public tests of ", "") if subject.startswith("Public tests of ") else ""
     if cell.cell_type != "code":
         subject = "Written answer"
-    subject = subject or grade_id
+    subject = subject or declared_exercise(cell.metadata) or grade_id  # the master's grouping (coursekit.exercises)
     return f"{subject} ({section})" if section else subject
 
 

@@ -1,11 +1,13 @@
-"""The whole course on one JupyterHub: python -m coursekit hub [--state DIR] [--port N] [--clean]
+"""The whole course on one JupyterHub: python -m coursekit hub [--state DIR] [--port N] [--prefix P] [--clean]
 
 Starts a real JupyterHub (hub/jupyterhub_config.py) on 127.0.0.1 for this course, with an instructor and
 two students, each a system account of its own (created with useradd, marked as the demo's) whose
-JupyterLab runs as that account in its home folder. nbgrader's exchange is a folder of the demo's state
-(default .hub/ in the course), with the course id of nbgrader_config.py; the instructor's course directory
-is a copy of this course (source/, grader/, release/, nbgrader_config.py) in the instructor's home, which
-nobody else can enter. The instructor has the formgrader; students have the Assignments list and Validate.
+JupyterLab runs as that account in its home folder. Everything is named after the course id
+(c.CourseDirectory.course_id of nbgrader_config.py): the accounts <course id>-instructor, <course id>-student1
+and -student2 (--prefix chooses another prefix), nbgrader's exchange folder of the course, and the
+instructor's course directory ~/<course id>/. The exchange is a folder of the demo's state (default .hub/ in
+the course); the instructor's course directory is a copy of this course (source/, grader/, release/,
+nbgrader_config.py, autotests.yml) in the instructor's home, which nobody else can enter. The instructor has the formgrader; students have the Assignments list and Validate.
 Passwords are generated at each start and printed once; Ctrl-C stops the hub and every user's server.
 ``--clean`` removes the demo's accounts (and their homes), the exchange and the hub's state.
 
@@ -27,8 +29,10 @@ import sys
 import tarfile
 import time
 import urllib.error
+import re
 import urllib.request
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 from coursekit.platforms.hubauth import write_password_file
@@ -39,8 +43,8 @@ REPO = Path(__file__).resolve().parents[2]
 MATHJAX_MODULES = REPO / "node_modules"  # `make` installs MathJax there (package.json): feedback maths
 HUB_FILES = REPO / "hub"  # jupyterhub_config.py, and package.json + package-lock.json of the proxy
 ACCOUNT_MARK = "coursekit hub demo"  # the GECOS field of the accounts the demo creates: only those are removed
-COURSE_FOLDER = "hw3-course"
-COURSE_CONTENT = ("source", "grader", "release", "nbgrader_config.py")
+COURSE_CONTENT = ("source", "grader", "release", "nbgrader_config.py", "autotests.yml")  # those the course has
+MAX_ACCOUNT_NAME = 32  # useradd's limit on a name (Debian)
 # The users' environment is requirements.txt without what only the kit's own tests use.
 TEST_ONLY_PACKAGES = ("tensorflow", "pytest", "pytest-xdist", "selenium")
 SYSTEM_PYTHON = "/usr/bin/python3"
@@ -62,13 +66,19 @@ class HubLayout:
 
     state: Path
     course: Path  # the course to serve (this repository by default)
-    prefix: str = "hw3-"
+    prefix: str = None  # of the accounts' names (default: from the course id, account_prefix)
     student_count: int = 2
     cache: Path = None  # the installed proxy and users' environment, kept by --clean (default: state)
 
     def __post_init__(self):
         self.state, self.course = Path(self.state).absolute(), Path(self.course).absolute()
         self.cache = Path(self.cache).absolute() if self.cache else self.state
+        if self.prefix is None:
+            self.prefix = account_prefix(self.course_id)
+
+    @cached_property
+    def course_id(self):
+        return course_id(self.course)
 
     run_dir = property(lambda self: self.state / "run")  # hub database, cookie secret, password hashes: root only
     home_dir = property(lambda self: self.state / "home")
@@ -79,7 +89,7 @@ class HubLayout:
     instructor = property(lambda self: f"{self.prefix}instructor")
     students = property(lambda self: [f"{self.prefix}student{n}" for n in range(1, self.student_count + 1)])
     users = property(lambda self: [self.instructor, *self.students])
-    course_dir = property(lambda self: self.home(self.instructor) / COURSE_FOLDER)
+    course_dir = property(lambda self: self.home(self.instructor) / self.course_id)  # the instructor's copy
 
     def home(self, user):
         return self.home_dir / user
@@ -92,7 +102,19 @@ def course_id(course):
     name = config.CourseDirectory.get("course_id", "")
     if not name:
         raise HubError(f"{course}/nbgrader_config.py sets no c.CourseDirectory.course_id: the exchange needs one.")
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", name):
+        raise HubError(f"the course id {name!r} of {course}/nbgrader_config.py names the exchange's folder and the "
+                       "instructor's course folder: use letters, digits, '.', '_' and '-' only.")
     return name
+
+
+def account_prefix(course):
+    """The demo accounts' prefix from the course id: ``<course id>-``, lower case, other characters than
+    letters, digits and '-' made '-', short enough for useradd (``<prefix>instructor``)."""
+    name = re.sub(r"[^a-z0-9-]+", "-", course.lower()).strip("-")
+    if not name[:1].isalpha():
+        name = "c" + name
+    return name[:MAX_ACCOUNT_NAME - len("instructor") - 1].rstrip("-") + "-"
 
 
 # --- the proxy (npm) --------------------------------------------------------------------------------
@@ -378,7 +400,8 @@ def prepare_accounts(layout, course, bin_dir, node_modules=MATHJAX_MODULES):
     instructor = entries[layout.instructor]
     if not layout.course_dir.exists():
         mkdir_as(instructor, layout.course_dir)
-        give_tree(instructor, layout.course, layout.course_dir, COURSE_CONTENT)
+        give_tree(instructor, layout.course, layout.course_dir,
+                  [name for name in COURSE_CONTENT if (layout.course / name).exists()])
     for name, entry in entries.items():
         give_files(entry, entry.pw_dir, user_files(layout, course, name == layout.instructor, bin_dir,
                                                         node_modules))
@@ -545,7 +568,7 @@ def welcome(hub):
         lines.append(f"    {user:<{width}}  {password}   ({role})")
     lines += ["", f"The instructor's course directory: {hub.layout.course_dir}",
               f"nbgrader's exchange: {hub.layout.exchange}",
-              "Grade in the instructor's terminal: python -m coursekit grade --course ~/" + COURSE_FOLDER,
+              f"Grade in the instructor's terminal: python -m coursekit grade --course ~/{hub.layout.course_dir.name}",
               "Press Ctrl-C to stop the hub and every user's server (make hub-clean removes the accounts).", ""]
     return "\n".join(lines)
 
@@ -555,7 +578,8 @@ def add_arguments(parser):
     parser.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: a free one)")
     parser.add_argument("--state", help="folder for the exchange, the accounts' homes and the hub's state "
                                         "(default: .hub in the course)")
-    parser.add_argument("--prefix", default="hw3-", help="prefix of the accounts' names (default: hw3-)")
+    parser.add_argument("--prefix", help="prefix of the accounts' names (default: the course id and '-', e.g. "
+                                         "<course id>-instructor)")
     parser.add_argument("--clean", action="store_true",
                         help="remove the demo's accounts, homes, exchange and hub state, then exit")
 

@@ -1,6 +1,6 @@
-"""A class report of one assignment as a single, self-contained HTML page.
+"""A class report of one assignment, or of every assignment of the course, as a single, self-contained HTML page.
 
-``build_report(course_root)`` reads the nbgrader gradebook (scores), the kit's grading statuses
+``build_report(course_root, assignment)`` reads the nbgrader gradebook (scores), the kit's grading statuses
 (in the gradebook, ``coursekit.records``: failures, grading times) and the autograded notebooks (the messages of the
 failing tests) and writes ``report.html``: a summary, the distribution of total scores, the score
 per exercise (where the class struggled), the most frequent failure messages per exercise, and the
@@ -9,6 +9,13 @@ check, the known mistakes counted across the class (``coursekit.reports.statisti
 similar answers (``coursekit.reports.similarity``, also written to similarity.csv). Charts are PNG images embedded
 as base64 and the styles are inline, so the page opens offline; every piece of student-derived text is
 HTML-escaped, and the page's Content-Security-Policy runs no script and loads nothing.
+
+Exercises are the columns the master notebook declares (``coursekit.exercises``); only exercises graded
+automatically are ranked (a hand-graded one reads 0 until it is graded). Without an assignment, the report
+covers every assignment in the gradebook: with one, it is that assignment's page; with several, one page
+opens with a table of the assignments and one of each student's totals, then each assignment's sections
+(their anchors prefixed with the assignment's name), and each assignment's flagged pairs go to
+similarity-<assignment>.csv.
 
 A submission whose status is ``failed`` is listed with its reason and never counted in the scores
 (nbgrader records a broken notebook as 0.0, which is not a real zero). A student in the gradebook
@@ -28,7 +35,8 @@ import coursekit
 
 from coursekit.atomic import atomic_file
 from coursekit.studentfiles import BadNotebook, Refused, as_dict, as_list, load_json_file
-from coursekit.gradebook import EXERCISE_OF_CELL, cell_scores
+from coursekit.exercises import layout as assignment_layout
+from coursekit.gradebook import cell_scores
 from coursekit.studenthtml import STATIC_PAGE_CSP_META
 from coursekit.standing import FAILED, MISSING, SCORED, standings
 from coursekit.records import gradebook_url, sqlite_file
@@ -41,13 +49,6 @@ FULL_MARKS_TOLERANCE = 1e-9
 # ---------------------------------------------------------------------------------------------
 # Collecting the data
 # ---------------------------------------------------------------------------------------------
-
-
-def exercise_of(grade_id):
-    """The exercise of a grade cell, as in the exports: ``ex05-...`` -> ``ex05``; a cell outside the
-    numbered exercises counts under the first word of its id (``written-...`` -> ``written``)."""
-    match = EXERCISE_OF_CELL.match(grade_id)
-    return match.group(1) if match else grade_id.split("-", 1)[0]
 
 
 def normalise_message(text):
@@ -83,9 +84,10 @@ def cell_failure(cell):
     return None
 
 
-def failure_messages(course_root, assignment, students):
+def failure_messages(course_root, assignment, students, layout=None):
     """Read every autograded notebook of ``students``: ({exercise: Counter(message)},
     {(exercise, message): [students]}, notes about missing or unreadable notebooks)."""
+    layout = layout or assignment_layout(course_root, assignment)
     counts, who, notes = defaultdict(Counter), defaultdict(list), []
     for student in students:
         paths = sorted(glob.glob(os.path.join(glob.escape(course_root), "autograded", glob.escape(student),
@@ -109,26 +111,11 @@ def failure_messages(course_root, assignment, students):
                     continue
                 message = cell_failure(cell)
                 if message:
-                    exercise = exercise_of(meta["grade_id"])
+                    exercise = layout.column_of(meta["grade_id"])
                     counts[exercise][message] += 1
                     if student not in who[exercise, message]:
                         who[exercise, message].append(student)
     return counts, who, notes
-
-
-def cell_maxima(db_url, assignment):
-    """{grade cell id: max score} as defined in the gradebook (known even when nobody is graded)."""
-    from nbgrader.api import Gradebook, MissingEntry
-    maxima = {}
-    with Gradebook(db_url) as gradebook:
-        try:
-            definition = gradebook.find_assignment(assignment)
-        except MissingEntry:
-            return maxima
-        for notebook in definition.notebooks:
-            for cell in notebook.grade_cells:
-                maxima[cell.name] = float(cell.max_score or 0.0)
-    return maxima
 
 
 def weakness(exercise):
@@ -139,15 +126,19 @@ def weakness(exercise):
     return (round(exercise["percent"], 9), exercise["mean"] - exercise["max"], exercise["exercise"])
 
 
-def collect(course_root, assignment="hw3", db_url=None):
-    """Everything the report shows, as plain data."""
+def collect(course_root, assignment=None, db_url=None):
+    """Everything the report of ``assignment`` (default: the course's only one) shows, as plain data."""
+    from coursekit.preflight import the_assignment
+
+    assignment = the_assignment(course_root, assignment)
     notes = []
     url = gradebook_url(course_root, db_url)
+    layout = assignment_layout(course_root, assignment, db_url)
     maxima = {}
     if sqlite_file(url) and not os.path.isfile(sqlite_file(url)):
         notes.append("no gradebook (gradebook.db) in the course directory: no scores")
     else:
-        maxima = cell_maxima(url, assignment)
+        maxima = layout.points
 
     students = []
     for student, standing in standings(course_root, assignment, db_url).items():
@@ -158,11 +149,11 @@ def collect(course_root, assignment="hw3", db_url=None):
                  "standing": standing.state}
         if standing.state in SCORED:
             entry["state"] = "graded"
-            pending = {exercise_of(name) for name in standing.pending}
+            pending = {layout.column_of(name) for name in standing.pending}
             per_exercise = defaultdict(float)
             for name in maxima:
                 score = (standing.cells.get(name) or (0.0, 0.0))[0]
-                per_exercise[exercise_of(name)] += float(score or 0.0)
+                per_exercise[layout.column_of(name)] += float(score or 0.0)
             entry["exercises"] = {e: v for e, v in per_exercise.items() if e not in pending}
             entry["pending"] = sorted(pending)
             entry["total"] = standing.total
@@ -175,26 +166,27 @@ def collect(course_root, assignment="hw3", db_url=None):
         students.append(entry)
 
     graded = [s for s in students if s["state"] == "graded"]
-    exercise_max = defaultdict(float)
+    exercise_max = {}
     for name, out_of in maxima.items():
-        exercise_max[exercise_of(name)] += out_of
+        column = layout.column_of(name)
+        exercise_max[column] = exercise_max.get(column, 0.0) + out_of
     exercises = []
-    for exercise in sorted(exercise_max):
+    for exercise in exercise_max:
         out_of = exercise_max[exercise]
         got = [s["exercises"][exercise] for s in graded if exercise in s["exercises"]]
         mean = statistics.fmean(got) if got else None
         exercises.append({
-            "exercise": exercise, "max": out_of, "mean": mean,
+            "exercise": exercise, "max": out_of, "mean": mean, "manual": exercise in layout.manual_columns,
             "pending": sum(exercise in s["pending"] for s in graded),
             "percent": (100.0 * mean / out_of) if mean is not None and out_of else None,
             "full": (100.0 * sum(g >= out_of - FULL_MARKS_TOLERANCE for g in got) / len(got)) if got else None,
         })
-    # Only the numbered (autograded) exercises are ranked: a hand-graded question reads 0 until graded.
+    # Only the autograded exercises are ranked: a hand-graded question reads 0 until graded.
     ranked = sorted((e for e in exercises if e["percent"] is not None and e["percent"] < 100.0
-                     and EXERCISE_OF_CELL.match(e["exercise"] + "-")), key=weakness)
+                     and not e["manual"]), key=weakness)
     weakest = [e["exercise"] for e in ranked[:WEAKEST]]
 
-    counts, who, read_notes = failure_messages(course_root, assignment, [s["student"] for s in graded])
+    counts, who, read_notes = failure_messages(course_root, assignment, [s["student"] for s in graded], layout)
     notes.extend(read_notes)
     totals = [s["total"] for s in graded]
     return {
@@ -313,17 +305,27 @@ def _image(charts, name, alt):
     return f'<img alt="{_e(alt)}" src="data:image/png;base64,{charts[name]}">'
 
 
-def render(data, charts, sections=""):
-    """The report page of ``collect``'s data."""
-    out = []
-    add = out.append
-    title = f"Assignment {data['assignment']}: class report"
+def _page_head(title):
     # The page's policy runs no script and loads nothing (images are inline PNG, styles inline), whatever
     # student text ends up in it (all of it escaped).
-    add(f'<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n{STATIC_PAGE_CSP_META}\n'
-        f'<title>{_e(title)}</title>\n'
-        f"<style>{STYLE}</style>\n</head>\n<body>\n<h1>{_e(title)}</h1>")
-    add(f'<p class="muted">Course {_e(data["course_root"])}, generated {_e(data["generated"])}.</p>')
+    return (f'<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n{STATIC_PAGE_CSP_META}\n'
+            f'<title>{_e(title)}</title>\n'
+            f"<style>{STYLE}</style>\n</head>\n<body>\n<h1>{_e(title)}</h1>")
+
+
+def render(data, charts, sections=""):
+    """The report page of ``collect``'s data."""
+    title = f"Assignment {data['assignment']}: class report"
+    return "\n".join([_page_head(title),
+                      f'<p class="muted">Course {_e(data["course_root"])}, generated {_e(data["generated"])}.</p>',
+                      render_sections(data, charts, sections), "</body>\n</html>\n"])
+
+
+def render_sections(data, charts, sections=""):
+    """The report's sections of one assignment (summary, scores, messages, failures, times, then
+    ``sections``)."""
+    out = []
+    add = out.append
 
     # 1. Summary
     timed = [s["seconds"] for s in data["students"] if s["seconds"] is not None]
@@ -361,7 +363,7 @@ def render(data, charts, sections=""):
         '<th class="num">not graded yet</th></tr>')
     for e in sorted(data["exercises"], key=weakness):
         weak = ' class="weak"' if e["exercise"] in data["weakest"] else ""
-        add(f'<tr id="exercise-{_e(e["exercise"])}"{weak}><td>{_e(e["exercise"])}</td><td class="num">{e["max"]:g}</td>'
+        add(f'<tr id="exercise-{anchor(e["exercise"])}"{weak}><td>{_e(e["exercise"])}</td><td class="num">{e["max"]:g}</td>'
             f'<td class="num">{_number(e["mean"], 2)}</td><td class="num">{_number(e["percent"])}</td>'
             f'<td class="num">{_number(e["full"])}</td><td class="num">{e["pending"] or ""}</td></tr>')
     add("</table>")
@@ -375,7 +377,7 @@ def render(data, charts, sections=""):
         add('<p class="muted">(no failure messages)</p>')
     for exercise in sorted(data["messages"]):
         counter = data["messages"][exercise]
-        add(f'<h3 id="messages-{_e(exercise)}">{_e(exercise)}</h3>\n<table class="messages">'
+        add(f'<h3 id="messages-{anchor(exercise)}">{_e(exercise)}</h3>\n<table class="messages">'
             '<tr><th class="num">count</th><th>message</th><th>students</th></tr>')
         for message, count in counter.most_common(TOP_MESSAGES):
             students = data["who"][exercise, message]
@@ -417,23 +419,17 @@ def render(data, charts, sections=""):
             f'<td class="num">{total}</td><td>{_e(s["finished"])}</td></tr>')
     add("</table>")
     add(sections)
-    add("</body>\n</html>\n")
     return "\n".join(out)
+
+
+def anchor(name):
+    """An HTML id part of a name (an exercise or an assignment may hold spaces or any character): letters,
+    digits, '_', '.' and '-' kept, every other run made one '-'."""
+    return re.sub(r"[^A-Za-z0-9_.-]+", "-", name).strip("-") or "-"
 
 
 SIMILARITY_CSV = "similarity.csv"
 TOP_PAIRS = 5
-
-
-def grade_cell_kinds(db_url, assignment):
-    """{grade cell id: True if graded by hand (a written answer)} as defined in the gradebook."""
-    from nbgrader.api import Gradebook, MissingEntry
-    with Gradebook(db_url) as gradebook:
-        try:
-            definition = gradebook.find_assignment(assignment)
-        except MissingEntry:
-            return {}
-        return {cell.name: cell.cell_type == "markdown" for nb in definition.notebooks for cell in nb.grade_cells}
 
 
 def class_sections(course_root, assignment, data, db_url, similarity_csv):
@@ -450,10 +446,9 @@ def class_sections(course_root, assignment, data, db_url, similarity_csv):
         db_url = None
     checks = []
     if db_url and graded:
-        kinds = grade_cell_kinds(db_url, assignment)
+        layout = assignment_layout(course_root, assignment, db_url)
         scores = {s: cells for s, cells in cell_scores(course_root, assignment, db_url).items() if s in graded}
-        maxima = cell_maxima(db_url, assignment)
-        checks = class_statistics.check_statistics(scores, maxima, manual={c for c, hand in kinds.items() if hand})
+        checks = class_statistics.check_statistics(scores, layout.points, manual=layout.manual)
     load_notes = []
     catalogue = class_statistics.load_known_mistakes(course_root, assignment, load_notes)
     mistakes, mistake_notes = class_statistics.known_mistakes(course_root, assignment, graded, catalogue)
@@ -473,14 +468,26 @@ def class_sections(course_root, assignment, data, db_url, similarity_csv):
         csv_name=os.path.basename(similarity_csv))
 
 
-def build_report(course_root, assignment="hw3", db_url=None, output=None):
-    """Write the class report of ``assignment`` (default ``<course_root>/report.html``); returns its path."""
-    from coursekit.workflow.export import check_exportable
-    check_exportable(course_root, assignment, db_url)
-    data = collect(course_root, assignment, db_url)
+def build_report(course_root, assignment=None, db_url=None, output=None):
+    """Write the class report of ``assignment``, or of every assignment in the gradebook when it is None, to
+    ``output`` (default ``<course_root>/report.html``); returns its path."""
+    from coursekit.workflow.export import exportable_assignments
+    assignments = exportable_assignments(course_root, assignment, db_url)
     output = output or os.path.join(course_root, "report.html")
-    similarity_csv = os.path.join(os.path.dirname(os.path.abspath(output)), SIMILARITY_CSV)
-    page = render(data, _charts(data), class_sections(course_root, assignment, data, db_url, similarity_csv))
+    folder = os.path.dirname(os.path.abspath(output))
+    if len(assignments) == 1:
+        data = collect(course_root, assignments[0], db_url)
+        page = render(data, _charts(data), class_sections(course_root, assignments[0], data, db_url,
+                                                          os.path.join(folder, SIMILARITY_CSV)))
+    else:
+        parts = []
+        for name in assignments:
+            data = collect(course_root, name, db_url)
+            similarity_csv = os.path.join(folder, f"{SIMILARITY_CSV[:-4]}-{name}.csv")
+            parts.append((data, render_sections(data, _charts(data), class_sections(
+                course_root, name, data, db_url, similarity_csv))))
+        from coursekit.reports.course_page import render_course
+        page = render_course(parts, course_root)
     with atomic_file(output, newline=None) as handle:
         handle.write(page)
     return output

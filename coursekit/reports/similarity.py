@@ -222,8 +222,12 @@ def compare(documents, boilerplate_text, threshold=THRESHOLD, min_shared=MIN_SHA
     return Result(pairs, documents, skipped, threshold, min_shared)
 
 
-def class_similarity(course_root, assignment="hw3", threshold=THRESHOLD):
-    """Compare the answers of every submission of ``assignment`` (all its notebooks)."""
+def class_similarity(course_root, assignment=None, threshold=THRESHOLD):
+    """Compare the answers of every submission of ``assignment`` (all its notebooks; default: the course's
+    only assignment)."""
+    from coursekit.preflight import the_assignment
+
+    assignment = the_assignment(course_root, assignment)
     notebooks, notes = assignment_notebooks(course_root, assignment)
     documents, read_notes = class_answers(course_root, assignment, notebooks)
     result = compare(documents, boilerplate(notebooks), threshold)

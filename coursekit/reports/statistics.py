@@ -22,18 +22,12 @@ import statistics
 import sys
 from dataclasses import dataclass, field
 
-from coursekit.workflow.export import NOT_GRADED_YET
-from coursekit.gradebook import EXERCISE_OF_CELL
+from coursekit.workflow.export import FIELDS, NOT_GRADED_YET
 from coursekit.studentfiles import Refused
 from coursekit.errors import InputError
 
 WEAK_CORRELATION = 0.2  # below this (but not negative), a check separates strong and weak submissions weakly
 VERDICT_KEY = "isograde"  # isograde.grading.VERDICT_KEY (not imported: the report needs no engine)
-
-
-def exercise_of(grade_id):
-    match = EXERCISE_OF_CELL.match(grade_id)
-    return match.group(1) if match else grade_id.split("-", 1)[0]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -212,8 +206,10 @@ class Change:
         return None
 
 
-def read_export(path):
-    """{student: {"status": ..., "total": float or None, exercise: float or None}} of an export CSV."""
+def read_export(path, assignment=None):
+    """{student: {"status": ..., "total": float or None, exercise: float or None}} of an export CSV (its
+    exercise columns: every column after the export's fixed fields), for ``assignment``'s rows (None: the
+    file must hold one assignment)."""
     try:
         with open(path, newline="", encoding="utf-8") as handle:
             rows = list(csv.DictReader(handle))
@@ -222,11 +218,18 @@ def read_export(path):
     if not rows or not {"student_id", "status", "total"} <= set(rows[0]):
         raise DiffError(f"{path}: not a per-exercise export (python -m coursekit export writes one): "
                         "it needs the columns student_id, status and total")
+    held = list(dict.fromkeys(row.get("assignment") or "" for row in rows))
+    if assignment is not None and "assignment" in rows[0]:
+        rows = [row for row in rows if row.get("assignment") == assignment]
+        if not rows:
+            raise DiffError(f"{path}: no row of {assignment} (it holds {', '.join(held)})")
+    elif len(held) > 1:
+        raise DiffError(f"{path}: holds several assignments ({', '.join(held)}): name the one to compare")
     grades = {}
     for row in rows:
         entry = {"status": row["status"], "total": _float(row["total"], path)}
         for column, value in row.items():
-            if column and EXERCISE_OF_CELL.match(column + "-") or column == "written":
+            if column and column not in FIELDS:
                 entry[column] = _float(value, path)
         grades[row["student_id"]] = entry
     return grades
@@ -248,19 +251,20 @@ def _float(text, path):
 def current_grades(course_root, assignment, db_url=None):
     """The gradebook as it is now, in ``read_export``'s form: the export's states (``coursekit.standing``),
     a pending (hand-graded, not graded yet) part as None, as the export's "not graded yet"."""
-    from coursekit.gradebook import exercise_scores
+    from coursekit.exercises import layout as assignment_layout
+    from coursekit.workflow.export import column_header
     from coursekit.standing import SCORED, standings
 
+    layout = assignment_layout(course_root, assignment, db_url)
     grades = {}
     for student, standing in standings(course_root, assignment, db_url).items():
-        if standing.state == "missing":
-            continue
+        # every student of the gradebook, as the export lists them (one without a submission: "missing")
         entry = {"status": standing.state, "total": standing.total}
         if standing.state in SCORED:
-            pending = {exercise_of(name) for name in standing.pending}
+            pending = {layout.column_of(name) for name in standing.pending}
             scored = {name: (score or 0.0, out_of) for name, (score, out_of) in standing.cells.items()}
-            entry.update({part: None if part in pending else score
-                          for part, (score, _) in exercise_scores(scored).items()})
+            entry.update({column_header(part): None if part in pending else score
+                          for part, (score, _) in layout.totals(scored).items()})
         grades[student] = entry
     return grades
 

@@ -4,7 +4,7 @@
 has one row per student and assignment:
 
     assignment, student_id, last_name, first_name, email, lms_user_id, status, reason, total, max_score,
-    submitted_at, due, seconds_late, late_penalty, ex01, ..., ex11, written
+    submitted_at, due, seconds_late, late_penalty, <one column per exercise>
 
 ``status`` is where the submission stands (``coursekit.standing``): graded, pending (a hand-graded answer
 not graded yet: its column reads "not graded yet", never 0), changed (the files changed since they
@@ -13,10 +13,14 @@ scores: the others have an empty total and empty exercise cells, so they cannot 
 ``total`` is the points of the graded cells less any late penalty (as in nbgrader's grades.csv), which
 ``late_penalty`` shows, with the submission's time (``submitted_at``, from its timestamp.txt, UTC), its
 ``due`` date (the gradebook's, with the student's extension) and ``seconds_late``;
-``exNN`` sums the grade cells whose id starts with ``exNN-``. The file is replaced only once complete.
+an exercise column sums the grade cells the master notebook groups under it (``coursekit.exercises``:
+``"coursekit": {"exercise": ...}`` in a grade cell's metadata; a grade cell without it is a column of its own,
+named by its grade id). Columns come in the master notebook's order; an export of several assignments
+(one gradebook) has the columns of each, in turn, and a row's empty where its assignment has no such
+column. The file is replaced only once complete.
 
-``export_grades`` runs that export through nbgrader and also writes the totals as a Canvas gradebook
-import file.
+``export_grades`` runs that export through nbgrader, for one assignment or every assignment of the gradebook,
+and also writes the totals as a Canvas gradebook import file (one column per assignment).
 """
 import csv
 import os
@@ -26,7 +30,7 @@ from nbgrader.plugins import ExportPlugin
 from coursekit import gradebook as grading
 from coursekit import preflight
 from coursekit.atomic import atomic_file
-from coursekit.reports.report import exercise_of
+from coursekit.exercises import layout as assignment_layout
 from coursekit.standing import GRADED, SCORED, standings
 
 FIELDS = ["assignment", "student_id", "last_name", "first_name", "email", "lms_user_id", "status", "reason",
@@ -43,6 +47,11 @@ NOT_GRADED_YET = "not graded yet"
 LMS_FIELDS = ["Student", "ID", "SIS User ID", "SIS Login ID", "Section"]
 LMS_ID_COLUMN = "SIS Login ID"
 LMS_POINTS_ROW = "    Points Possible"
+
+
+def column_header(exercise):
+    """The export's column of an exercise: its name, unless that is one of the fixed fields."""
+    return f"exercise {exercise}" if exercise in FIELDS else exercise
 
 
 def _number(value):
@@ -73,13 +82,12 @@ class ExerciseCsvExportPlugin(ExportPlugin):
         """The export's rows as dicts (numbers already formatted), and the exercise columns."""
         course_root = self._course_root()
         db_url = str(gradebook.engine.url.render_as_string(hide_password=False))
-        rows, exercises = [], set()
+        rows, exercises = [], {}
         for assignment in gradebook.assignments:
             if not self._wanted(self.assignment, assignment.name):
                 continue
-            cells = {cell.name: (0.0, cell.max_score) for notebook in assignment.notebooks
-                     for cell in notebook.grade_cells}
-            exercises.update(grading.exercise_scores(cells))
+            layout = assignment_layout(course_root, assignment.name, db_url)
+            exercises.update(dict.fromkeys(layout.columns))
             for student_id, standing in standings(course_root, assignment.name, db_url).items():
                 if not self._wanted(self.student, student_id):
                     continue
@@ -90,13 +98,13 @@ class ExerciseCsvExportPlugin(ExportPlugin):
                        "max_score": _number(assignment.max_score), "total": _number(standing.total),
                        **_lateness(standing)}
                 if standing.state in SCORED:
-                    pending = {exercise_of(name) for name in standing.pending}
+                    pending = {layout.column_of(name) for name in standing.pending}
                     scored = {name: (score or 0.0, out_of) for name, (score, out_of) in standing.cells.items()}
-                    for exercise, (score, _) in grading.exercise_scores(scored).items():
-                        row[exercise] = NOT_GRADED_YET if exercise in pending else _number(score)
-                        exercises.add(exercise)
+                    for exercise, (score, _) in grading.exercise_scores(scored, layout).items():
+                        row[column_header(exercise)] = NOT_GRADED_YET if exercise in pending else _number(score)
+                        exercises.setdefault(exercise)
                 rows.append(row)
-        return rows, sorted(exercises)
+        return rows, [column_header(exercise) for exercise in exercises]
 
     def export(self, gradebook):
         destination = self.to or "grades_by_exercise.csv"
@@ -142,16 +150,31 @@ def check_exportable(course_root, assignment, db_url=None):
                                    f"export (run `python -m coursekit release {assignment}` and `grade` first).")
 
 
-def export_grades(course_root, assignment="hw3", to=None, lms_to=None, db_url=None):
-    """Export ``assignment``'s grades with ``nbgrader export`` and ``ExerciseCsvExportPlugin`` to ``to``
-    (default ``<course>/grades_by_exercise.csv``), then its totals as a Canvas import file to ``lms_to``
-    (default ``<course>/grades_lms.csv``). Returns (exercise csv path, lms csv path)."""
+def exportable_assignments(course_root, assignment=None, db_url=None):
+    """[``assignment``] once checked, or every assignment released into the gradebook (None: the course's)."""
+    if assignment is not None:
+        check_exportable(course_root, assignment, db_url)
+        return [assignment]
+    preflight.check_database(course_root, db_url)
+    released = [name for name in preflight.released_assignments(course_root, db_url)
+                if preflight.released_in_gradebook(course_root, name, db_url)]
+    if not released:
+        for name in preflight.every_assignment(course_root, None, db_url):  # says which to release
+            check_exportable(course_root, name, db_url)
+    return released
+
+
+def export_grades(course_root, assignment=None, to=None, lms_to=None, db_url=None):
+    """Export the grades of ``assignment`` (None: of every assignment in the gradebook) with ``nbgrader
+    export`` and ``ExerciseCsvExportPlugin`` to ``to`` (default ``<course>/grades_by_exercise.csv``), then their
+    totals as a Canvas import file to ``lms_to`` (default ``<course>/grades_lms.csv``). Returns (exercise csv
+    path, lms csv path)."""
     course_root = os.fspath(course_root)
-    check_exportable(course_root, assignment, db_url)
+    assignments = exportable_assignments(course_root, assignment, db_url)
     to = os.path.abspath(to or os.path.join(course_root, "grades_by_exercise.csv"))
     lms_to = os.path.abspath(lms_to or os.path.join(course_root, "grades_lms.csv"))
     args = ["export", f"--exporter={ExerciseCsvExportPlugin.__module__}.{ExerciseCsvExportPlugin.__name__}",
-            "--to", to, f"--ExportPlugin.assignment={assignment}"]
+            "--to", to, *(f"--ExportPlugin.assignment={name}" for name in assignments)]  # one flag each: a list
     if db_url:
         args.append(f"--CourseDirectory.db_url={db_url}")
     grading.nbgrader(course_root, *args)

@@ -188,7 +188,7 @@ class FeedbackError(StepFailed):
     """Feedback could not be written; the earlier feedback is unchanged."""
 
 
-def generate_feedback(course_root, assignment="hw3", student=None, force=True, db_url=None):
+def generate_feedback(course_root, assignment=None, student=None, force=True, db_url=None):
     """Run ``nbgrader generate_feedback`` so that the pages render their maths offline, for every
     student whose grade is of the files submitted now (graded, or graded but for a hand-graded answer).
 
@@ -202,6 +202,7 @@ def generate_feedback(course_root, assignment="hw3", student=None, force=True, d
     from coursekit.standing import PENDING, SCORED, standings
 
     course_root = os.path.abspath(course_root)
+    assignment = preflight.the_assignment(course_root, assignment)  # None: the course's only one
     preflight.check_assignment(course_root, assignment)
     preflight.check_database(course_root, db_url)
     preflight.check_released(course_root, assignment, db_url)

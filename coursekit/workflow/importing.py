@@ -52,7 +52,8 @@ MAX_SOURCE_ENTRIES = 100_000  # files in one folder or archive imported at once
 MAX_SOURCE_DEPTH = 32
 MAX_READ_BYTES = 2 * 1024 ** 3  # notebook bytes read in one import (each is read twice: checked, then placed)
 TAR_SUFFIXES = (".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tbz2", ".tar.xz", ".txz")
-EXPECTED = ("expected a folder with one sub-folder per student (alice/hw3.ipynb), files named alice_hw3.ipynb, "
+EXPECTED = ("expected a folder with one sub-folder per student (alice/NOTEBOOK.ipynb, a notebook of the release), files "
+            "named alice_NOTEBOOK.ipynb, "
             "or an LMS download (.zip, .tar) of such files")
 _READ_ERRORS = importtimes.READ_ERRORS
 
@@ -608,7 +609,7 @@ def _compile(regexp):
         raise ImportProblem(f"--regexp {regexp!r} is not a regular expression: {error}") from error
     if not {"student_id", "file_id"} <= set(pattern.groupindex):
         raise ImportProblem("--regexp needs the named groups student_id and file_id, "
-                            r"e.g. '^(?P<student_id>\w+)/(?P<file_id>hw3\.ipynb)$'.")
+                            r"e.g. '^(?P<student_id>\w+)/(?P<file_id>[^/]+\.ipynb)$'.")
     return pattern
 
 

@@ -36,9 +36,14 @@ def out_of_sync(course_root, assignment):
     with tempfile.TemporaryDirectory(prefix="coursekit-release-") as scratch:
         fresh_course = os.path.join(scratch, "course")
         os.makedirs(fresh_course)
+        ignore = shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints")
         shutil.copytree(os.path.join(course_root, "source"), os.path.join(fresh_course, "source"),
-                        ignore=shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints"))  # headers too
-        shutil.copy(os.path.join(course_root, "nbgrader_config.py"), fresh_course)
+                        ignore=ignore)  # headers too
+        # nbgrader_config.py, and autotests.yml for AUTOTEST cells (read from the course root); expanding them
+        # runs the master notebook in a kernel, whose hidden tests may import the grader's helpers
+        grading.copy_course_files(course_root, fresh_course)
+        if os.path.isdir(os.path.join(course_root, "grader")):
+            shutil.copytree(os.path.join(course_root, "grader"), os.path.join(fresh_course, "grader"), ignore=ignore)
         grading.nbgrader(fresh_course, "generate_assignment", assignment, "--force",
                          f"--CourseDirectory.root={fresh_course}",
                          f"--CourseDirectory.db_url=sqlite:///{os.path.join(scratch, 'gradebook.db')}")

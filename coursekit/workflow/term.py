@@ -18,11 +18,31 @@ TERM_FILES = ("gradebook.db", "grading_status.json", "grades.csv", "grades_by_ex
               "report.html")
 
 
-def show_status(course_root, assignment, students=None, db_url=None):
-    """A table of every submission with where it stands, and the count per state."""
-    preflight.check_assignment(course_root, assignment)
-    preflight.check_database(course_root, db_url)
-    current = standings(course_root, assignment, db_url)
+def show_status(course_root, assignment=None, students=None, db_url=None):
+    """A table of every submission of ``assignment`` with where it stands, and the count per state; without
+    an assignment, one such table per assignment of the course (one only: that assignment's table)."""
+    assignments = preflight.every_assignment(course_root, assignment, db_url)
+    if len(assignments) == 1:
+        return _status(course_root, assignments[0], students, db_url)
+    current = {name: standings(course_root, name, db_url) for name in assignments}
+    unknown = sorted(set(students or ()) - {s for found in current.values() for s in found})
+    if unknown:
+        raise preflight.InputError(f"no student {', '.join(unknown)} in {', '.join(assignments)} (neither in the "
+                                   "gradebook nor in submitted/).")
+    blocks = []
+    for name in assignments:
+        wanted = [s for s in students if s in current[name]] if students else None
+        table = (_status(course_root, name, wanted, db_url, current[name]) if wanted is None or wanted
+                 else f"Nothing of {', '.join(students)} in {name}.")
+        blocks.append(f"{name}\n{'=' * len(name)}\n{table}")
+    return "\n\n".join(blocks)
+
+
+def _status(course_root, assignment, students=None, db_url=None, current=None):
+    if current is None:
+        preflight.check_assignment(course_root, assignment)
+        preflight.check_database(course_root, db_url)
+        current = standings(course_root, assignment, db_url)
     if students:
         unknown = sorted(set(students) - set(current))
         if unknown:
