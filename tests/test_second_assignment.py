@@ -9,12 +9,12 @@ import html
 import json
 import re
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import nbformat
 import pytest
+
+from commands import cli, ok, refused
 
 import second_assignment as warmup
 from coursekit.exercises import layout
@@ -22,28 +22,8 @@ from coursekit.workflow.export import FIELDS
 from homework3.samples import EXPECTED_TOTALS
 
 REPO = Path(__file__).resolve().parents[1]
-CLI = [sys.executable, "-m", "coursekit"]
 HW3_STUDENT, HW3_SAMPLE = "ann", "sample-partial"  # ann also hands in homework 3: sample-partial's notebook
 HW3_COLUMNS = [f"ex{n:02d}" for n in range(1, 12)] + ["written"]
-
-
-def cli(course, *args):
-    return subprocess.run([*CLI, *args, "--course", str(course)], capture_output=True, text=True)
-
-
-def ok(course, *args):
-    done = cli(course, *args)
-    assert done.returncode == 0, done.stdout + done.stderr
-    return done
-
-
-def refused(done, *phrases):
-    """Exit 2 with one line on stderr that holds every phrase."""
-    assert done.returncode == 2, done.stdout + done.stderr
-    lines = done.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: "), done.stderr
-    for phrase in phrases:
-        assert phrase in lines[0], lines[0]
 
 
 def snapshot(course):

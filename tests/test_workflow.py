@@ -7,40 +7,19 @@ import csv
 import hashlib
 import re
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+
+from commands import cli, ok, refused
 
 from coursekit import gradebook as grading
 from homework3.samples import EXPECTED_TOTALS
 
 REPO = Path(__file__).resolve().parents[1]
-CLI = [sys.executable, "-m", "coursekit"]
 BAD_DB = "postgresql://nobody@127.0.0.1:1/gradebook"  # nothing listens on port 1
 RESULTS = ("autograded", "feedback", "submitted", "gradebook.db", "grades_by_exercise.csv", "grades_lms.csv",
            "report.html")
-
-
-def cli(course, *args):
-    return subprocess.run([*CLI, *args, "--course", str(course)], capture_output=True, text=True)
-
-
-def ok(course, *args):
-    done = cli(course, *args)
-    assert done.returncode == 0, done.stdout + done.stderr
-    return done
-
-
-def refused(done, *phrases):
-    """Exit 2 with one line on stderr that holds every phrase, and no traceback."""
-    assert done.returncode == 2, done.stdout + done.stderr
-    lines = done.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: "), done.stderr
-    for phrase in phrases:
-        assert phrase in lines[0], lines[0]
-    return lines[0]
 
 
 def snapshot(course):

@@ -42,7 +42,7 @@ import nbformat
 from nbgrader.api import Gradebook
 from sqlalchemy.exc import SQLAlchemyError
 
-from coursekit import lateness, preflight
+from coursekit import atomic, lateness, preflight
 from coursekit import studentfiles
 from coursekit.errors import InputError
 from coursekit.workflow import importtimes
@@ -504,18 +504,7 @@ def place(course_root, assignment, upload):
             if studentfiles.read_path(destination, MAX_NOTEBOOK_BYTES) == content:
                 return "unchanged"
     os.makedirs(folder, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=folder, prefix=f".{upload.notebook}.", suffix=".partial")
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(content)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.chmod(temporary, 0o644)
-        os.replace(temporary, destination)
-    except BaseException:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
-        raise
+    atomic.write_bytes(destination, content)
     with contextlib.suppress(FileNotFoundError):  # a refused collect's reason: this notebook supersedes it
         os.unlink(os.path.join(folder, studentfiles.REFUSED_MARKER))
     return change

@@ -6,12 +6,11 @@ import contextlib
 import os
 import posixpath
 import tarfile
-import tempfile
 import zipfile
 import zlib
 from dataclasses import dataclass
 
-from coursekit import lateness
+from coursekit import atomic, lateness
 from coursekit import studentfiles
 
 # what reading a source's file can raise (importing uses these)
@@ -133,18 +132,7 @@ def place_time(course_root, assignment, student, uploads, changes):
     text = lateness.nbgrader_text(value).encode()
     if before == text:
         return Time(value, source, "as before", estimated)
-    handle, temporary = tempfile.mkstemp(dir=folder, prefix=f".{lateness.TIMESTAMP}.", suffix=".partial")
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(text)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.chmod(temporary, 0o644)
-        os.replace(temporary, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(temporary)
-        raise
+    atomic.write_bytes(path, text)
     return Time(value, source, "written", estimated)
 
 
