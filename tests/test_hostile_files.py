@@ -138,12 +138,13 @@ def rows(path):
 def status_rows(text):
     """{student: (state, total, where it stands)} of `status`'s table."""
     lines = text.splitlines()
-    state = lines[0].index("state")  # the columns: student, state (10), total (6), where it stands
+    # the columns: student, state (10), total (6), late by (when any submission has a time), where it stands
+    state, where = lines[0].index("state"), lines[0].index("where it stands")
     found = {}
     for line in lines[2:]:
         if line.strip() and not line.startswith(" ") and len(line) > state:
             found[line[:state].strip()] = (line[state:state + 10].strip(), line[state + 12:state + 18].strip(),
-                                           line[state + 20:])
+                                           line[where:])
     return found
 
 
