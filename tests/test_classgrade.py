@@ -119,8 +119,11 @@ def test_an_interrupted_run_resumes_where_it_stopped(tmp_path):
                           and c.cell_type == "code")
             answer.source += "\nimport time as _pause\n_pause.sleep(4)\n"
         write_submission(course, student, notebook)
+    # Ctrl-C as a terminal delivers it, also when this suite runs in the background (a shell starts a
+    # background job with SIGINT ignored, and Python then leaves it ignored)
     run = subprocess.Popen([*CLI, "grade", "hw3", "--course", str(course), "--jobs", "1", "--quiet"],
-                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                           preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.time() + 120
     while time.time() < deadline and not status.load(course, "hw3"):
         time.sleep(0.2)

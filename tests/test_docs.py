@@ -23,6 +23,7 @@ import contextlib
 import functools
 import importlib.util
 import io
+import os
 import re
 import shlex
 import subprocess
@@ -491,7 +492,11 @@ def test_the_tests_named_exist(key, test):
 
 def make_dry_run(args):
     """What `make -n` would run (it runs nothing), or None when make refuses the command line."""
-    done = subprocess.run(["make", "-n", *args], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    # as a user's shell runs it, also when the suite itself runs under `make test` (a sub-make would print
+    # its directory and inherit the outer make's flags)
+    env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MAKELEVEL", "MFLAGS", "MAKEOVERRIDES")}
+    done = subprocess.run(["make", "--no-print-directory", "-n", *args], cwd=ROOT, capture_output=True, text=True,
+                          timeout=120, env=env)
     return done.stdout if done.returncode == 0 else None
 
 
