@@ -305,9 +305,9 @@ def test_no_script_of_a_submission_runs_in_the_formgrader_feedback_or_report(hos
         # grading still works under the policy: a score typed in is saved
         driver.get(f"{base}/formgrader/submissions/{submissions[hostile_html.STUDENT]}/")
         box = browser.wait_for(lambda: driver.find_element("id", hostile_html.WRITTEN), 30, message="the score box")
-        box.click()
+        browser.click_when_clear(driver, box)  # the page may still be laying out its maths and images
         box.send_keys("1")
-        driver.find_element("id", f"{hostile_html.WRITTEN}-comment").click()
+        browser.click_when_clear(driver, driver.find_element("id", f"{hostile_html.WRITTEN}-comment"))
         from nbgrader.api import Gradebook
 
         def with_grade():
