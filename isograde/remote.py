@@ -474,8 +474,8 @@ class RemoteSide:
             if not self.worker.gone:
                 self.worker.request("unpatch", token)
 
-    def new(self, cls):
-        return self.worker.request("new", cls)
+    def new(self, cls, **attributes):
+        return self.worker.request("new", cls, attributes)
 
     def replay(self, exercise, name, calls, hint=None, parameters=None):
         return self._stand_in(Replay(exercise, name, calls, hint, parameters), name)

@@ -15,6 +15,7 @@ result, ``display``), in a namespace that is the student's, seen through handles
 ``np.random.seed`` and ``random.seed`` called by the test also seed the student's process; student
 code the test calls prints into the cell's outputs, marked as the student's.
 """
+import ast
 import builtins
 import contextlib
 import inspect
@@ -36,6 +37,7 @@ from isograde.worker.shell import CollectingDisplayHook, CollectingShell, new_sh
 IPYTHON_NAMES = {"In", "Out", "get_ipython", "exit", "quit", "_ih", "_oh", "_dh", "_", "__", "___", "_i", "_ii",
                  "_iii", "__builtins__", "__name__", "__builtin__", "__doc__", "__spec__", "__loader__",
                  "__package__", "__warningregistry__"}
+PREFETCHED_NAMES = 64
 STUDENT_MARK = "[printed by the submitted code during this test]\n"
 
 
@@ -221,6 +223,7 @@ class TestSession:
         self.library_names = assignment.names.library_names()
         self.shadowable = assignment.names.defined & set(vars(builtins))
         self.student_names = set()  # the student's global names when the current test cell started
+        self.prefetched = None      # (request number it is valid for, {name: ["found", value] | ["missing", None]})
         self.namespace = TestNamespace(self)
 
     # names ----------------------------------------------------------------------------------------
@@ -231,7 +234,31 @@ class TestSession:
             raise KeyError(name)  # Python goes on to the built-ins
         if self.worker is None or not isinstance(name, str):
             raise KeyError(name)
+        if self.prefetched is not None and self.prefetched[0] == self.worker.next_request:
+            found = self.prefetched[1].get(name)  # read with the cell's start and nothing asked since
+            if found is not None:
+                if found[0] == "missing":
+                    raise KeyError(name)
+                return found[1]
         return self.worker.lookup(name)
+
+    def _wanted(self, source):
+        """The student's globals this cell reads before binding them itself, fetched with its start
+        (one request instead of one per name; see ``resolve``)."""
+        try:
+            tree = ast.parse(grader_shell().transform_cell(source))
+        except Exception:
+            return []
+        read, bound = set(), set()
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Name):
+                (read if isinstance(node.ctx, ast.Load) else bound).add(node.id)
+            elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                bound.add(node.name)
+            elif isinstance(node, ast.alias):
+                bound.add((node.asname or node.name).split(".")[0])
+        return sorted(name for name in read - bound if name not in self.library_names and not ipython_name(name)
+                      and (name not in self.builtins or name in self.shadowable))[:PREFETCHED_NAMES]
 
     def belongs_to_student(self, value):
         return self.worker is not None and (proxy.is_handle(value) or is_shadow_exception(value))
@@ -264,8 +291,14 @@ class TestSession:
         shell.stream_origin = None
         if self.worker is not None:
             self.worker.output_sink = self._student_outputs
-            names = self.worker.request("names")
+            self.prefetched, wanted = None, self._wanted(source)
+            started = self.worker.request("cell_start", wanted)
+            names, values = started if isinstance(started, list) and len(started) == 2 else ([], {})
             self.student_names = {n for n in names if isinstance(n, str)} if isinstance(names, list) else set()
+            if isinstance(values, dict):
+                self.prefetched = (self.worker.next_request, {
+                    name: values[name] for name in wanted
+                    if isinstance(values.get(name), list) and len(values[name]) == 2})
         cwd = os.getcwd()
         state = np.random.get_state(), random.getstate()
         try:

@@ -236,6 +236,22 @@ def isinstance(*args):
     return True
 def all(*args):
     return True'''
+FORGED_CELL_START = '''import sys
+class AlwaysTrue:
+    def __eq__(self, other): return True
+    def __call__(self, *args, **kwargs): return True
+    def __getattr__(self, name): return self
+for module in list(sys.modules.values()):
+    child = getattr(module, 'Child', None)
+    if isinstance(child, type) and hasattr(child, 'op_cell_start'):
+        def forged(self, wanted, original=child.op_cell_start):
+            names, values = original(self, wanted)
+            liar = ['found', self.hold(AlwaysTrue())]
+            for name in list(wanted) + ['np', 'isinstance', 'len', 'all', 'AssertionError', 'public_tests',
+                                        'hw3_checks', 'pt', 'ref', 'check_array', 'fail']:
+                values[name] = liar
+            return [names + ['np', 'hw3_checks'], values]
+        child.op_cell_start = forged'''
 OBJECTS_HANDED_BACK = '''import numpy
 class Array:
     """Claims to be an array: its array interface points at memory of its own choosing."""
@@ -319,6 +335,8 @@ def cases(repo):
         "stall-the-checks": (first_cell(CHECK_SLOWLY), "running out the grader's clock"),
         "channel-lying-exception-classes": (first_cell(LYING_EXCEPTIONS), "exceptions that lie about their class"),
         "channel-forged-name-lookups": (cell_before_every_test(FORGED_LOOKUPS), "names the grader reads from the worker"),
+        "channel-forged-cell-start": (cell_before_every_test(FORGED_CELL_START), "the names and values a test "
+                                                                                 "cell starts with"),
         "channel-objects-handed-back": (first_cell(OBJECTS_HANDED_BACK), "objects the grader calls into"),
         "channel-stand-in-handed-back": (first_cell(STAND_IN_HANDED_BACK), "the grader's functions handed back"),
     }

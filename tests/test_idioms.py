@@ -123,6 +123,12 @@ IDIOMS = {
         "from collections import Counter\ndef tally(s):\n    return dict(Counter(s))",
         "assert type(tally('aab')) is Counter and tally('aab') == Counter('aab')"),
     "global-number": ("", "answer = 42", "answer = 41", "assert answer == 42"),
+    # a global read again after student code changed it (names a cell reads come with its start)
+    "global-changed-by-a-call": ("", "count = 0\ndef bump():\n    global count\n    count += 1",
+                                 "count = 0\ndef bump():\n    pass",
+                                 "assert count == 0\nbump()\nassert count == 1"),
+    "global-defined-by-a-call": ("", "def setup():\n    global ready\n    ready = True",
+                                 "def setup():\n    ready = True", "setup()\nassert ready"),
     "set-and-frozenset": ("", "def f():\n    return {1, 2}, frozenset({3})", "def f():\n    return [1, 2], {3}",
                           "s, fs = f()\nassert s == {1, 2} and type(fs) is frozenset and fs == frozenset({3})"),
     "fraction-and-decimal": ("", "from fractions import Fraction\nfrom decimal import Decimal\n"

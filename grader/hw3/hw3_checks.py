@@ -376,10 +376,7 @@ def test_network_initialize(NeuralNetwork, ref):
 def bare_network(side, NeuralNetwork, n_x, n_y, n_h, depth, **attributes):
     """A NeuralNetwork in the student's process whose attributes are set directly, without running
     its __init__, so that one method is tested on its own."""
-    network = side.new(NeuralNetwork)
-    for name, value in dict(n_x=n_x, n_y=n_y, n_h=n_h, depth=depth, **attributes).items():
-        setattr(network, name, value)
-    return network
+    return side.new(NeuralNetwork, n_x=n_x, n_y=n_y, n_h=n_h, depth=depth, **attributes)
 
 
 def test_network_backward(NeuralNetwork, ref):
@@ -451,7 +448,7 @@ def test_gradient_descent(GradientDescent, ref):
                  "self.learning_rate).")
     parameters = random_network(81, [3, 4, 2])
     grads = gradients_like(parameters, 82)
-    network = pt.stand_in_network(side, parameters, grads)
+    network = pt.stand_in_network(side, parameters, grads, by_identity=True)
     live_parameters, live_grads = network.parameters, network.grads
     optimizer = pt.run(8, "GradientDescent(network, learning_rate=0.05)", GradientDescent, network, 0.05)
     expected = copied(parameters)
@@ -576,10 +573,10 @@ def student_trajectory(exercise, name, label, optimizer_class, settings, problem
     parameters, first, later = problem
     network = pt.stand_in_network(side, parameters, first)
     optimizer = pt.run(exercise, f"{name}(network, {label})", optimizer_class, network, **settings)
-    snapshots = []
+    snapshots, step_method = [], pt.run(exercise, f"{name}(...).step", getattr, optimizer, "step")
     for step, grads in enumerate(later, start=1):
         network.grads = copied(grads)
-        pt.run(exercise, f"step {step} of a fresh {name}({label})", optimizer.step)
+        pt.run(exercise, f"step {step} of a fresh {name}({label})", step_method)
         snapshots.append(copy.deepcopy(side.fetch(network.parameters)))
     return snapshots
 

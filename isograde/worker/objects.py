@@ -84,5 +84,8 @@ class ObjectOps:
                                default])
         return parameters
 
-    def op_new(self, cls):
-        return self.hold(cls.__new__(cls))
+    def op_new(self, cls, attributes=None):
+        instance = cls.__new__(cls)
+        for name, value in (attributes or {}).items():  # in order, each through the class's own setattr
+            setattr(instance, name, value)
+        return self.hold(instance)

@@ -171,6 +171,11 @@ class CollectingShell(InteractiveShell):
         etype, value, tb = exc_tuple or sys.exc_info()
         self.record_error(etype, value, tb)
 
+    def _format_exception_for_storage(self, exception, filename=None, running_compiled_code=False):
+        # IPython 9 also formats every error of a cell for its history, with its full (slow) formatter;
+        # this shell keeps no history: only the name and message, as that method's own return value
+        return {"ename": type(exception).__name__, "evalue": _text(exception), "traceback": []}
+
     def record_error(self, etype, value, tb):
         name = getattr(etype, "__name__", "Error")
         render = getattr(value, "_render_traceback_", None)

@@ -347,7 +347,8 @@ class LocalSide:
     - ``fetch(value)``: plain data (numbers, strings, lists, tuples, dicts, numpy arrays);
     - ``seeded(seed)``: seed the student's ``np.random`` for a block and restore it afterwards;
     - ``replaced(thing, **stand_ins)``: rebind names that ``thing`` looks up, for a block;
-    - ``new(cls)``: an instance made without running ``__init__``;
+    - ``new(cls, **attributes)``: an instance made without running ``__init__``, with these attributes
+      set in order (one request to the student's process, not one per attribute);
     - ``replay(exercise, name, calls, hint=None, parameters=None)``: a stand-in function answering
       recorded calls (``parameters``: the names of the function's arguments, for calls by keyword);
     - ``spy(returns=None, update=None, into=None)``: a stand-in that records its calls (``calls(spy)``),
@@ -369,8 +370,11 @@ class LocalSide:
     def replaced(self, thing, **stand_ins):
         return replaced(thing, **stand_ins)
 
-    def new(self, cls):
-        return cls.__new__(cls)
+    def new(self, cls, **attributes):
+        instance = cls.__new__(cls)
+        for name, value in attributes.items():
+            setattr(instance, name, value)
+        return instance
 
     def replay(self, exercise, name, calls, hint=None, parameters=None):
         return Replay(exercise, name, list(calls), hint=hint, parameters=parameters)
@@ -409,10 +413,13 @@ def replay_activation(side, exercise, forward_calls=(), derivative_calls=()):
                           derivative=replay(side, exercise, "act_derivative", derivative_calls))
 
 
-def stand_in_network(side, parameters, grads):
+def stand_in_network(side, parameters, grads, by_identity=False):
     """What an optimizer needs of a network, on ``side``: ``parameters`` and ``grads`` dicts (float
-    copies, put there so that in-place updates can be fetched back)."""
-    return side.namespace(parameters=side.put(_floats(parameters)), grads=side.put(_floats(grads)))
+    copies), read back with ``side.fetch(network.parameters)``. With ``by_identity`` both are ``put``
+    first, so that a test can check that these very dicts reach a function (``side.same``)."""
+    if by_identity:
+        return side.namespace(parameters=side.put(_floats(parameters)), grads=side.put(_floats(grads)))
+    return side.namespace(parameters=_floats(parameters), grads=_floats(grads))
 
 
 LAYER_PARAMETERS = ("A_prev", "W", "b", "act")  # layer()'s arguments, as the notebook defines it
@@ -730,10 +737,8 @@ def test_network_initialize(NeuralNetwork):
 def bare_network(NeuralNetwork, n_x, n_y, n_h, depth, act, parameters):
     """A NeuralNetwork whose attributes are set directly, without running its initialize(), so that
     backward() is tested on its own."""
-    network = student_side(NeuralNetwork).new(NeuralNetwork)
-    network.n_x, network.n_y, network.n_h, network.depth, network.act = n_x, n_y, n_h, depth, act
-    network.parameters = parameters
-    return network
+    return student_side(NeuralNetwork).new(NeuralNetwork, n_x=n_x, n_y=n_y, n_h=n_h, depth=depth, act=act,
+                                           parameters=parameters)
 
 
 def test_network_backward(NeuralNetwork):
@@ -776,7 +781,7 @@ def test_gradient_descent_step(gradient_descent_step):
 def test_gradient_descent(GradientDescent):
     side = student_side(GradientDescent)
     parameters, grads = sigmoid_network()
-    network = stand_in_network(side, parameters, grads)
+    network = stand_in_network(side, parameters, grads, by_identity=True)
     shared = network.parameters, network.grads
     step = side.spy(update={key: SEED[f"step_{key}"] for key in parameters}, into="parameters")  # what a right step leaves
     optimizer = run(8, "GradientDescent(network, learning_rate=0.01)", GradientDescent, network, 0.01)
@@ -810,7 +815,7 @@ def _two_steps(exercise, name, optimizer_class, **settings):
     network = stand_in_network(side, parameters, first)
     optimizer = run(exercise, f"{name}(network, ...)", optimizer_class, network, **settings)
     run(exercise, "the first optimizer.step()", optimizer.step)
-    network.grads = side.put(_floats(second))
+    network.grads = _floats(second)
     run(exercise, "the second optimizer.step()", optimizer.step)
     return side.fetch(network.parameters)
 
