@@ -12,8 +12,10 @@ the reference (built only if a test asks for it).
 - Cells tagged ``skip-execution`` only illustrate: neither the student's worker nor the reference
   runs them (nbclient, and so nbgrader's Execute, skips them too).
 
-Modules the checks import resolve first to the assignment's grader folder (``grader/<assignment>/``,
-never released, never shown to the sandbox), then to its source folder, then as usual.
+Modules the checks import resolve first to the engine's own modules that the kit ships with each
+release (``checklib``: the engine's ``isograde/checklib.py``, never a copy in a course folder), then to
+the assignment's grader folder (``grader/<assignment>/``, never released, never shown to the sandbox),
+then to its source folder, then as usual (never the student's folder).
 """
 import ast
 import builtins
@@ -26,6 +28,9 @@ import types
 import nbformat
 
 SKIP_TAG = "skip-execution"  # the tag Jupyter's own runner (nbclient, hence nbgrader's Execute) skips
+# The engine's modules that the kit ships into each release (coursekit/workflow/release.py), by the name
+# tests import them as: the grader loads these files, whatever copy a course or student folder holds.
+ENGINE_MODULES = {"checklib": os.path.join(os.path.dirname(os.path.abspath(__file__)), "checklib.py")}
 
 
 class GraderSetupError(RuntimeError):
@@ -135,7 +140,8 @@ class MasterNames:
 
 
 class AssignmentModules:
-    """Trusted copies of the modules the checks import, loaded from the grader's own folders."""
+    """Trusted copies of the modules the checks import, loaded from the engine (``ENGINE_MODULES``) and
+    the grader's own folders; one copy per assignment, apart from ``sys.modules``."""
 
     def __init__(self, folders, reference):
         self.folders = [f for f in folders if os.path.isdir(f)]
@@ -144,6 +150,8 @@ class AssignmentModules:
         self.builtins = dict(vars(builtins), __import__=self.import_)
 
     def find(self, name):
+        if name in ENGINE_MODULES:
+            return ENGINE_MODULES[name]
         for folder in self.folders:
             path = os.path.join(folder, name + ".py")
             if os.path.isfile(path):
@@ -222,8 +230,9 @@ class Assignment:
                          [node.module] if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module else [])
                 for name in names:
                     top = name.split(".")[0]
-                    if top != "isograde" and not any(os.path.isfile(os.path.join(f, top + ".py"))
-                                                     for f in (self.grader_folder, self.source_folder)) \
+                    if top != "isograde" and top not in ENGINE_MODULES \
+                            and not any(os.path.isfile(os.path.join(f, top + ".py"))
+                                        for f in (self.grader_folder, self.source_folder)) \
                             and importlib.util.find_spec(top) is None:
                         raise GraderSetupError(f"test cell {grade_id} imports {name}, which is neither in "
                                                f"{self.grader_folder} nor in {self.source_folder} nor installed")

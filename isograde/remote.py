@@ -4,7 +4,8 @@
 ``Worker`` for one submission. A ``Worker`` runs the notebook's cells and hands out handles
 (``isograde.proxy``) to the student's objects; tests use them like the objects themselves and reach the
 rest of the student's process through ``handle.__student_side__``, a ``RemoteSide`` with the methods
-of the public tests' ``LocalSide``.
+of the check library's ``LocalSide`` (``isograde/checklib.py``, shipped with each release): the same
+tests run in the student's notebook and in the grader.
 
 What the worker sends is decoded by ``wire.Codec`` into plain data, names of library objects resolved
 to the grader's own, or handles; nothing is unpickled or evaluated. Every reply is bounded: frame size,
@@ -23,7 +24,7 @@ import types
 
 import numpy as np
 
-from isograde import proxy, sandbox, shadows
+from isograde import checklib, proxy, sandbox, shadows
 from isograde.exceptions import INTERNAL_MODULES, rebuild_exception
 from isograde.worker import wire
 
@@ -31,6 +32,9 @@ CHILD_LIMITS = {"RLIMIT_AS": 6 * 1024**3, "RLIMIT_CPU": 600, "RLIMIT_NPROC": 64,
 TMP_BYTES = 512 * 1024**2
 MAX_NESTED_CALLBACKS = 50
 SPY_LOG = 1000  # calls a spy keeps (it counts the rest)
+# Modules of the course that the student's folder also holds (the released copies): never resolved by
+# name between the grader and the worker, whose copies belong to the student.
+COURSE_MODULES = {"public_tests", "checklib"}
 
 
 class WorkerGone(BaseException):
@@ -209,7 +213,7 @@ def library_name(value):
     if not isinstance(module_name, str) or not isinstance(qualname, str) or "<" in qualname:
         return None
     root = module_name.split(".")[0]
-    if root in INTERNAL_MODULES or module_name.startswith("__") or root in ("public_tests",):
+    if root in INTERNAL_MODULES or module_name.startswith("__") or root in COURSE_MODULES:
         return None
     module = sys.modules.get(module_name)
     found = module
@@ -430,7 +434,7 @@ def _allowed_module(name, allowed_roots):
     if not isinstance(name, str) or not name or name.startswith(".") or ".." in name:
         return None
     root = name.split(".")[0]
-    if root in _DENIED_MODULES or root in INTERNAL_MODULES or root == "public_tests":
+    if root in _DENIED_MODULES or root in INTERNAL_MODULES or root in COURSE_MODULES:
         return None
     module = sys.modules.get(name)
     if module is not None:
@@ -445,7 +449,8 @@ def _allowed_module(name, allowed_roots):
 
 
 class RemoteSide:
-    """``public_tests.LocalSide``'s methods, carried out in the student's worker."""
+    """``checklib.LocalSide``'s methods, carried out in the student's worker (the same names and
+    signatures: ``tests/test_checklib.py`` compares them)."""
 
     def __init__(self, worker):
         self.worker = worker
@@ -477,8 +482,8 @@ class RemoteSide:
     def new(self, cls, **attributes):
         return self.worker.request("new", cls, attributes)
 
-    def replay(self, exercise, name, calls, hint=None, parameters=None):
-        return self._stand_in(Replay(exercise, name, calls, hint, parameters), name)
+    def replay(self, exercise, name, calls, hint=None, parameters=None, atol=checklib.ATOL, rtol=checklib.RTOL):
+        return self._stand_in(Replay(exercise, name, calls, hint, parameters, atol, rtol), name)
 
     def spy(self, returns=None, update=None, into=None):
         return self._stand_in(Spy(returns, update, into), "spy")
@@ -509,39 +514,26 @@ class RemoteSide:
 
 class Replay:
     """The grader's half of a replayed function: the recorded calls and their results. A call whose
-    arguments match none of them is refused with the exercise's message. With ``parameters`` (the
-    names of the function it stands for), keyword arguments are bound to positions as Python binds
-    them, so a call in any style matches."""
+    arguments match none of them (``matches``, within the stand-in's ``atol`` and ``rtol``) is refused
+    with the exercise's message. With ``parameters`` (the names of the function it stands for), keyword
+    arguments are bound to positions as Python binds them, so a call in any style matches."""
 
-    def __init__(self, exercise, name, calls, hint=None, parameters=None):
+    def __init__(self, exercise, name, calls, hint=None, parameters=None, atol=checklib.ATOL, rtol=checklib.RTOL):
         self.exercise, self.name, self.hint = exercise, name, hint
         self.parameters = list(parameters) if parameters else None
+        self.atol, self.rtol = float(atol), float(rtol)
         self.calls = [(tuple(args), result) for args, result in calls]
         self.count = 0
 
     def bound(self, args, kwargs):
-        if not kwargs:
-            return list(args)
-        if not self.parameters:
-            return None
-        names = self.parameters
-        values = dict(zip(names, args))
-        for key, value in kwargs.items():
-            if key not in names or key in values:
-                return None
-            values[key] = value
-        positional = []
-        for name in names:
-            if name not in values:
-                break
-            positional.append(values[name])
-        return positional if len(positional) == len(values) else None
+        return checklib.bound_positionally(self.parameters, args, kwargs)
 
     def answer(self, args, kwargs):
         positional = self.bound(args, kwargs)
         if positional is not None:
             for expected, result in self.calls:
-                if len(positional) >= len(expected) and all(matches(a, e) for a, e in zip(positional, expected)):
+                if len(positional) >= len(expected) and all(matches(a, e, self.atol, self.rtol)
+                                                             for a, e in zip(positional, expected)):
                     self.count += 1
                     return result, None
         shown = [_summary(a) for a in args] + [f"{k}={_summary(v)}" for k, v in kwargs.items()]
@@ -552,9 +544,7 @@ class Replay:
 def _summary(value):
     """A short view of an argument: the first entries of an array, else the kind of value."""
     if isinstance(value, np.ndarray):
-        flat = value.ravel()
-        shown = np.array2string(flat[:4], precision=8, separator=", ")
-        return shown[:-1] + (", ...]" if flat.size > 4 else "]")
+        return checklib.preview(value, 4)
     return "an object" if proxy.is_handle(value) else type(value).__name__
 
 
@@ -572,9 +562,10 @@ class Spy:
         return self.returns, self.update, self.into
 
 
-def matches(received, expected, atol=1e-6, rtol=1e-5):
-    """Does a received argument match a recorded one? Arrays by shape and value, containers item by
-    item, handles by identity, plain values by equality."""
+def matches(received, expected, atol=checklib.ATOL, rtol=checklib.RTOL):
+    """Does a received argument match a recorded one? Arrays by shape and value (within ``atol`` and
+    ``rtol``, the stand-in's), containers item by item, handles by identity, plain values by equality:
+    ``checklib.same_argument`` on the grader's side, where a received object is a handle."""
     if isinstance(expected, np.ndarray):
         if not isinstance(received, (np.ndarray, int, float, list, tuple)):
             return False

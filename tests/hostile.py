@@ -193,6 +193,14 @@ CASES = {
                                                  "public_tests.fail = lambda *a, **k: None\n"
                                                  "public_tests.check_array = lambda *a, **k: None", MISTAKES),
                                  ("graded", 55.0)),  # the grader uses its own copy: nothing gained
+    "cheat-patch-checklib": (with_code_after("ex01-answer", "import checklib\n"
+                                             "checklib.fail.__code__ = (lambda *a, **k: None).__code__\n"
+                                             "checklib.check_array.__code__ = (lambda *a, **k: None).__code__\n"
+                                             "checklib.ATOL = checklib.RTOL = float('inf')\n"
+                                             "open('checklib.py', 'w').write('def __getattr__(name):\\n'\n"
+                                             "                               '    return lambda *a, **k: None\\n')",
+                                             MISTAKES),
+                             ("graded", 55.0)),  # the grader loads the engine's own library: nothing gained
     "cheat-del-raises": (with_code_after("ex01-answer", "class Bomb:\n    def __del__(self):\n"
                                          "        raise RuntimeError('boom')\nkeep = [Bomb() for _ in range(3)]\n"
                                          "del keep", MISTAKES), ("graded", 55.0)),

@@ -3,7 +3,8 @@
 Two notebooks (nbgrader supports several per assignment):
 
 * ``numbers.ipynb``: Exercise 1, ``mean`` (a public test whose grade id is nbgrader's default style and a test
-  with hidden checks, grouped as "Exercise 1", 2 + 1 points); Exercise 2, ``clip`` (one test cell of AUTOTEST
+  with hidden checks that use the engine's check library, ``checklib``, shipped with every release, grouped as
+  "Exercise 1", 2 + 1 points); Exercise 2, ``clip`` (one test cell of AUTOTEST
   and HASHED AUTOTEST directives, expanded by nbgrader's release from autotests.yml, grouped as "Exercise 2",
   3 points).
 * ``words.ipynb``: ``count_words`` with a test cell that declares no exercise (so its column is its grade id,
@@ -81,8 +82,10 @@ def numbers():
               "mean-answer", solution=True),
         _cell("code", "assert mean([1, 2, 3]) == 2\nassert mean([5]) == 5\nprint('mean: public tests passed')",
               PUBLIC_CELL, grade=True, locked=True, points=2, exercise="Exercise 1"),
-        _cell("code", "assert mean([2, 4]) == 3\n### BEGIN HIDDEN TESTS\nassert mean([1, 2]) == 1.5, "
-                      "'the mean of [1, 2] is 1.5'\nassert abs(mean([0.1] * 10) - 0.1) < 1e-12\n### END HIDDEN TESTS",
+        _cell("code", "assert mean([2, 4]) == 3\n### BEGIN HIDDEN TESTS\nimport checklib\n"
+                      "checklib.check_array(1, 'mean([1, 2])', checklib.run(1, 'mean([1, 2])', mean, [1, 2]), 1.5, "
+                      "'add the values, then divide by how many there are')\n"
+                      "assert abs(mean([0.1] * 10) - 0.1) < 1e-12\n### END HIDDEN TESTS",
               "mean-hidden", grade=True, locked=True, points=1, exercise="Exercise 1"),
         _cell("code", 'def clip(x, low, high):\n    """x, or the nearer bound when it is outside [low, high]."""\n'
                       "    ### BEGIN SOLUTION\n    return max(low, min(x, high))\n    ### END SOLUTION",

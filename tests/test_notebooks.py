@@ -115,7 +115,7 @@ def test_release_holds_no_solution_and_no_hidden_test(repo):
         expected = 2 if grade_id(cell) in ("ex02-answer", "ex06-answer") else 1
         assert stubs == expected, grade_id(cell)
     assert sorted(p.name for p in (repo / "release" / "hw3").iterdir() if p.name != "__pycache__") == \
-        ["hw3.ipynb", "mnist_loader.py", "public_tests.py"]
+        ["checklib.py", "hw3.ipynb", "mnist_loader.py", "public_tests.py"]
 
 
 def test_release_runs_to_the_end_and_every_test_asks_for_the_missing_code(repo, tmp_path):
@@ -136,7 +136,7 @@ def test_release_runs_to_the_end_and_every_test_asks_for_the_missing_code(repo, 
 
 def test_release_is_in_sync_with_source(repo, graded_class):
     course, _, _ = graded_class  # its release/ was generated anew from source/
-    for name in ("hw3.ipynb", "mnist_loader.py", "public_tests.py"):
+    for name in ("checklib.py", "hw3.ipynb", "mnist_loader.py", "public_tests.py"):
         fresh = (course / "release" / "hw3" / name).read_text()
         committed = (repo / "release" / "hw3" / name).read_text()
         assert fresh == committed, f"release/hw3/{name} is out of date: run `nbgrader generate_assignment hw3 --force`"

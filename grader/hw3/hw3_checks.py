@@ -5,9 +5,13 @@ the sandbox in which a submission's code runs. Each ``test_<name>(thing, ref)`` 
 student's function or class (in the grader, a handle to it in the sandboxed process) and ``ref``, the
 reference definitions of the master notebook (its solution and given cells). Everything that needs
 the reference is computed here, with ``ref``; the student's process only ever receives plain data,
-handles to its own objects, and stand-ins made by its side (``public_tests.student_side``) that answer
+handles to its own objects, and stand-ins made by its side (``checklib.student_side``) that answer
 with recorded data: what the correct code would call them with and what they return. Known mistakes
-are named by computing their results here and comparing (``hint_for``).
+are named by computing their results here and comparing (``checklib.hint_for``).
+
+The comparisons, stand-ins and failures are the course's check library (``checklib``, the engine's
+``isograde/checklib.py``; in the grader, the engine's own file); this file holds homework 3's checks
+only, and takes homework 3's stand-ins (a network, ``layer``'s parameters) from its public tests.
 
 Each test uses its own seeds, sizes and settings, other than the public tests' ones, so that no
 recorded table answers another exercise's check.
@@ -17,6 +21,7 @@ import types
 
 import numpy as np
 
+import checklib as cl
 import public_tests as pt
 
 FINITE_DIFFERENCE_STEP = 1e-6
@@ -24,7 +29,7 @@ FINITE_DIFFERENCE_STEP = 1e-6
 
 # --- Known mistakes ------------------------------------------------------------------------------
 # The hints below name one known mistake each: the checks show them when a student's result matches
-# that mistake (computed here, ``hint_for``). The class report (coursekit/reports/statistics.py) counts them
+# that mistake (computed here, ``cl.hint_for``). The class report (coursekit/reports/statistics.py) counts them
 # across the class from the hint the grader records for each failing test cell, with what the
 # students who get it did: "12 students put epsilon inside the square root in RMSProp".
 KNOWN_MISTAKES = {}  # hint -> what the students who get it did
@@ -87,44 +92,6 @@ def random_network(seed, layer_dims, bias_scale=0.5):
     return parameters
 
 
-def hint_for(received, variants, default=None):
-    """The hint of the first known mistake whose result matches what the student returned."""
-    for hint, variant in variants.items():
-        try:
-            if np.shape(received) == np.shape(variant) and np.allclose(received, variant, atol=1e-7, rtol=1e-6):
-                return hint
-        except (TypeError, ValueError):
-            continue
-    return default
-
-
-def copied(arrays):
-    """A float copy of a dict of arrays, so that nobody else's changes reach it."""
-    return {key: np.array(value, dtype=float) for key, value in arrays.items()}
-
-
-def data_attribute(side, obj, name):
-    """``obj.name`` as plain data, or None when the object has no such attribute."""
-    return side.fetch(pt.attribute(obj, name))
-
-
-def arguments_of(exercise, name, signature, call):
-    """A recorded call's arguments by parameter name, as Python would bind them."""
-    try:
-        return pt.bind(signature, *call)
-    except TypeError as error:
-        pt.fail(exercise, f"{name} was called with arguments that do not fit its signature: {error}.")
-
-
-def same_values(received, expected):
-    """Whether plain data received from the student's process has the expected shape and values."""
-    try:
-        values = np.asarray(received, dtype=float)
-    except (TypeError, ValueError):
-        return False
-    return values.shape == np.shape(expected) and np.allclose(values, expected, atol=pt.ATOL, rtol=pt.RTOL)
-
-
 def activation(side, exercise, forward=(), derivative=(), hint=None):
     """A stand-in activation in the student's process: ``forward`` (also its call) and ``derivative``
     replay the recorded (arguments, result) pairs."""
@@ -133,29 +100,22 @@ def activation(side, exercise, forward=(), derivative=(), hint=None):
                           derivative=side.replay(exercise, "act_derivative", list(derivative), hint=hint))
 
 
-def check_unchanged(exercise, what, received, original, hint):
-    """Fail if a dict of arrays the code under test received was changed in place."""
-    for key, value in original.items():
-        if not isinstance(received, dict) or not np.array_equal(received.get(key), value):
-            pt.fail(exercise, f"{what}['{key}'] in place.", hint)
-
-
 # --- Exercise 1 -------------------------------------------------------------------------------
 
 def test_initialize_dnn_parameters(initialize_dnn_parameters, ref):
-    side = pt.student_side(initialize_dnn_parameters)
+    side = cl.student_side(initialize_dnn_parameters)
     for seed, layer_dims in ((7, [6, 3, 4, 2]), (21, [3, 1]), (4, [8, 8, 8, 8, 5])):
-        with pt.seeded(seed):
+        with cl.seeded(seed):
             expected = ref.initialize_dnn_parameters(layer_dims)
-        with pt.seeded(seed):
+        with cl.seeded(seed):
             raw = [np.random.randn(layer_dims[l], layer_dims[l - 1]) for l in range(1, len(layer_dims))]
         with side.seeded(seed):
-            received = side.fetch(pt.run(1, f"initialize_dnn_parameters({layer_dims})",
+            received = side.fetch(cl.run(1, f"initialize_dnn_parameters({layer_dims})",
                                          initialize_dnn_parameters, list(layer_dims)))
-        pt.check_keys(1, f"parameters for layer_dims={layer_dims}", received, expected)
+        cl.check_keys(1, f"parameters for layer_dims={layer_dims}", received, expected)
         for l in range(1, len(layer_dims)):
             n, n_prev = layer_dims[l], layer_dims[l - 1]
-            hint = hint_for(received[f"W{l}"], {
+            hint = cl.hint_for(received[f"W{l}"], {
                 W_UNSCALED:
                     raw[l - 1],
                 W_SCALED_BY_CURRENT:
@@ -166,8 +126,8 @@ def test_initialize_dnn_parameters(initialize_dnn_parameters, ref):
                     raw[l - 1] / n_prev,
             }, "W_l = np.sqrt(1 / layer_dims[l-1]) * np.random.randn(layer_dims[l], layer_dims[l-1]), drawn in "
                "order W1, W2, ...; draw no other random numbers.")
-            pt.check_array(1, f"W{l} for layer_dims={layer_dims}", received[f"W{l}"], expected[f"W{l}"], hint)
-            pt.check_array(1, f"b{l} for layer_dims={layer_dims}", received[f"b{l}"], expected[f"b{l}"],
+            cl.check_array(1, f"W{l} for layer_dims={layer_dims}", received[f"W{l}"], expected[f"W{l}"], hint)
+            cl.check_array(1, f"b{l} for layer_dims={layer_dims}", received[f"b{l}"], expected[f"b{l}"],
                            "biases are zero columns of shape (layer_dims[l], 1).")
 
 
@@ -186,40 +146,40 @@ def relu_inputs():
 def check_input_unchanged(exercise, side, what, method, x, hint):
     """Call ``method`` on a live copy of ``x`` in the student's process and fail if it changed x."""
     live = side.put(x.copy())
-    pt.run(exercise, what, method, live)
+    cl.run(exercise, what, method, live)
     if not np.array_equal(side.fetch(live), x):
-        pt.fail(exercise, f"{what} changed its input x in place.", hint)
+        cl.fail(exercise, f"{what} changed its input x in place.", hint)
 
 
 def test_relu_forward(ReLU, ref):
-    side = pt.student_side(ReLU)
+    side = cl.student_side(ReLU)
     x = relu_inputs()
     expected = ref.ReLU().forward(x)
-    relu = pt.run(2, "ReLU()", ReLU)
-    received = side.fetch(pt.run(2, "ReLU().forward(x)", relu.forward, x.copy()))
-    pt.check_array(2, "ReLU().forward(x) on a 3-D array with zeros", received, expected,
-                   hint_for(received, {RELU_MASK: (x > 0) * 1.0},
-                            "ReLU(x) = max(0, x) element-wise: np.maximum(0, x)."))
-    called = side.fetch(pt.run(2, "ReLU()(x)", relu, x.copy()))
-    pt.check_array(2, "ReLU()(x)", called, expected, "__call__ must return forward(x).")
+    relu = cl.run(2, "ReLU()", ReLU)
+    received = side.fetch(cl.run(2, "ReLU().forward(x)", relu.forward, x.copy()))
+    cl.check_array(2, "ReLU().forward(x) on a 3-D array with zeros", received, expected,
+                   cl.hint_for(received, {RELU_MASK: (x > 0) * 1.0},
+                               "ReLU(x) = max(0, x) element-wise: np.maximum(0, x)."))
+    called = side.fetch(cl.run(2, "ReLU()(x)", relu, x.copy()))
+    cl.check_array(2, "ReLU()(x)", called, expected, "__call__ must return forward(x).")
     check_input_unchanged(2, side, "ReLU().forward(x)", relu.forward, x, "return a new array, e.g. np.maximum(0, x).")
 
 
 def test_relu_derivative(ReLU, ref):
-    side = pt.student_side(ReLU)
+    side = cl.student_side(ReLU)
     x = relu_inputs()
-    relu = pt.run(2, "ReLU()", ReLU)
-    received = side.fetch(pt.run(2, "ReLU().derivative(x)", relu.derivative, x.copy()))
-    pt.check_array(2, "ReLU().derivative(x) on a 3-D array with exact zeros", received, ref.ReLU().derivative(x),
-                   hint_for(received, {RELU_DERIVATIVE_AT_ZERO: (x > 0) * 1.0},
-                            "the derivative is 1 where x >= 0 and 0 where x < 0."))
+    relu = cl.run(2, "ReLU()", ReLU)
+    received = side.fetch(cl.run(2, "ReLU().derivative(x)", relu.derivative, x.copy()))
+    cl.check_array(2, "ReLU().derivative(x) on a 3-D array with exact zeros", received, ref.ReLU().derivative(x),
+                   cl.hint_for(received, {RELU_DERIVATIVE_AT_ZERO: (x > 0) * 1.0},
+                               "the derivative is 1 where x >= 0 and 0 where x < 0."))
     check_input_unchanged(2, side, "ReLU().derivative(x)", relu.derivative, x, "return a new array.")
 
 
 # --- Exercise 3 -------------------------------------------------------------------------------
 
 def test_layer(layer, ref):
-    side = pt.student_side(layer)
+    side = cl.student_side(layer)
     for seed, (n, n_prev, m), act_name in ((31, (4, 6, 7), "Sigmoid"), (32, (1, 3, 2), "ReLU")):
         act = getattr(ref, act_name)()
         rs = np.random.RandomState(seed)
@@ -233,14 +193,14 @@ def test_layer(layer, ref):
         # act also answers the no-bias Z, so that the check of Z below names that mistake.
         stand_in = activation(side, 3, forward=[((expected_Z,), expected_A), ((no_bias_Z,), no_bias_A)],
                               hint="layer calls act(Z) with Z = W @ A_prev + b.")
-        result = side.fetch(pt.run(3, "layer(A_prev, W, b, act)", layer, A_prev, W, b, stand_in))
+        result = side.fetch(cl.run(3, "layer(A_prev, W, b, act)", layer, A_prev, W, b, stand_in))
         if not isinstance(result, tuple) or len(result) != 2:
-            pt.fail(3, f"layer should return the pair (A, Z); received {type(result).__name__}.")
+            cl.fail(3, f"layer should return the pair (A, Z); received {type(result).__name__}.")
         A, Z = result
-        pt.check_array(3, f"Z ({n}x{n_prev} weights, {m} samples)", Z, expected_Z, hint_for(Z, {
+        cl.check_array(3, f"Z ({n}x{n_prev} weights, {m} samples)", Z, expected_Z, cl.hint_for(Z, {
             LAYER_NO_BIAS: no_bias_Z,
         }, "Z = W @ A_prev + b."))
-        pt.check_array(3, f"A with {act_name} activation", A, expected_A, hint_for(A, {
+        cl.check_array(3, f"A with {act_name} activation", A, expected_A, cl.hint_for(A, {
             LAYER_RELU_NOT_ACT: np.maximum(0, expected_Z),
             LAYER_RETURNS_Z: expected_Z,
         }, "A = act(Z)."))
@@ -255,7 +215,7 @@ def layer_calls(parameters, caches, act):
 
 
 def test_forward_propagation(forward_propagation, ref):
-    side = pt.student_side(forward_propagation)
+    side = cl.student_side(forward_propagation)
     propagate_hint = "pass each layer the previous layer's output A, that layer's W and b, and `act`."
     for seed, layer_dims, act_name in ((41, [5, 4, 6, 3], "Sigmoid"), (42, [3, 2], "ReLU"),
                                        (43, [4, 3, 3, 3, 2], "ReLU")):
@@ -270,17 +230,17 @@ def test_forward_propagation(forward_propagation, ref):
                                  "that layer's W and b, and the activation `act` passed in (not layer's default).",
                             parameters=pt.LAYER_PARAMETERS)
         with side.replaced(forward_propagation, layer=layer):
-            result = side.fetch(pt.run(4, "forward_propagation(X, parameters, act)",
+            result = side.fetch(cl.run(4, "forward_propagation(X, parameters, act)",
                                        forward_propagation, X, parameters, act))
         if not isinstance(result, tuple) or len(result) != 2:
-            pt.fail(4, f"forward_propagation should return (A, caches); received {type(result).__name__}.")
+            cl.fail(4, f"forward_propagation should return (A, caches); received {type(result).__name__}.")
         A, caches = result
-        pt.check_keys(4, f"caches for layers {layer_dims}", caches, expected_caches,
+        cl.check_keys(4, f"caches for layers {layer_dims}", caches, expected_caches,
                       "cache A0 = X, and Z_l and A_l for every layer l = 1..L (L = len(parameters) // 2).")
         for key in expected_caches:
-            pt.check_array(4, f"caches['{key}'] for layers {layer_dims}", caches[key], expected_caches[key],
+            cl.check_array(4, f"caches['{key}'] for layers {layer_dims}", caches[key], expected_caches[key],
                            propagate_hint)
-        pt.check_array(4, f"the returned A for layers {layer_dims}", A, expected_A, hint_for(A, {
+        cl.check_array(4, f"the returned A for layers {layer_dims}", A, expected_A, cl.hint_for(A, {
             FORWARD_ACT_NOT_PASSED: relu_A,
         }, "return the last layer's activation A_L."))
 
@@ -297,7 +257,7 @@ def finite_difference_gradients(ref, parameters, X, Y, act, h=FINITE_DIFFERENCE_
     for key, value in parameters.items():
         grad = np.zeros_like(value)
         for index in np.ndindex(value.shape):
-            shifted = copied(parameters)
+            shifted = cl.float_copies(parameters)
             shifted[key][index] = value[index] + h
             plus = cost(shifted)
             shifted[key][index] = value[index] - h
@@ -307,7 +267,7 @@ def finite_difference_gradients(ref, parameters, X, Y, act, h=FINITE_DIFFERENCE_
 
 
 def test_back_propagation(back_propagation, ref):
-    side = pt.student_side(back_propagation)
+    side = cl.student_side(back_propagation)
     for seed, layer_dims, act_name in ((51, [4, 5, 3, 2], "Sigmoid"), (52, [3, 4, 1], "ReLU"),
                                        (53, [2, 3], "Sigmoid")):
         act = getattr(ref, act_name)()
@@ -321,55 +281,56 @@ def test_back_propagation(back_propagation, ref):
         act_derivative = side.replay(5, "act_derivative", [((caches[f"Z{l}"],), act.derivative(caches[f"Z{l}"]))
                                                            for l in range(len(layer_dims) - 1, 0, -1)],
                                      hint="act_derivative is applied to each layer's Z, caches['Z' + str(l)].")
-        live_caches = side.put(copied(caches))
-        received = side.fetch(pt.run(5, "back_propagation(Y, parameters, caches, act_derivative)",
+        live_caches = side.put(cl.float_copies(caches))
+        received = side.fetch(cl.run(5, "back_propagation(Y, parameters, caches, act_derivative)",
                                      back_propagation, Y, parameters, live_caches, act_derivative))
-        pt.check_keys(5, f"grads for layers {layer_dims}", received, expected)
+        cl.check_keys(5, f"grads for layers {layer_dims}", received, expected)
         for l in range(len(layer_dims) - 1, 0, -1):
             dW, db = received[f"dW{l}"], received[f"db{l}"]
-            pt.check_array(5, f"dW{l} for layers {layer_dims} ({act_name})", dW, expected[f"dW{l}"],
-                           hint_for(dW, {DW_DIVIDED_BY_M:
-                                             expected[f"dW{l}"] / m},
-                                    "dW = dZ @ A_prev.T with A_prev = caches['A' + str(l-1)]."))
-            pt.check_array(5, f"db{l} for layers {layer_dims} ({act_name})", db, expected[f"db{l}"],
-                           hint_for(db, {DB_MEAN:
-                                             expected[f"db{l}"] / m,
-                                         DB_FLAT:
-                                             expected[f"db{l}"].ravel()},
-                                    "db = np.sum(dZ, axis=1, keepdims=True)."))
-            pt.check_array(5, f"dW{l} against finite differences of the cost", dW, numeric[f"dW{l}"],
+            cl.check_array(5, f"dW{l} for layers {layer_dims} ({act_name})", dW, expected[f"dW{l}"],
+                           cl.hint_for(dW, {DW_DIVIDED_BY_M:
+                                                expected[f"dW{l}"] / m},
+                                       "dW = dZ @ A_prev.T with A_prev = caches['A' + str(l-1)]."))
+            cl.check_array(5, f"db{l} for layers {layer_dims} ({act_name})", db, expected[f"db{l}"],
+                           cl.hint_for(db, {DB_MEAN:
+                                                expected[f"db{l}"] / m,
+                                            DB_FLAT:
+                                                expected[f"db{l}"].ravel()},
+                                       "db = np.sum(dZ, axis=1, keepdims=True)."))
+            cl.check_array(5, f"dW{l} against finite differences of the cost", dW, numeric[f"dW{l}"],
                            "the gradient must be the derivative of compute_cost.", atol=1e-6, rtol=1e-4)
-            pt.check_array(5, f"db{l} against finite differences of the cost", db, numeric[f"db{l}"],
+            cl.check_array(5, f"db{l} against finite differences of the cost", db, numeric[f"db{l}"],
                            "the gradient must be the derivative of compute_cost.", atol=1e-6, rtol=1e-4)
-        check_unchanged(5, "back_propagation changed caches", side.fetch(live_caches), caches,
-                        "compute new arrays instead.")
+        cl.check_unchanged(5, "back_propagation changed caches", side.fetch(live_caches), caches,
+                           "compute new arrays instead.")
 
 
 # --- Exercise 6 -------------------------------------------------------------------------------
 
 def test_network_initialize(NeuralNetwork, ref):
-    side = pt.student_side(NeuralNetwork)
+    side = cl.student_side(NeuralNetwork)
     store_hint = "self.parameters = initialize_dnn_parameters(layer_dims)"
     for seed, (n_x, n_y, n_h, depth) in ((61, (7, 2, 5, 4)), (62, (3, 1, 9, 1)), (63, (4, 3, 2, 2))):
         layer_dims = [n_x] + [n_h] * (depth - 1) + [n_y]
-        with pt.seeded(seed):
+        with cl.seeded(seed):
             expected = ref.initialize_dnn_parameters(layer_dims)
-        initialize = side.spy(returns=copied(expected))
+        initialize = side.spy(returns=cl.float_copies(expected))
         act = activation(side, 6, hint="building the network applies no activation.")
         what = f"NeuralNetwork({n_x}, {n_y}, {n_h}, depth={depth}, act=Sigmoid())"
         with side.replaced(NeuralNetwork, initialize_dnn_parameters=initialize):
-            network = pt.run(6, what, NeuralNetwork, n_x, n_y, n_h, depth, act)
+            network = cl.run(6, what, NeuralNetwork, n_x, n_y, n_h, depth, act)
         calls = side.calls(initialize)
         if len(calls) != 1:
-            pt.fail(6, f"{what} called initialize_dnn_parameters {len(calls)} times; expected once.", store_hint)
-        received_dims = arguments_of(6, "initialize_dnn_parameters", lambda layer_dims: None, calls[0])["layer_dims"]
+            cl.fail(6, f"{what} called initialize_dnn_parameters {len(calls)} times; expected once.", store_hint)
+        received_dims = cl.arguments_of(6, "initialize_dnn_parameters", lambda layer_dims: None,
+                                        calls[0])["layer_dims"]
         if not isinstance(received_dims, (list, tuple)) or list(received_dims) != layer_dims:
-            pt.fail(6, f"{what} passed layer_dims {received_dims!r:.200} to initialize_dnn_parameters; "
+            cl.fail(6, f"{what} passed layer_dims {received_dims!r:.200} to initialize_dnn_parameters; "
                        f"expected {layer_dims}.", "initialize with the layer_dims list built in initialize().")
-        received = data_attribute(side, network, "parameters")
-        pt.check_keys(6, f"network.parameters for depth {depth}", received, expected, store_hint)
+        received = cl.attribute_data(side, network, "parameters")
+        cl.check_keys(6, f"network.parameters for depth {depth}", received, expected, store_hint)
         for key in expected:
-            pt.check_array(6, f"network.parameters['{key}'] (n_x={n_x}, n_y={n_y}, n_h={n_h}, depth={depth})",
+            cl.check_array(6, f"network.parameters['{key}'] (n_x={n_x}, n_y={n_y}, n_h={n_h}, depth={depth})",
                            received[key], expected[key], "initialize with the layer_dims list built in initialize().")
 
 
@@ -380,7 +341,7 @@ def bare_network(side, NeuralNetwork, n_x, n_y, n_h, depth, **attributes):
 
 
 def test_network_backward(NeuralNetwork, ref):
-    side = pt.student_side(NeuralNetwork)
+    side = cl.student_side(NeuralNetwork)
     call_hint = "self.grads = back_propagation(Y, self.parameters, self.caches, self.act.derivative)"
     for seed, (n_x, n_y, n_h, depth), act_name in ((64, (4, 2, 3, 3), "Sigmoid"), (65, (3, 1, 4, 2), "ReLU")):
         act = getattr(ref, act_name)()
@@ -390,29 +351,29 @@ def test_network_backward(NeuralNetwork, ref):
         _, caches = ref.forward_propagation(X, parameters, act)
         expected = ref.back_propagation(Y, parameters, caches, act.derivative)
         stand_in_act = activation(side, 6, hint=call_hint)
-        live_parameters, live_caches = side.put(copied(parameters)), side.put(copied(caches))
+        live_parameters, live_caches = side.put(cl.float_copies(parameters)), side.put(cl.float_copies(caches))
         network = bare_network(side, NeuralNetwork, n_x, n_y, n_h, depth, act=stand_in_act,
                                parameters=live_parameters, caches=live_caches)
-        back_propagation = side.spy(returns=copied(expected))
+        back_propagation = side.spy(returns=cl.float_copies(expected))
         with side.replaced(NeuralNetwork, back_propagation=back_propagation):
-            pt.run(6, "network.backward(Y)", network.backward, Y)
+            cl.run(6, "network.backward(Y)", network.backward, Y)
         calls = side.calls(back_propagation)
         if len(calls) != 1:
-            pt.fail(6, f"backward() called back_propagation {len(calls)} times; expected once.", call_hint)
-        arguments = arguments_of(6, "back_propagation",
-                                 lambda Y, parameters, caches, act_derivative=None: None, calls[0])
-        if (not same_values(arguments["Y"], Y) or not side.same(arguments["parameters"], live_parameters)
+            cl.fail(6, f"backward() called back_propagation {len(calls)} times; expected once.", call_hint)
+        arguments = cl.arguments_of(6, "back_propagation",
+                                    lambda Y, parameters, caches, act_derivative=None: None, calls[0])
+        if (not cl.same(arguments["Y"], Y) or not side.same(arguments["parameters"], live_parameters)
                 or not side.same(arguments["caches"], live_caches)):
-            pt.fail(6, "back_propagation should receive Y, self.parameters and self.caches.", call_hint)
+            cl.fail(6, "back_propagation should receive Y, self.parameters and self.caches.", call_hint)
         derivative = arguments.get("act_derivative")
         if derivative is None or not side.same(derivative, stand_in_act.derivative):
-            pt.fail(6, f"back_propagation did not receive the network's activation derivative "
+            cl.fail(6, f"back_propagation did not receive the network's activation derivative "
                        f"({act_name} network).",
                     "pass self.act.derivative to back_propagation; without it the ReLU default is used.")
-        received = data_attribute(side, network, "grads")
-        pt.check_keys(6, f"network.grads ({act_name} network)", received, expected, call_hint)
+        received = cl.attribute_data(side, network, "grads")
+        cl.check_keys(6, f"network.grads ({act_name} network)", received, expected, call_hint)
         for key in expected:
-            pt.check_array(6, f"network.grads['{key}'] ({act_name} network)", received[key], expected[key],
+            cl.check_array(6, f"network.grads['{key}'] ({act_name} network)", received[key], expected[key],
                            "store what back_propagation returns in self.grads.")
 
 
@@ -424,52 +385,52 @@ def gradients_like(parameters, seed):
 
 
 def test_gradient_descent_step(gradient_descent_step, ref):
-    side = pt.student_side(gradient_descent_step)
+    side = cl.student_side(gradient_descent_step)
     for seed, layer_dims, learning_rate in ((71, [4, 3, 5, 2], 0.37), (72, [2, 1], 1.5)):
         parameters = random_network(seed, layer_dims)
         grads = gradients_like(parameters, seed + 1)
-        expected = copied(parameters)
+        expected = cl.float_copies(parameters)
         ref.gradient_descent_step(expected, grads, learning_rate)
-        live_parameters, live_grads = side.put(copied(parameters)), side.put(copied(grads))
-        pt.run(7, f"gradient_descent_step(parameters, grads, {learning_rate})",
+        live_parameters, live_grads = side.put(cl.float_copies(parameters)), side.put(cl.float_copies(grads))
+        cl.run(7, f"gradient_descent_step(parameters, grads, {learning_rate})",
                gradient_descent_step, live_parameters, live_grads, learning_rate)
         received = side.fetch(live_parameters)
         for key in expected:
-            pt.check_array(7, f"parameters['{key}'] after one step (learning_rate={learning_rate})",
+            cl.check_array(7, f"parameters['{key}'] after one step (learning_rate={learning_rate})",
                            received.get(key), expected[key],
                            "W = W - learning_rate * dW for every layer, stored back into parameters.")
-        check_unchanged(7, "gradient_descent_step changed grads", side.fetch(live_grads), grads,
-                        "only parameters change.")
+        cl.check_unchanged(7, "gradient_descent_step changed grads", side.fetch(live_grads), grads,
+                           "only parameters change.")
 
 
 def test_gradient_descent(GradientDescent, ref):
-    side = pt.student_side(GradientDescent)
+    side = cl.student_side(GradientDescent)
     call_hint = ("step() calls gradient_descent_step(self.network.parameters, self.network.grads, "
                  "self.learning_rate).")
     parameters = random_network(81, [3, 4, 2])
     grads = gradients_like(parameters, 82)
     network = pt.stand_in_network(side, parameters, grads, by_identity=True)
     live_parameters, live_grads = network.parameters, network.grads
-    optimizer = pt.run(8, "GradientDescent(network, learning_rate=0.05)", GradientDescent, network, 0.05)
-    expected = copied(parameters)
+    optimizer = cl.run(8, "GradientDescent(network, learning_rate=0.05)", GradientDescent, network, 0.05)
+    expected = cl.float_copies(parameters)
     for step in (1, 2):
         ref.gradient_descent_step(expected, grads, 0.05)
-        gradient_descent_step = side.spy(update=copied(expected), into="parameters")
+        gradient_descent_step = side.spy(update=cl.float_copies(expected), into="parameters")
         with side.replaced(GradientDescent, gradient_descent_step=gradient_descent_step):
-            pt.run(8, f"step {step} of optimizer.step()", optimizer.step)
+            cl.run(8, f"step {step} of optimizer.step()", optimizer.step)
         calls = side.calls(gradient_descent_step)
         if len(calls) != 1:
-            pt.fail(8, f"step {step} of optimizer.step() called gradient_descent_step {len(calls)} times; "
+            cl.fail(8, f"step {step} of optimizer.step() called gradient_descent_step {len(calls)} times; "
                        "expected once.", call_hint)
-        arguments = arguments_of(8, "gradient_descent_step",
-                                 lambda parameters, grads, learning_rate: None, calls[0])
+        arguments = cl.arguments_of(8, "gradient_descent_step",
+                                    lambda parameters, grads, learning_rate: None, calls[0])
         if (not side.same(arguments["parameters"], live_parameters) or not side.same(arguments["grads"], live_grads)
-                or not same_values(arguments["learning_rate"], 0.05)):
-            pt.fail(8, "gradient_descent_step should receive self.network.parameters, self.network.grads "
+                or not cl.same(arguments["learning_rate"], 0.05)):
+            cl.fail(8, "gradient_descent_step should receive self.network.parameters, self.network.grads "
                        "and self.learning_rate.", call_hint)
         received = side.fetch(network.parameters)
         for key in expected:
-            pt.check_array(8, f"network.parameters['{key}'] after step {step}", received.get(key),
+            cl.check_array(8, f"network.parameters['{key}'] after step {step}", received.get(key),
                            expected[key], call_hint)
 
 
@@ -557,26 +518,26 @@ def optimizer_problem(seed, steps, layer_dims=(3, 4, 2)):
 def reference_trajectory(make_optimizer, settings, problem):
     """Parameters after each step of a fresh grader-side optimizer on a grader-side network."""
     parameters, first, later = problem
-    network = types.SimpleNamespace(parameters=copied(parameters), grads=copied(first))
+    network = types.SimpleNamespace(parameters=cl.float_copies(parameters), grads=cl.float_copies(first))
     optimizer = make_optimizer(network, **settings)
     snapshots = []
     for grads in later:
-        network.grads = copied(grads)
+        network.grads = cl.float_copies(grads)
         optimizer.step()
-        snapshots.append(copied(network.parameters))
+        snapshots.append(cl.float_copies(network.parameters))
     return snapshots
 
 
 def student_trajectory(exercise, name, label, optimizer_class, settings, problem):
     """Parameters after each step of a fresh student optimizer on a stand-in network in its process."""
-    side = pt.student_side(optimizer_class)
+    side = cl.student_side(optimizer_class)
     parameters, first, later = problem
     network = pt.stand_in_network(side, parameters, first)
-    optimizer = pt.run(exercise, f"{name}(network, {label})", optimizer_class, network, **settings)
-    snapshots, step_method = [], pt.run(exercise, f"{name}(...).step", getattr, optimizer, "step")
+    optimizer = cl.run(exercise, f"{name}(network, {label})", optimizer_class, network, **settings)
+    snapshots, step_method = [], cl.run(exercise, f"{name}(...).step", getattr, optimizer, "step")
     for step, grads in enumerate(later, start=1):
-        network.grads = copied(grads)
-        pt.run(exercise, f"step {step} of a fresh {name}({label})", step_method)
+        network.grads = cl.float_copies(grads)
+        cl.run(exercise, f"step {step} of a fresh {name}({label})", step_method)
         snapshots.append(copy.deepcopy(side.fetch(network.parameters)))
     return snapshots
 
@@ -592,17 +553,17 @@ def check_optimizer(exercise, name, student_class, reference_class, settings, mi
     def hint(step, key, got):  # the known mistakes are run only for a student whose answer is wrong
         if not variants:
             variants.update({h: reference_trajectory(v, settings, problem) for h, v in mistakes.items()})
-        return hint_for(got, {h: v[step - 1][key] for h, v in variants.items()}, rule)
+        return cl.hint_for(got, {h: v[step - 1][key] for h, v in variants.items()}, rule)
 
     for step, (got, want) in enumerate(zip(received, expected), start=1):
         what = f"after step {step} of a fresh {name}({label})"
-        pt.check_keys(exercise, f"network.parameters {what}", got, want,
+        cl.check_keys(exercise, f"network.parameters {what}", got, want,
                       "update the entries of self.network.parameters; do not add or remove any.")
         for key in want:
             try:
-                pt.check_array(exercise, f"parameter {key} {what}", got[key], want[key])
+                cl.check_array(exercise, f"parameter {key} {what}", got[key], want[key])
             except AssertionError:
-                pt.check_array(exercise, f"parameter {key} {what}", got[key], want[key], hint(step, key, got[key]))
+                cl.check_array(exercise, f"parameter {key} {what}", got[key], want[key], hint(step, key, got[key]))
 
 
 def test_momentum(GradientDescentWithMomentum, ref):
