@@ -41,6 +41,7 @@ from nbconvert.preprocessors import Preprocessor
 from pygments.token import STANDARD_TYPES
 
 from coursekit import TEMPLATES  # noqa: E402,F401 (the kit's templates folder: nbgrader_config.py names it here)
+from isograde.verdicts import VERDICT_KEY  # noqa: E402
 NBGRADER_TEMPLATES = os.path.join(os.path.dirname(os.path.abspath(nbgrader.__file__)), "server_extensions",
                                   "formgrader", "templates")
 FORMGRADE_TEMPLATE = "coursekit-formgrade"
@@ -190,7 +191,7 @@ def markdown2html(context, source):
 SHOWN_MIME = ("text/plain", "text/html", "text/markdown", "text/latex", "image/png", "image/jpeg", "image/gif",
               "image/svg+xml")
 _GRADE_ID = re.compile(r"[A-Za-z0-9_.\-]{1,200}")
-_KEPT_CELL_METADATA = ("nbgrader", "tags", "isograde")
+_KEPT_CELL_METADATA = ("nbgrader", "tags", VERDICT_KEY)
 
 
 class SafeNotebook(Preprocessor):

@@ -14,7 +14,6 @@ whole notebook has a time budget too (``submission_timeout``): cells left when i
 """
 import contextlib
 import dataclasses
-import enum
 import time
 
 from isograde.exceptions import raised_by_student
@@ -25,36 +24,9 @@ from isograde.files import FolderSync
 from isograde.remote import WorkerGone
 from isograde.outputs import SUBMITTED_NOTE, _as_submitted, _error, _outputs_by_id, student_output, test_output  # noqa: F401
 from isograde.testcell import TestSession
+from isograde.verdicts import VERDICT_KEY, Outcome, Verdict  # noqa: F401 (the engine's contract, also read here)
 
 MAX_RESTARTS = 4
-# A test cell's metadata key for what the grader itself concluded, apart from the outputs (which can
-# quote the student's own words): see Verdict.
-VERDICT_KEY = "isograde"
-
-
-
-class Outcome(str, enum.Enum):
-    """How a test cell ended, as the grader saw it."""
-    PASSED = "passed"          # no error output
-    FAILED = "failed"          # the test raised (an assertion, or the student's code raised)
-    TIMEOUT = "timeout"        # the cell ran past its time limit
-    WORKER_DIED = "worker-died"  # the student's code ended or broke its process
-    NOT_RUN = "not-run"        # the notebook's time budget was spent, or the worker could not restart
-    SETUP = "setup"            # the grader's reference could not give what the check needs
-
-
-@dataclasses.dataclass
-class Verdict:
-    """What the grader concluded of one test cell, written into its metadata (``VERDICT_KEY``) by the
-    grader: whatever the submitted file held there is replaced."""
-    outcome: Outcome = Outcome.PASSED
-    hint: str | None = None      # the hint the check attached to its failure (never the student's)
-    hidden: bool = False         # the failure came from a hidden-tests region of the cell
-    student_error: str | None = None  # the class of the student's exception that ended the test
-
-    def as_metadata(self):
-        return {"outcome": self.outcome.value, "hint": self.hint, "hidden": self.hidden,
-                "student_error": self.student_error}
 
 
 class Timings(dict):

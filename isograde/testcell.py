@@ -224,6 +224,7 @@ class TestSession:
         self.shadowable = assignment.names.defined & set(vars(builtins))
         self.student_names = set()  # the student's global names when the current test cell started
         self.prefetched = None      # (request number it is valid for, {name: ["found", value] | ["missing", None]})
+        self.wanted_by_source = {}
         self.namespace = TestNamespace(self)
 
     # names ----------------------------------------------------------------------------------------
@@ -244,7 +245,12 @@ class TestSession:
 
     def _wanted(self, source):
         """The student's globals this cell reads before binding them itself, fetched with its start
-        (one request instead of one per name; see ``resolve``)."""
+        (one request instead of one per name; see ``resolve``). Worked out once per cell source."""
+        if source not in self.wanted_by_source:
+            self.wanted_by_source[source] = self._names_read(source)
+        return self.wanted_by_source[source]
+
+    def _names_read(self, source):
         try:
             tree = ast.parse(grader_shell().transform_cell(source))
         except Exception:

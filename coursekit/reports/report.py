@@ -40,6 +40,7 @@ from coursekit.gradebook import cell_scores
 from coursekit.studenthtml import STATIC_PAGE_CSP_META
 from coursekit.standing import FAILED, MISSING, SCORED, standings
 from coursekit.records import gradebook_url, sqlite_file
+from isograde.verdicts import Outcome, Verdict
 
 TOP_MESSAGES = 5
 WEAKEST = 3
@@ -69,8 +70,8 @@ def normalise_message(text):
 def cell_failure(cell):
     """The normalised failure message of an executed grade cell, or None if it shows no failure. Any
     JSON is survived: parts of the wrong type count as absent."""
-    verdict = as_dict(as_dict(as_dict(cell).get("metadata")).get("isograde"))
-    check_failed = verdict.get("outcome") == "failed" and not verdict.get("student_error")
+    verdict = Verdict.read(as_dict(cell))
+    check_failed = verdict is not None and verdict.outcome is Outcome.FAILED and not verdict.student_error
     outputs = [as_dict(output) for output in as_list(as_dict(cell).get("outputs"))]
     for output in outputs:
         if output.get("output_type") == "error":

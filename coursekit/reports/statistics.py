@@ -25,9 +25,9 @@ from dataclasses import dataclass, field
 from coursekit.workflow.export import FIELDS, NOT_GRADED_YET
 from coursekit.studentfiles import Refused
 from coursekit.errors import InputError
+from isograde.verdicts import Verdict
 
 WEAK_CORRELATION = 0.2  # below this (but not negative), a check separates strong and weak submissions weakly
-VERDICT_KEY = "isograde"  # isograde.grading.VERDICT_KEY (not imported: the report needs no engine)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -135,10 +135,10 @@ def recorded_hints(notebook_path):
             continue
         metadata = as_dict(cell.get("metadata"))
         meta = as_dict(metadata.get("nbgrader"))
-        verdict = as_dict(metadata.get(VERDICT_KEY))
+        verdict = Verdict.read(cell)
         if meta.get("grade") and not meta.get("solution") and isinstance(meta.get("grade_id"), str) \
-                and isinstance(verdict.get("hint"), str):
-            hints[meta["grade_id"]] = verdict["hint"]
+                and verdict is not None and verdict.hint is not None:
+            hints[meta["grade_id"]] = verdict.hint
     return hints
 
 

@@ -15,6 +15,7 @@ import coursekit
 from coursekit import studenthtml
 from coursekit.gradebook import NbgraderError, nbgrader
 from coursekit.errors import StepFailed
+from isograde.verdicts import Verdict
 
 STUDENT_MARK = "[printed by the submitted code during this test]\n"  # isograde.testcell.STUDENT_MARK
 
@@ -45,10 +46,9 @@ class ShortTracebacks(NbGraderPreprocessor):
     def preprocess_cell(self, cell, resources, index):
         if cell.cell_type != "code" or not utils.is_grade(cell):
             return cell, resources
-        verdict = cell.get("metadata", {}).get("isograde")
-        verdict = verdict if isinstance(verdict, dict) else {}
+        verdict = Verdict.read(cell) or Verdict()
         hidden_region = "BEGIN HIDDEN TESTS" in "".join(cell.get("source", ""))
-        guarded = self.hidden_failures != "message" and (verdict.get("hidden") or hidden_region)
+        guarded = self.hidden_failures != "message" and (verdict.hidden or hidden_region)
         kept = []
         for output in cell.get("outputs", []):
             if guarded and output.get("output_type") == "stream" and str(output.get("text", "")).startswith(STUDENT_MARK):
@@ -63,14 +63,13 @@ class ShortTracebacks(NbGraderPreprocessor):
 
     def _shown(self, output, verdict):
         name, message = str(output.get("ename", "Error")), str(output.get("evalue", ""))
-        if verdict.get("hidden") and self.hidden_failures != "message":
-            student = verdict.get("student_error")
+        if verdict.hidden and self.hidden_failures != "message":
+            student = verdict.student_error
             lines = [f"A hidden test failed: your code raised {student}." if student else "A hidden test failed."]
-            hint = verdict.get("hint")
-            if self.hidden_failures == "hint" and isinstance(hint, str) and hint:
-                lines.append(f"Hint: {hint}")
+            if self.hidden_failures == "hint" and verdict.hint:
+                lines.append(f"Hint: {verdict.hint}")
             return lines
-        if verdict.get("student_error") and len(message) > self.student_message_limit:
+        if verdict.student_error and len(message) > self.student_message_limit:
             message = message[:self.student_message_limit] + " [...]"
         return _short_form(name, message)
 

@@ -26,6 +26,9 @@ from multiprocessing import get_context
 
 from coursekit import preflight
 from coursekit import records as status_store
+from isograde.verdicts import Outcome, Verdict
+
+INTERRUPTED = (Outcome.TIMEOUT, Outcome.WORKER_DIED)
 
 STAGING = ".coursekit-{step}-{pid}"  # a process's staging folder in the course root, beside autograded/
 MAX_POOL_RESTARTS = 3
@@ -281,13 +284,14 @@ def interrupted_cells(course_root, assignment, student, notebooks):
         except (BadNotebook, Refused, OSError):
             continue
         for index, cell in enumerate(as_dict(cell) for cell in cells):
-            for output in as_list(cell.get("outputs")):
-                output = as_dict(output)
-                if output.get("output_type") == "error" and output.get("ename") in ("CellTimeoutError",
-                                                                                   "WorkerDied"):
-                    grade_id = as_dict(as_dict(cell.get("metadata")).get("nbgrader")).get("grade_id")
-                    found.append(f"{name} cell {index}" + (f" ({grade_id})" if isinstance(grade_id, str) else ""))
-                    break
+            verdict = Verdict.read(cell)  # a test cell: the grader's verdict; a student's cell: the engine's error
+            interrupted = verdict.outcome in INTERRUPTED if verdict is not None else any(
+                as_dict(output).get("output_type") == "error"
+                and as_dict(output).get("ename") in ("CellTimeoutError", "WorkerDied")
+                for output in as_list(cell.get("outputs")))
+            if interrupted:
+                grade_id = as_dict(as_dict(cell.get("metadata")).get("nbgrader")).get("grade_id")
+                found.append(f"{name} cell {index}" + (f" ({grade_id})" if isinstance(grade_id, str) else ""))
     return found
 
 

@@ -14,6 +14,9 @@ from .objects import ObjectOps
 from .shell import Outputs, OutputStream
 
 MESSAGE_LIMIT, TRACE_LIMIT = 2000, 5000
+# requests that run none of the student's code, so cannot change the folder: no fingerprint in their reply
+NO_STUDENT_CODE = {"make", "put", "names", "cell_start", "seed", "unseed", "random_seed", "patch", "unpatch",
+                   "write_files", "delete_files", "list_files", "read_files"}
 
 
 class Child(Holding, ObjectOps, FolderOps):
@@ -53,7 +56,7 @@ class Child(Holding, ObjectOps, FolderOps):
             finally:
                 sys.stdout, sys.stderr, shell.outputs = saved
             reply.append(outputs.take() if outputs.items else [])
-            reply.append(folder_fingerprint())
+            reply.append(None if operation in NO_STUDENT_CODE else folder_fingerprint())
             self.send(reply, number)
 
     def send(self, reply, number=None):
