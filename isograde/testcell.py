@@ -18,6 +18,7 @@ code the test calls prints into the cell's outputs, marked as the student's.
 import ast
 import builtins
 import contextlib
+import functools
 import inspect
 import os
 import random
@@ -210,6 +211,10 @@ def grader_shell():
     global _SHELL
     if _SHELL is None:
         _SHELL = new_shell(GraderShell)
+        # IPython's static transformations (magics, !cmd) are a function of the source alone, and the same
+        # test cells run for every submission: each is transformed once
+        manager = _SHELL.input_transformer_manager
+        manager.transform_cell = functools.lru_cache(maxsize=1024)(manager.transform_cell)
     return _SHELL
 
 
