@@ -273,12 +273,11 @@ def test_instructor_grades_the_written_answer_in_the_formgrader(lab):
     assert driver.find_element("id", "ex11-adam").get_attribute("placeholder") == "11"
     assert "RMSProp and Adam brought the training loss down fastest" in driver.page_source
     assert "Rubric for the grader" in driver.page_source  # above the answer, for the grader only
-    scroll_to(driver, score)
-    score.click()
+    browser.click_when_clear(driver, score)  # the page may still be laying out its maths and images
     score.send_keys(Keys.CONTROL, "a")
     score.send_keys("4")
     comment_box = driver.find_element("id", f"{WRITTEN}-comment")
-    comment_box.click()  # leaving the score box saves it
+    browser.click_when_clear(driver, comment_box)  # leaving the score box saves it
     comment = "Right optimizer and a clear reason; say which one had the lowest test loss."
     comment_box.send_keys(comment)
     answer_panel = score.find_element("xpath", "./ancestor::div[contains(@class, 'nbgrader_cell')]")
