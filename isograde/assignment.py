@@ -20,6 +20,7 @@ then to its source folder, then as usual (never the student's folder).
 import ast
 import builtins
 import contextlib
+import functools
 import importlib.util
 import os
 import sys
@@ -236,6 +237,15 @@ class Assignment:
                             and importlib.util.find_spec(top) is None:
                         raise GraderSetupError(f"test cell {grade_id} imports {name}, which is neither in "
                                                f"{self.grader_folder} nor in {self.source_folder} nor installed")
+
+    @functools.cached_property
+    def given_sources(self):
+        """The sources of the master's given code cells: neither solution nor test cells, nothing nbgrader
+        would clear. Every student receives them as they are, so the worker may hold them (the zygote
+        prepares them once for all submissions); never a solution or a test."""
+        markers = ("BEGIN SOLUTION", "BEGIN HIDDEN", "BEGIN MARK SCHEME")
+        return tuple(c.source for c in self.master.cells if c.cell_type == "code" and not nbgrader_of(c).get("solution")
+                and not nbgrader_of(c).get("grade") and not any(m in c.source for m in markers))
 
     def secrets(self):
         """Paths whose mention inside the sandbox would reveal where the grader keeps its files."""

@@ -99,6 +99,7 @@ class GradeInSandbox(Execute):
         if zygote is None or not zygote.alive():
             with TIMINGS.phase("sandbox"):
                 zygote = Zygote(sandboxed=self.sandbox, secrets=assignment.secrets(), memory=self.worker_memory)
+        zygote.warm(assignment.given_sources)
         _ZYGOTES[key] = zygote  # the most recently used last
         while len(_ZYGOTES) > MAX_ZYGOTES:  # a long process (the formgrader) grading many courses keeps a few
             _ZYGOTES.pop(next(iter(_ZYGOTES))).close()

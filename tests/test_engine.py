@@ -136,3 +136,30 @@ def test_a_loop_in_one_exercise_costs_that_exercise_only(assignment, zygote):
     failed = {gid for gid, outputs in result.items() if any(o.output_type == "error" for o in outputs) and gid}
     assert failed == {"ex09-momentum"}
     assert "timed out" in next(o.evalue for o in result["ex09-momentum"] if o.output_type == "error")
+
+
+def test_the_zygote_prepares_only_cells_every_student_holds(tmp_path):
+    given = "import numpy as np\nvalues = !echo hi"
+    master = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_code_cell(given),
+        nbformat.v4.new_code_cell("def f():\n    ### BEGIN SOLUTION\n    return 1\n    ### END SOLUTION",
+                                  metadata={"nbgrader": {"solution": True, "grade": False, "grade_id": "f"}}),
+        nbformat.v4.new_code_cell("assert f() == 1\n### BEGIN HIDDEN TESTS\nassert f() != 2\n### END HIDDEN TESTS",
+                                  metadata={"nbgrader": {"grade": True, "solution": False, "grade_id": "t",
+                                                         "points": 1}}),
+        nbformat.v4.new_code_cell("secret = 1  ### BEGIN SOLUTION"),  # a region nbgrader would refuse
+    ])
+    (tmp_path / "source" / "a").mkdir(parents=True)
+    nbformat.write(master, tmp_path / "source" / "a" / "a.ipynb")
+    assert Assignment(tmp_path, "a", "a").given_sources == (given,)
+
+
+def test_a_cell_the_zygote_prepared_runs_as_ipython_runs_it(zygote):
+    source = "import os\nwhere = %pwd\nshown = !echo prepared\nprint(where == os.getcwd(), shown)"
+    zygote.warm([source])
+    worker = zygote.spawn()
+    outputs = worker.run_cell(source)
+    assert "".join(o.get("text", "") for o in outputs) == "True ['prepared']\n"
+    outputs = worker.run_cell(f"print({source!r} in get_ipython().prepared)")
+    assert "".join(o.get("text", "") for o in outputs) == "True\n"
+    zygote.finish()
