@@ -5,10 +5,10 @@ from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
 from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, ClearHiddenTests, ClearOutput,
                                     ClearSolutions, ComputeChecksums, DeduplicateIds, GetGrades, IgnorePattern,
                                     IncludeHeaderFooter, InstantiateTests, LimitOutput, LockCells, OverwriteCells,
-                                    OverwriteKernelspec, SaveAutoGrades, SaveCells)
+                                    OverwriteKernelspec, SaveCells)
 from nbconvert.preprocessors import ClearMetadataPreprocessor
 
-from isograde.preprocessor import CheckCellMetadataOnce, GradeInSandbox
+from isograde.preprocessor import CheckCellMetadataOnce, GradeInSandbox, SaveAutoGradesAtOnce
 
 from coursekit.workflow.feedback import FeedbackHTMLExporter, ShortTracebacks
 from coursekit.workflow.markscheme import ClearMarkSchemeOfLockedCells
@@ -39,8 +39,10 @@ c.Autograde.sanitize_preprocessors = [ClearOutput, DeduplicateIds, OverwriteKern
                                       CheckCellMetadataOnce]
 # nbgrader's default autograde list ends with a second CheckCellMetadata; the sanitize pass has already validated
 # every cell's metadata and GradeInSandbox changes outputs only, so it is left out (~0.1 s per notebook).
+# SaveAutoGradesAtOnce is nbgrader's SaveAutoGrades committing a notebook's scores and comments together (stock
+# commits after each cell: about 30 disk syncs per notebook).
 c.Autograde.autograde_preprocessors = [GradeInSandbox, IgnorePattern, ClearMetadataPreprocessor, LimitOutput,
-                                       SaveAutoGrades, AssignLatePenalties]
+                                       SaveAutoGradesAtOnce, AssignLatePenalties]
 # nbconvert validates the whole notebook against the nbformat schema after every preprocessor of a pass (six to
 # eleven times per notebook); with its own setting it validates once, after the last: a notebook a preprocessor
 # left invalid still fails (~0.04 s per submission).
