@@ -6,7 +6,8 @@ notebook is saved through the student's own Jupyter server, the contents API cal
 validates and submits in the Assignments list; the instructor collects in the formgrader, grades with the kit
 in a JupyterLab terminal (the sandboxed engine) and writes the class report, grades the written answers in
 the formgrader, generates and releases feedback there; each student fetches their feedback and reads their
-own score and messages. Isolation: a student's browser gets 403 from the other student's and the
+own score and messages. Then a second assignment of the same course (tests/second_assignment.py) goes through
+the same exchange from the command line: release, fetch, submit, collect, grade, feedback, fetch_feedback. Isolation: a student's browser gets 403 from the other student's and the
 instructor's servers and 404 for the formgrader on its own; as the student's uid, the other student's home,
 the exchange's inbound and feedback listings and the instructor's course directory are unreadable.
 Screenshots of every step go to tests/artifacts/hub-*.png. The demo's accounts are removed at the end.
@@ -26,6 +27,7 @@ import nbformat
 import pytest
 
 import browser
+import second_assignment as warmup
 from browser import screenshot, wait_for
 from coursekit.platforms import hubauth
 from coursekit.platforms.hub import (ACCOUNT_MARK, HubError, HubLayout, account, check_reachable, clean, create_account,
@@ -539,7 +541,53 @@ def test_course_cycle_on_jupyterhub(hub):
         for secret in ("source/hw3/hw3.ipynb", "grader/hw3/hw3_checks.py", f"submitted/{them}/{NOTEBOOK}",
                        f"feedback/{them}/hw3/hw3.html", "gradebook.db"):
             assert can(layout, me, "read", course_dir / secret) == "PermissionError", secret
+
+    # 13. A second assignment of the same course through the same exchange, from the command line (nbgrader's and
+    #     the kit's, each run with the account's own uid): the instructor adds warmup (two notebooks, an AUTOTEST
+    #     cell) and releases it; student1 fetches it, answers and submits; the instructor collects, grades and
+    #     releases feedback; student1 fetches the feedback. Homework 3's grades stay as they were.
+    instructor_entry, student_entry = account(names["instructor"]), account(names["student1"])
+    give_files(instructor_entry, course_dir, {
+        f"source/{warmup.ASSIGNMENT}/{name}": nbformat.writes(make()).encode()
+        for name, make in (("numbers.ipynb", warmup.numbers), ("words.ipynb", warmup.words))})
+    give_files(instructor_entry, course_dir, {"autotests.yml": warmup.AUTOTESTS_YML.encode()})
+    run_as(layout, names["instructor"], course_dir, "-m", "coursekit", "release", warmup.ASSIGNMENT)
+    run_as(layout, names["instructor"], course_dir, "-m", "nbgrader", "release_assignment", warmup.ASSIGNMENT)
+    student_home = layout.home(names["student1"])
+    run_as(layout, names["student1"], student_home, "-m", "nbgrader", "fetch_assignment", warmup.ASSIGNMENT)
+    answered = warmup.submission(course_dir / "release" / warmup.ASSIGNMENT, warmup.STUDENTS["ann"])
+    give_files(student_entry, student_home / warmup.ASSIGNMENT,
+               {name: nbformat.writes(notebook).encode() for name, notebook in answered.items()})
+    run_as(layout, names["student1"], student_home, "-m", "nbgrader", "submit", warmup.ASSIGNMENT)
+    run_as(layout, names["instructor"], course_dir, "-m", "nbgrader", "collect", warmup.ASSIGNMENT)
+    run_as(layout, names["instructor"], course_dir, "-m", "coursekit", "grade", warmup.ASSIGNMENT, "--quiet")
+    run_as(layout, names["instructor"], course_dir, "-m", "coursekit", "feedback", warmup.ASSIGNMENT)
+    run_as(layout, names["instructor"], course_dir, "-m", "nbgrader", "release_feedback", warmup.ASSIGNMENT)
+    run_as(layout, names["student1"], student_home, "-m", "nbgrader", "fetch_feedback", warmup.ASSIGNMENT)
+    pages = {page.name: page for page in (student_home / warmup.ASSIGNMENT / "feedback").glob("*/*.html")}
+    assert set(pages) == {"numbers.html", "words.html"}, pages
+    assert all(page.stat().st_uid == student_entry.pw_uid for page in pages.values())
+    assert "BEGIN HIDDEN" not in pages["numbers.html"].read_text()
+    from nbgrader.api import Gradebook
+    with Gradebook(f"sqlite:///{course_dir / 'gradebook.db'}") as gradebook:
+        assert gradebook.find_submission(warmup.ASSIGNMENT, names["student1"]).score == \
+            sum(warmup.EXPECTED["ann"].values())
+        assert gradebook.find_submission("hw3", names["student1"]).score == AUTOGRADED["student1"] + \
+            WRITTEN_GRADES["student1"][0]
+    status = run_as(layout, names["instructor"], course_dir, "-m", "coursekit", "status")
+    assert "hw3" in status and warmup.ASSIGNMENT in status, status
     print(f"the course cycle on JupyterHub: {time.perf_counter() - started:.0f} s")
+
+
+def run_as(layout, user, cwd, *arguments):
+    """``python ARGUMENTS`` of the users' environment, with ``user``'s uid, groups, home and nbgrader settings (its
+    ~/.jupyter), in ``cwd``; returns its output, or fails the test with it."""
+    entry = account(user)
+    done = subprocess.run([str(layout.env_dir / "bin" / "python"), *arguments], user=entry.pw_uid, group=entry.pw_gid,
+                          extra_groups=[], cwd=cwd, capture_output=True, text=True, timeout=600,
+                          env={"PATH": f"{layout.env_dir / 'bin'}:/usr/bin:/bin", "HOME": entry.pw_dir})
+    assert done.returncode == 0, (arguments, done.stdout[-3000:], done.stderr[-3000:])
+    return done.stdout + done.stderr
 
 
 def listening_sockets(uids):
