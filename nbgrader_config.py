@@ -58,7 +58,7 @@ c.GradeInSandbox.cell_timeout = 60
 c.GradeInSandbox.check_timeout = 30
 
 # A submission folder holds regular files only (no link, pipe or device; sizes, counts and names capped:
-# coursekit/studentfiles.py). nbgrader's autograde copies it with shutil, following links, before any
+# coursekit/studentfiles/). nbgrader's autograde copies it with shutil, following links, before any
 # preprocessor runs, and has no setting for its converter class: this makes Autograde check each folder
 # first and fail a refused one alone, with its reason (`python -m coursekit grade` checks it too, earlier).
 guard_nbgrader_autograde()
