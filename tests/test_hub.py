@@ -30,10 +30,12 @@ import browser
 import second_assignment as warmup
 from browser import screenshot, wait_for
 from coursekit.platforms import hubauth
-from coursekit.platforms.hub import (ACCOUNT_MARK, HubError, HubLayout, account, check_reachable, clean, create_account,
-                        give_files, nbgrader_config_text, reachable, remove_account, start_hub, stop_hub,
-                        users_mathjax, users_requirements)
-from coursekit.platforms import hub as hub_module
+from coursekit.platforms import hubinstall
+from coursekit.platforms.hub import clean, start_hub, stop_hub
+from coursekit.platforms.hubaccounts import (account, check_reachable, create_account, give_files, nbgrader_config_text,
+                                             reachable, remove_account)
+from coursekit.platforms.hubinstall import users_mathjax, users_requirements
+from coursekit.platforms.hublayout import ACCOUNT_MARK, HubError, HubLayout
 from homework3.samples import SAMPLE_STUDENTS, WRITTEN
 from coursekit.submissions import build_submission, load_course_notebooks
 
@@ -110,7 +112,7 @@ def test_mathjax_of_a_checkout_others_cannot_enter_is_copied_for_them(tmp_path, 
     (modules / "mathjax-full" / "js" / "mathjax.js").write_text("// MathJax")
     os.chmod(modules / "mathjax-full" / "js", 0o700)
     (modules / ".package-lock.json").write_text('{"lockfileVersion": 3, "v": 1}')
-    monkeypatch.setattr(hub_module, "MATHJAX_MODULES", modules)
+    monkeypatch.setattr(hubinstall, "MATHJAX_MODULES", modules)
     base = Path(tempfile.mkdtemp(prefix="hw3hub-reach-", dir="/tmp"))  # others may enter it
     try:
         os.chmod(base, 0o755)
@@ -130,7 +132,7 @@ def test_mathjax_of_a_checkout_others_cannot_enter_is_copied_for_them(tmp_path, 
         reachable_modules = base / "checkout" / "node_modules"  # a checkout others may enter: its own
         shutil.copytree(modules, reachable_modules)
         os.chmod(base / "checkout", 0o755)
-        monkeypatch.setattr(hub_module, "MATHJAX_MODULES", reachable_modules)
+        monkeypatch.setattr(hubinstall, "MATHJAX_MODULES", reachable_modules)
         assert users_mathjax(layout, log=lambda message: None) == reachable_modules
     finally:
         shutil.rmtree(base)
@@ -148,7 +150,6 @@ needs_hub = [
 def hub_cache():
     """Where the proxy and the users' environment are installed once and kept: the repository's .hub/ (as
     `make hub` does) when other accounts can reach it, else a folder under /var/tmp."""
-    from coursekit.platforms.hub import reachable
     return Path(os.environ.get("HW3_HUB_CACHE") or (REPO / ".hub" if reachable(REPO) else "/var/tmp/coursekit-hub"))
 
 

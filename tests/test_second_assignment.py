@@ -252,7 +252,7 @@ def test_gradescope_zip_grades_the_second_assignment_as_the_kit_does(course, war
 # --- the hub: named after the instructor's course id ------------------------------------------------------
 
 def test_the_hub_names_its_accounts_and_folders_after_the_course_id(tmp_path):
-    from coursekit.platforms.hub import HubError, HubLayout
+    from coursekit.platforms.hublayout import HubError, HubLayout
 
     course = tmp_path / "course"
     course.mkdir()
