@@ -26,7 +26,7 @@ from traitlets import Bool, Float, Integer, Unicode
 from isograde.assignment import Assignment
 from isograde.files import read_regular
 from isograde.grading import Limits, NotebookGrader, Timings
-from isograde.remote import Zygote
+from isograde.zygote import Zygote
 
 _ASSIGNMENTS = {}
 _ZYGOTES = {}

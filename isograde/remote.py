@@ -1,9 +1,9 @@
-"""The grader's side of a student's worker: start it, call into it, read plain data back.
+"""The grader's side of a student's worker: call into it, read plain data back.
 
-``Zygote`` starts the sandboxed zygote once per grading process; ``Zygote.spawn()`` forks a fresh
-``Worker`` for one submission. A ``Worker`` runs the notebook's cells and hands out handles
+``isograde.zygote.Zygote`` starts the sandboxed zygote once per grading process; ``Zygote.spawn()`` forks a
+fresh ``Worker`` for one submission. A ``Worker`` runs the notebook's cells and hands out handles
 (``isograde.proxy``) to the student's objects; tests use them like the objects themselves and reach the
-rest of the student's process through ``handle.__student_side__``, a ``RemoteSide`` with the methods
+rest of the student's process through ``handle.__student_side__``, a ``RemoteSide`` (``isograde.remoteside``) with the methods
 of the check library's ``LocalSide`` (``isograde/checklib.py``, shipped with each release): the same
 tests run in the student's notebook and in the grader.
 
@@ -12,29 +12,19 @@ to the grader's own, or handles; nothing is unpickled or evaluated. Every reply 
 entries and nesting per message (``wire``), bytes per check and per submission (``Budget``).
 """
 import contextlib
-import inspect
-import os
 import socket
-import subprocess
 import sys
-import tempfile
-import threading
 import time
-import types
 
 import numpy as np
 
-from isograde import checklib, proxy, sandbox, shadows
+from isograde import shadows
 from isograde.exceptions import INTERNAL_MODULES, rebuild_exception
+from isograde.graderpeer import COURSE_MODULES, GraderPeer
+from isograde.remoteside import RemoteSide
 from isograde.worker import wire
 
-CHILD_LIMITS = {"RLIMIT_AS": 6 * 1024**3, "RLIMIT_CPU": 600, "RLIMIT_NPROC": 64, "RLIMIT_FSIZE": 64 * 1024**2}
-TMP_BYTES = 512 * 1024**2
 MAX_NESTED_CALLBACKS = 50
-SPY_LOG = 1000  # calls a spy keeps (it counts the rest)
-# Modules of the course that the student's folder also holds (the released copies): never resolved by
-# name between the grader and the worker, whose copies belong to the student.
-COURSE_MODULES = {"public_tests", "checklib"}
 
 
 class WorkerGone(BaseException):
@@ -63,179 +53,6 @@ class Budget:
                    f"test, {self.per_submission // 1024**2} MiB per notebook)"
         return None
 
-
-# cells the zygote prepares for its workers, and the size of each (a control message is at most 64 KiB)
-WARM_CELLS, WARM_CELL_BYTES = 1000, 60_000
-
-
-class Zygote:
-    """One sandboxed zygote process; it forks one worker at a time."""
-
-    def __init__(self, sandboxed=True, secrets=(), memory=None):
-        self.sandboxed = sandboxed
-        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-        self.control = ours
-        self.codec = wire.Codec(wire.Peer())
-        fd = theirs.fileno()
-        self.cgroup = sandbox.MemoryGroup.create(memory) if sandboxed and memory else None
-        if sandboxed:
-            command = sandbox.bwrap_command(list(secrets), sandbox.FIRST_UID + 100000 * (os.getpid() % 40000))
-            command[-6:-6] = ["--setenv", "ISOGRADE_CONTROL_FD", str(fd)]
-            environment = None
-        else:
-            command, environment = sandbox.plain_command()
-            self.scratch = tempfile.mkdtemp(prefix="isograde-")
-            environment.update(ISOGRADE_CONTROL_FD=str(fd), TMPDIR=self.scratch)
-        self.process = subprocess.Popen(command, pass_fds=(fd,), env=environment, stdin=subprocess.DEVNULL,
-                                        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                                        preexec_fn=self.cgroup.enter if self.cgroup else None)
-        theirs.close()
-        self.current, self.ending = None, False
-        ready = self._receive(timeout=120)
-        if not ready or not ready.get("ready"):
-            with contextlib.suppress(Exception):
-                self.process.wait(2)
-            error = self.process.stderr.read().decode(errors="replace")[-500:] if self.process.poll() is not None else ""
-            raise sandbox.SandboxUnavailable(f"the worker sandbox did not start: {error.strip() or 'no answer'}")
-        self.uid = ready.get("uid")
-        threading.Thread(target=self.process.stderr.read, daemon=True).start()  # never let stderr fill up
-
-    def warm(self, sources):
-        """Have the zygote prepare these cells (IPython's transformation of each) once, before it forks, for
-        every worker to find ready: the given cells every submission runs. Only cells that every student
-        holds anyway (a forked worker can read whatever the zygote held)."""
-        warmed = self.__dict__.setdefault("warmed", set())
-        for source in sources:
-            if source in warmed or len(warmed) >= WARM_CELLS or len(source.encode()) > WARM_CELL_BYTES:
-                continue
-            warmed.add(source)
-            with contextlib.suppress(OSError):
-                self.control.send(self.codec.pack({"op": "warm", "source": source}))
-
-    def _receive(self, timeout):
-        self.control.settimeout(timeout)
-        try:
-            data = self.control.recv(65536)
-        except (socket.timeout, OSError):
-            return None
-        try:
-            return self.codec.unpack(data) if data else None
-        except wire.ProtocolError:
-            return None
-
-    def alive(self):
-        return self.process.poll() is None
-
-    def spawn(self, limits=None, timeout=30, environment=None, allowed_roots=(), tmp_bytes=TMP_BYTES):
-        """A fresh worker (a forked child), after the previous one has ended."""
-        self.finish()
-        self._await_end()
-        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
-        request = {"op": "fork", "limits": limits or CHILD_LIMITS, "environment": environment or {},
-                   "tmp_bytes": tmp_bytes}
-        socket.send_fds(self.control, [self.codec.pack(request)], [theirs.fileno()])
-        theirs.close()
-        started = self._receive(timeout)
-        if not started or "started" not in started:
-            ours.close()
-            raise sandbox.SandboxUnavailable("the worker sandbox stopped answering")
-        self.current = Worker(self, ours, allowed_roots)
-        return self.current
-
-    def finish(self, kill=False):
-        """End the current worker: close its channel (it then exits), or kill it. The zygote cleans up
-        after it while the grader goes on; the next ``spawn`` waits for that."""
-        worker, self.current = self.current, None
-        if worker is None:
-            return
-        kill = kill or bool(worker.gone)  # a worker that stopped answering may still be running
-        worker.close()
-        self.ending = True
-        if kill:
-            with contextlib.suppress(OSError):
-                self.control.send(self.codec.pack({"op": "kill"}))
-
-    def _await_end(self):
-        if not getattr(self, "ending", False):
-            return
-        ended = self._receive(timeout=5)
-        if ended is None:  # still running student code, ignoring its closed channel
-            with contextlib.suppress(OSError):
-                self.control.send(self.codec.pack({"op": "kill"}))
-            ended = self._receive(timeout=10)
-        if ended is None:
-            self.close()
-            raise sandbox.SandboxUnavailable("the worker sandbox did not end a worker")
-        self.ending = False
-
-    def close(self):
-        with contextlib.suppress(Exception):
-            self.control.close()
-        with contextlib.suppress(Exception):
-            self.process.kill()
-            self.process.wait(5)
-        if self.cgroup:
-            self.cgroup.remove()
-
-
-class GraderPeer(wire.Peer):
-    """How the grader's side reads and writes the channel."""
-
-    def __init__(self, worker):
-        self.worker = worker
-
-    def ref(self, number, info):
-        registry = self.worker.registry
-        if not registry.known(number) and info is None:
-            info = {}
-        return registry.build(number, info)
-
-    def library(self, module, qualname):
-        return self.worker.resolve_library(module, qualname)
-
-    def module(self, name):
-        return self.worker.resolve_module(name)
-
-    def describe(self, value):
-        worker = self.worker
-        number = proxy.number_of(value) if proxy.is_handle(value) else worker.registry.number_of_class(value)
-        if number is not None:
-            if proxy.is_handle(value) and proxy._worker(value) is not worker:
-                raise TypeError("a handle of another submission's worker")
-            return wire.Ref(number)
-        if isinstance(value, types.ModuleType):
-            return wire.ModuleName(value.__name__)
-        library = library_name(value)
-        if library is not None:
-            return wire.Library(*library)
-        parts = wire.encode_value(value)
-        if parts is not None:
-            return wire.value_ext(worker.codec, parts)
-        if callable(value):
-            return worker.callback_for(value)
-        if isinstance(value, np.ndarray):  # a subclass (matrix, masked array): its plain values
-            return np.asarray(value)
-        raise TypeError(f"cannot send {type(value).__name__} to the student's code")
-
-
-def library_name(value):
-    """(module, qualname) of a library function or class the worker resolves to its own copy."""
-    if not (inspect.isroutine(value) or inspect.isclass(value) or isinstance(value, np.ufunc)):
-        return None
-    module_name = getattr(value, "__module__", None)
-    qualname = getattr(value, "__qualname__", None) or getattr(value, "__name__", None)
-    if isinstance(value, np.ufunc):
-        module_name, qualname = "numpy", value.__name__
-    if not isinstance(module_name, str) or not isinstance(qualname, str) or "<" in qualname:
-        return None
-    root = module_name.split(".")[0]
-    if root in INTERNAL_MODULES or module_name.startswith("__") or root in COURSE_MODULES:
-        return None
-    module = sys.modules.get(module_name)
-    found = module
-    for part in qualname.split("."):
-        found = getattr(found, part, None)
-    return (module_name, qualname) if module is not None and found is value else None
 
 
 class Worker:
@@ -462,140 +279,3 @@ def _allowed_module(name, allowed_roots):
             return None
         return sys.modules.get(name)
     return None
-
-
-class RemoteSide:
-    """``checklib.LocalSide``'s methods, carried out in the student's worker (the same names and
-    signatures: ``tests/test_checklib.py`` compares them)."""
-
-    def __init__(self, worker):
-        self.worker = worker
-
-    def put(self, value):
-        return self.worker.request("put", value)
-
-    def fetch(self, value):
-        return self.worker.request("fetch", value) if proxy.is_handle(value) else value
-
-    @contextlib.contextmanager
-    def seeded(self, seed):
-        self.worker.request("seed", int(seed))
-        try:
-            yield
-        finally:
-            if not self.worker.gone:
-                self.worker.request("unseed")
-
-    @contextlib.contextmanager
-    def replaced(self, thing, **stand_ins):
-        token = self.worker.request("patch", thing, stand_ins)
-        try:
-            yield
-        finally:
-            if not self.worker.gone:
-                self.worker.request("unpatch", token)
-
-    def new(self, cls, **attributes):
-        return self.worker.request("new", cls, attributes)
-
-    def replay(self, exercise, name, calls, hint=None, parameters=None, atol=checklib.ATOL, rtol=checklib.RTOL):
-        return self._stand_in(Replay(exercise, name, calls, hint, parameters, atol, rtol), name)
-
-    def spy(self, returns=None, update=None, into=None):
-        return self._stand_in(Spy(returns, update, into), "spy")
-
-    def calls(self, spy):
-        """The calls the spy received, as the grader logged them (the student's process cannot
-        change this log)."""
-        answerer = self.worker.callbacks[self.worker.stand_ins[spy]][0]
-        return [[list(args), dict(kwargs)] for args, kwargs in answerer.calls]
-
-    def _stand_in(self, answerer, name):
-        number = len(self.worker.callbacks) + 1
-        self.worker.callbacks[number] = (answerer, answerer.answer)
-        handle = self.worker.request("make", wire.StandIn("callback", {"id": number, "name": name}))
-        self.worker.stand_ins[handle] = number
-        return handle
-
-    def namespace(self, call=None, **attributes):
-        return self.worker.request("make", wire.StandIn("namespace", {"attributes": attributes, "call": call}))
-
-    def same(self, first, second):
-        """``first is second`` in the student's process, or the same bound method: decided here."""
-        if not proxy.is_handle(first) or not proxy.is_handle(second):
-            return first is second
-        return proxy.same_object(first, second) and (proxy.number_of(first) == proxy.number_of(second) or
-                                                     object.__getattribute__(first, "_ig_method") is not None)
-
-
-class Replay:
-    """The grader's half of a replayed function: the recorded calls and their results. A call whose
-    arguments match none of them (``matches``, within the stand-in's ``atol`` and ``rtol``) is refused
-    with the exercise's message. With ``parameters`` (the names of the function it stands for), keyword
-    arguments are bound to positions as Python binds them, so a call in any style matches."""
-
-    def __init__(self, exercise, name, calls, hint=None, parameters=None, atol=checklib.ATOL, rtol=checklib.RTOL):
-        self.exercise, self.name, self.hint = exercise, name, hint
-        self.parameters = list(parameters) if parameters else None
-        self.atol, self.rtol = float(atol), float(rtol)
-        self.calls = [(tuple(args), result) for args, result in calls]
-        self.count = 0
-
-    def bound(self, args, kwargs):
-        return checklib.bound_positionally(self.parameters, args, kwargs)
-
-    def answer(self, args, kwargs):
-        positional = self.bound(args, kwargs)
-        if positional is not None:
-            for expected, result in self.calls:
-                if len(positional) >= len(expected) and all(matches(a, e, self.atol, self.rtol)
-                                                             for a, e in zip(positional, expected)):
-                    self.count += 1
-                    return result, None
-        shown = [_summary(a) for a in args] + [f"{k}={_summary(v)}" for k, v in kwargs.items()]
-        raise AssertionError(f"Exercise {self.exercise}: {self.name} was called with unexpected arguments "
-                             f"({', '.join(shown)})." + (f"\nHint: {self.hint}" if self.hint else ""))
-
-
-def _summary(value):
-    """A short view of an argument: the first entries of an array, else the kind of value."""
-    if isinstance(value, np.ndarray):
-        return checklib.preview(value, 4)
-    return "an object" if proxy.is_handle(value) else type(value).__name__
-
-
-class Spy:
-    """The grader's half of a spy: it logs the first calls (SPY_LOG; it counts the rest) and gives
-    the same answer to every call."""
-
-    def __init__(self, returns, update, into=None):
-        self.returns, self.update, self.into, self.calls, self.count = returns, update, into, [], 0
-
-    def answer(self, args, kwargs):
-        self.count += 1
-        if len(self.calls) < SPY_LOG:
-            self.calls.append((args, kwargs))
-        return self.returns, self.update, self.into
-
-
-def matches(received, expected, atol=checklib.ATOL, rtol=checklib.RTOL):
-    """Does a received argument match a recorded one? Arrays by shape and value (within ``atol`` and
-    ``rtol``, the stand-in's), containers item by item, handles by identity, plain values by equality:
-    ``checklib.same_argument`` on the grader's side, where a received object is a handle."""
-    if isinstance(expected, np.ndarray):
-        if not isinstance(received, (np.ndarray, int, float, list, tuple)):
-            return False
-        try:
-            values = np.asarray(received, dtype=float)
-        except (TypeError, ValueError):
-            return False
-        return values.shape == expected.shape and bool(np.allclose(values, expected, atol=atol, rtol=rtol))
-    if isinstance(expected, (list, tuple)):
-        return (isinstance(received, (list, tuple)) and len(received) == len(expected)
-                and all(matches(r, e, atol, rtol) for r, e in zip(received, expected)))
-    if isinstance(expected, dict):
-        return (isinstance(received, dict) and set(received) == set(expected)
-                and all(matches(received[k], v, atol, rtol) for k, v in expected.items()))
-    if proxy.is_handle(expected):
-        return received is expected
-    return type(received) in (int, float, bool, str, type(None)) and received == expected

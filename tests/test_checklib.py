@@ -12,10 +12,11 @@ import numpy as np
 import pytest
 from nbformat.v4 import new_code_cell, new_notebook
 
-from isograde import checklib, remote
+from isograde import checklib, remoteside
 from isograde.assignment import ENGINE_MODULES, Assignment
 from isograde.grading import Limits, NotebookGrader, Timings
-from isograde.remote import RemoteSide, Zygote
+from isograde.remoteside import RemoteSide
+from isograde.zygote import Zygote
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -50,10 +51,10 @@ def test_the_library_needs_the_standard_library_and_numpy_only():
 
 def stand_in(side, **tolerances):
     """A stand-in for g that answers g(array([1.0, 2.0])), built on the grader's side (what
-    RemoteSide.replay makes: answered by the grader, compared by ``remote.matches``) or the student's."""
+    RemoteSide.replay makes: answered by the grader, compared by ``remoteside.matches``) or the student's."""
     calls = [((np.array([1.0, 2.0]),), "answer")]
     if side == "grader":
-        replay = remote.Replay(1, "g", calls, **tolerances)
+        replay = remoteside.Replay(1, "g", calls, **tolerances)
         return lambda value: replay.answer([value], {})[0]
     return checklib.LocalSide().replay(1, "g", calls, **tolerances)
 
@@ -70,11 +71,11 @@ def test_a_stand_in_built_with_tolerances_matches_within_them_only(side):
 
 
 def test_the_grader_compares_with_the_librarys_tolerances_by_default():
-    assert inspect.signature(remote.matches).parameters["atol"].default == checklib.ATOL
-    assert inspect.signature(remote.matches).parameters["rtol"].default == checklib.RTOL
-    assert remote.matches(np.array([1.0 + 5e-7]), np.array([1.0]))
-    assert not remote.matches(np.array([1.0 + 5e-5]), np.array([1.0]))
-    assert remote.matches(np.array([1.0 + 5e-5]), np.array([1.0]), atol=1e-4, rtol=0)
+    assert inspect.signature(remoteside.matches).parameters["atol"].default == checklib.ATOL
+    assert inspect.signature(remoteside.matches).parameters["rtol"].default == checklib.RTOL
+    assert remoteside.matches(np.array([1.0 + 5e-7]), np.array([1.0]))
+    assert not remoteside.matches(np.array([1.0 + 5e-5]), np.array([1.0]))
+    assert remoteside.matches(np.array([1.0 + 5e-5]), np.array([1.0]), atol=1e-4, rtol=0)
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,8 @@ from homework3.samples import SAMPLE_STUDENTS
 from coursekit.submissions import build_submission, load_course_notebooks
 from isograde.assignment import Assignment
 from isograde.grading import SUBMITTED_NOTE, Limits, NotebookGrader, Timings
-from isograde.remote import WorkerGone, Zygote
+from isograde.remote import WorkerGone
+from isograde.zygote import Zygote
 from isograde.worker import wire
 
 REPO = Path(__file__).resolve().parents[1]

@@ -14,7 +14,7 @@ from nbformat.v4 import new_code_cell, new_notebook, new_output
 from isograde.assignment import Assignment
 from isograde.grading import Limits, NotebookGrader, Timings
 from isograde.testcell import STUDENT_MARK
-from isograde.remote import Zygote
+from isograde.zygote import Zygote
 
 
 def _meta(grade_id, grade, solution, points=1):

@@ -12,7 +12,8 @@ import pytest
 
 from isograde import sandbox
 from isograde.grading import Limits
-from isograde.remote import WorkerGone, Zygote
+from isograde.remote import WorkerGone
+from isograde.zygote import Zygote
 from test_idioms import answer, check_cell, grade, outputs_of, passes
 
 

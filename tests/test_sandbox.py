@@ -172,7 +172,7 @@ def test_nothing_outside_the_submission_changed_and_nothing_got_through(corpus):
 
 def run_in_sandbox(code):
     """Run ``code`` as a cell in a fresh sandboxed worker; returns what it printed."""
-    from isograde.remote import Zygote
+    from isograde.zygote import Zygote
 
     zygote = Zygote(sandboxed=True, secrets=[REPO])
     try:

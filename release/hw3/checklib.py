@@ -13,7 +13,7 @@ A test reaches the student's code only through the *side* of the thing it tests
   the student's code runs in this very process, and the stand-ins are this module's ``Replay``,
   ``Spy`` and ``Namespace``;
 - in the grader the student's code runs in a sandboxed process; the thing under test is a handle
-  whose ``__student_side__`` is the grader's ``isograde.remote.RemoteSide``, with the same methods
+  whose ``__student_side__`` is the grader's ``isograde.remoteside.RemoteSide``, with the same methods
   (a test of the engine checks it), whose stand-ins are answered by the grader.
 
 So the same test gives the same verdict and the same message in both places. The grader never loads
@@ -256,7 +256,7 @@ def arguments_of(exercise, name, signature_of, call):
 
 
 # ---------------------------------------------------------------------------------------------
-# Stand-ins on the student's side (the grader's are in isograde/remote.py)
+# Stand-ins on the student's side (the grader's are in isograde/remoteside.py)
 # ---------------------------------------------------------------------------------------------
 
 class Replay:
