@@ -3,12 +3,12 @@ import os
 
 from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
 from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, ClearHiddenTests, ClearOutput,
-                                    ClearSolutions, ComputeChecksums, DeduplicateIds, GetGrades, IgnorePattern,
+                                    ClearSolutions, ComputeChecksums, DeduplicateIds, IgnorePattern,
                                     IncludeHeaderFooter, InstantiateTests, LimitOutput, LockCells, OverwriteCells,
                                     OverwriteKernelspec, SaveCells)
 from nbconvert.preprocessors import ClearMetadataPreprocessor
 
-from isograde.preprocessor import CheckCellMetadataOnce, GradeInSandbox, SaveAutoGradesAtOnce
+from isograde.preprocessor import CheckCellMetadataOnce, GetGradesAtOnce, GradeInSandbox, SaveAutoGradesAtOnce
 
 from coursekit.workflow.feedback import FeedbackHTMLExporter, ShortTracebacks
 from coursekit.workflow.markscheme import ClearMarkSchemeOfLockedCells
@@ -82,7 +82,7 @@ c.OverwriteCells.add_missing_cells = True
 
 # Feedback shows students their scores and the messages of failing tests, but neither the hidden
 # tests' code nor the grader's reference code (nbgrader shows both by default: its issue #917), nor the rubric.
-c.GenerateFeedback.preprocessors = [GetGrades, ClearHiddenTests, ClearMarkSchemeOfLockedCells, ShortTracebacks,
+c.GenerateFeedback.preprocessors = [GetGradesAtOnce, ClearHiddenTests, ClearMarkSchemeOfLockedCells, ShortTracebacks,
                                     CSSHTMLHeaderPreprocessor]
 # Each feedback page is one file that opens alone, offline: this exporter typesets its maths into it (MathJax
 # under Node.js, at generation time) instead of loading MathJax from a CDN, as nbgrader's template does.

@@ -93,6 +93,9 @@ def build_parser():
     feedback = add("feedback", "write feedback HTML (renders offline, no hidden tests) to feedback/",
                    assignment, database)
     feedback.add_argument("--student", help="only this student (default: every graded student)")
+    feedback.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
+                          help="nbgrader processes writing pages (default: the number of cores; a small class "
+                               "uses fewer, as each process takes seconds to start)")
 
     export = add("export", "write grades: one row per student and assignment with status, reason, total and one "
                            "column per exercise (as the master notebook groups its grade cells), and a file for an "
@@ -222,7 +225,8 @@ def run(args, course):
         return 1 if any(o.status == "failed" for o in outcomes.values()) else 0
     elif command == "feedback":
         from coursekit.workflow.feedback import generate_feedback
-        written, left_out = generate_feedback(course, args.assignment, student=args.student, db_url=args.db)
+        written, left_out = generate_feedback(course, args.assignment, student=args.student, db_url=args.db,
+                                            jobs=args.jobs)
         print(f"Wrote {len(written)} feedback file(s) under feedback/.")
         for student, why in sorted(left_out.items()):
             print(f"  {'note' if why.startswith('graded') else 'no feedback'} {student}: {why}")

@@ -6,11 +6,12 @@ import sys
 import nbformat
 import pytest
 from nbgrader.api import Gradebook
-from nbgrader.preprocessors import ComputeChecksums, SaveAutoGrades, SaveCells
+from nbgrader.api import MissingEntry
+from nbgrader.preprocessors import ComputeChecksums, GetGrades, SaveAutoGrades, SaveCells
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
-from isograde.preprocessor import SaveAutoGradesAtOnce
+from isograde.preprocessor import GetGradesAtOnce, SaveAutoGradesAtOnce
 
 NB = nbformat.v4
 
@@ -120,3 +121,47 @@ def test_a_notebook_that_fails_midway_leaves_no_score(gradebooks, monkeypatch):
         SaveAutoGradesAtOnce().preprocess(submitted(master()), _resources(kit))
     grades, _ = _rows(kit)
     assert len(calls) == 3 and all(auto is None for auto, _, _ in grades.values())
+
+
+def _queries(action):
+    statements = []
+    listener = lambda *args: statements.append(args[2])  # noqa: E731
+    from sqlalchemy.engine import Engine
+    event.listen(Engine, "before_cursor_execute", listener)
+    try:
+        result = action()
+    finally:
+        event.remove(Engine, "before_cursor_execute", listener)
+    return result, len(statements)
+
+
+def test_feedback_reads_nbgraders_own_grades_in_a_few_queries(gradebooks):
+    _, kit = gradebooks
+    SaveAutoGradesAtOnce().preprocess(submitted(master()), _resources(kit))
+    with Gradebook(kit) as gb:
+        gb.find_comment("squares", "nb", "a", "s").manual_comment = "Off by one: range(1, n + 1)."
+        gb.find_grade("task", "nb", "a", "s").manual_score = 1.5
+        gb.db.commit()
+    nb = submitted(master())
+    (stock_nb, stock_resources), stock_queries = _queries(lambda: GetGrades().preprocess(copy.deepcopy(nb),
+                                                                                        _resources(kit)))
+    (kit_nb, kit_resources), kit_queries = _queries(lambda: GetGradesAtOnce().preprocess(copy.deepcopy(nb),
+                                                                                        _resources(kit)))
+    assert kit_nb == stock_nb and kit_resources == stock_resources
+    shown = {cell.metadata.nbgrader["grade_id"]: (cell.metadata.nbgrader.get("score"), cell.metadata.nbgrader.get("points"),
+                                                  cell.metadata.nbgrader.get("comment", "-")) for cell in kit_nb.cells}
+    assert shown["squares"] == (None, None, "Off by one: range(1, n + 1).")
+    assert shown["t-pass"] == (2, 2, "-") and shown["t-fail"] == (0, 3, "-") and shown["task"] == (1.5, 2, None)
+    _, opening = _queries(lambda: Gradebook(kit).close())  # nbgrader's Gradebook checks its tables when it opens
+    print(f"queries: stock {stock_queries - opening}, kit {kit_queries - opening} (and {opening} to open)")
+    assert kit_queries - opening <= 5  # the notebook (its score and late penalty), its grades, its comments
+    assert stock_queries - opening > 3 + 8  # at least one per grade, solution and task cell
+
+
+def test_feedback_of_a_cell_missing_from_the_gradebook_fails_as_stock(gradebooks):
+    _, kit = gradebooks
+    nb = submitted(master())
+    nb.cells.append(NB.new_code_cell("assert True", metadata=_meta(grade=True, locked=True, grade_id="new", points=1)))
+    for preprocessor in (GetGrades(), GetGradesAtOnce()):
+        with pytest.raises(MissingEntry):
+            preprocessor.preprocess(copy.deepcopy(nb), _resources(kit))
