@@ -10,7 +10,7 @@ $(INSTALLED): requirements.txt pyproject.toml package.json package-lock.json
 	python3 -m venv $(VENV)
 	$(PYTHON) -m pip install --quiet -r requirements.txt
 	$(PYTHON) -m pip install --quiet --no-deps -e .
-	@# feedback pages get their maths typeset by MathJax under Node.js (package.json pins it; coursekit/workflow/feedback.py)
+	@# feedback pages get their maths typeset by MathJax under Node.js (package.json pins it; coursekit/workflow/maths.py)
 	command -v npm >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get update -qq && \
 	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null; } || \
 	    echo "WARNING: Node.js and npm are missing (apt-get install nodejs npm): feedback cannot be generated"

@@ -10,10 +10,11 @@ from nbconvert.preprocessors import ClearMetadataPreprocessor
 
 from isograde.preprocessor import CheckCellMetadataOnce, GetGradesAtOnce, GradeInSandbox, SaveAutoGradesAtOnce
 
-from coursekit.workflow.feedback import FeedbackHTMLExporter, ShortTracebacks
+from coursekit.workflow.feedbackpage import FeedbackHTMLExporter, ShortTracebacks
 from coursekit.workflow.markscheme import ClearMarkSchemeOfLockedCells
 from coursekit.exercises import ClearExerciseMetadata
 from coursekit import studenthtml
+from coursekit.platforms.formgrader import sandbox_submission_files
 from coursekit.studentfiles import guard_nbgrader_autograde
 
 c = get_config()  # noqa: F821 (provided by nbgrader when it loads this file)
@@ -103,4 +104,4 @@ c.HTMLExporter.extra_template_paths = [studenthtml.NBGRADER_TEMPLATES]  # the ki
 c.FeedbackHTMLExporter.template_name = "feedback"  # nbgrader's feedback template, as before
 # Files a student submitted beside the notebook, which the formgrader serves on the server's own origin, open
 # in a sandbox without script (in the Jupyter server, where the formgrader loads this file).
-studenthtml.sandbox_submission_files()
+sandbox_submission_files()

@@ -40,7 +40,7 @@ c.CourseDirectory.course_id = "hw3-optimization"
 SPLIT = r"""
 import json, sys, time
 from nbconvert.exporters.exporter import Exporter
-from coursekit.workflow import feedback
+from coursekit.workflow import feedbackpage, maths
 spent = {"nbgrader preprocessors": 0.0, "template": 0.0, "MathJax (Node.js)": 0.0}
 
 def timer(owner, name, key):
@@ -54,8 +54,8 @@ def timer(owner, name, key):
     setattr(owner, name, timed)
 
 timer(Exporter, "_preprocess", "nbgrader preprocessors")
-timer(feedback.FeedbackHTMLExporter, "_page", "template")
-timer(feedback.MathsRenderer, "_ask", "MathJax (Node.js)")
+timer(feedbackpage.FeedbackHTMLExporter, "_page", "template")
+timer(maths.MathsRenderer, "_ask", "MathJax (Node.js)")
 sys.argv = ["nbgrader", "generate_feedback", "hw3", "--force", "--CourseDirectory.feedback_directory=split-feedback",
             "--CourseDirectory.student_id_exclude=" + sys.argv[1]]
 started = time.perf_counter()

@@ -54,7 +54,13 @@ def build_parser():
     add = lambda name, help, *parents, usage=None: commands.add_parser(
         name, help=help, description=help, parents=[common, *parents], formatter_class=HelpFormatter,
         usage=usage and f"python -m coursekit {name} [-h] [--course COURSE] [--db URL] {usage}")
+    _add_class_commands(add, assignment, database)
+    _add_course_commands(add, assignment, assignments, database)
+    return parser
 
+
+def _add_class_commands(add, assignment, database):
+    """The commands of one assignment's round: release, import, grade, feedback."""
     release = add("release", "generate the student version with nbgrader and check it (no solutions, "
                              "no hidden tests, in sync with source/) and put it in the gradebook", assignment, database)
     release.add_argument("--check", action="store_true", help="only check the existing release, do not regenerate")
@@ -97,6 +103,9 @@ def build_parser():
                           help="nbgrader processes writing pages (default: the number of cores; a small class "
                                "uses fewer, as each process takes seconds to start)")
 
+
+def _add_course_commands(add, assignment, assignments, database):
+    """The commands over the course: export, report, status, the term, Gradescope, diff, lab and hub."""
     export = add("export", "write grades: one row per student and assignment with status, reason, total and one "
                            "column per exercise (as the master notebook groups its grade cells), and a file for an "
                            "LMS gradebook import (one column per assignment)", assignments, database)
@@ -143,7 +152,6 @@ def build_parser():
     from coursekit.platforms.hub import add_arguments as add_hub_arguments
     add_hub_arguments(add("hub", "start JupyterHub for the course on 127.0.0.1: an instructor with the formgrader, "
                                  "two students, nbgrader's exchange (needs root); --clean removes it"))
-    return parser
 
 
 def main(argv=None):
@@ -201,72 +209,8 @@ def run(args, course):
         if len(files) > 2:
             raise preflight.InputError(f"diff compares two files; got {len(files)}: {' '.join(files)}")
         args.before, args.after = files[0], (files[1] if len(files) > 1 else None)
-    if command == "release":
-        from coursekit.workflow.release import release
-        release(course, args.assignment, check_only=args.check, db_url=args.db, duedate=args.duedate)
-    elif command == "import":
-        from coursekit.workflow.importing import import_submissions, report_lines
-        result = import_submissions(course, args.assignment, args.source, args.regexp, db_url=args.db)
-        print("\n".join(report_lines(result, args.assignment)))
-        return 1 if result.not_imported else 0
-    elif command == "grade":
-        from coursekit.workflow import grade as classgrade
-        outcomes = classgrade.grade(course, args.assignment, students=args.student, jobs=args.jobs,
-                                    force=args.force, timeout=args.timeout, db_url=args.db,
-                                    scheduler=args.scheduler, progress=not args.quiet,
-                                    sandboxed=not args.no_sandbox)
-        _, skipped = classgrade.plan(course, args.assignment, args.student, force=False, db_url=args.db)
-        print(classgrade.summary(outcomes, skipped=len([s for s in skipped if s not in outcomes])))
-        from coursekit.studentfiles import student_folders, unreadable_note
-        unreadable = student_folders(course, args.assignment)[1]
-        if unreadable and not args.student:
-            print(unreadable_note(unreadable))
-            return 1
-        return 1 if any(o.status == "failed" for o in outcomes.values()) else 0
-    elif command == "feedback":
-        from coursekit.workflow.feedback import generate_feedback
-        written, left_out = generate_feedback(course, args.assignment, student=args.student, db_url=args.db,
-                                            jobs=args.jobs)
-        print(f"Wrote {len(written)} feedback file(s) under feedback/.")
-        for student, why in sorted(left_out.items()):
-            print(f"  {'note' if why.startswith('graded') else 'no feedback'} {student}: {why}")
-        if any(why.startswith("feedback failed") for why in left_out.values()):
-            return 1
-    elif command == "export":
-        from coursekit.workflow.export import export_grades
-        paths = export_grades(course, args.assignment, to=args.to, lms_to=args.lms_to, db_url=args.db)
-        print("Wrote " + " and ".join(paths) + ".")
-    elif command == "report":
-        from coursekit.reports.report import build_report
-        print(f"Wrote {build_report(course, args.assignment, db_url=args.db, output=args.output)}.")
-    elif command == "status":
-        from coursekit.workflow.term import show_status
-        print(show_status(course, args.assignment, students=args.student, db_url=args.db))
-    elif command == "remove":
-        from coursekit.workflow.term import remove_students
-        for line in remove_students(course, args.assignment, args.students, db_url=args.db):
-            print(line)
-    elif command == "new-term":
-        from coursekit.workflow.term import new_term
-        print(new_term(course, db_url=args.db))
-    elif command == "gradescope":
-        from coursekit.platforms.gradescope import build
-        print(f"Wrote {build(course, args.assignment, args.output, args.time_limit, args.visibility)}.")
-    elif command == "diff":
-        from coursekit.reports.statistics import current_grades, diff, format_diff, read_export
-        before = read_export(args.before, args.assignment)
-        after = read_export(args.after, args.assignment) if args.after else current_grades(course, args.assignment,
-                                                                                           args.db)
-        changes = diff(before, after)
-        print(format_diff(changes))
-        return 1 if changes else 0
-    elif command == "lab":
-        from coursekit.platforms.lab import run as run_lab
-        return run_lab(args, course)
-    elif command == "hub":
-        from coursekit.platforms.hub import run as run_hub
-        return run_hub(args, course)
-    return 0
+    from coursekit.commands import COMMANDS
+    return COMMANDS[command](args, course) or 0
 
 
 if __name__ == "__main__":

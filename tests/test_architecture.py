@@ -30,3 +30,44 @@ def test_a_broken_layer_is_caught(tmp_path):
     done = lint(config)
     assert done.returncode == 1, done.stdout + done.stderr
     assert "coursekit.cli is not allowed to import coursekit.workflow" in done.stdout
+
+
+# --- sizes -------------------------------------------------------------------------------------------------
+
+PACKAGES = ("coursekit", "isograde", "homework3")
+MODULE_LINES, FUNCTION_LINES = 300, 60
+MODULE_REASON, FUNCTION_REASON = "# Longer than 300 lines:", "# Longer than 60 lines:"
+
+
+def oversized(root=REPO):
+    """(modules over MODULE_LINES, functions over FUNCTION_LINES) of the packages, but for those whose comment
+    (MODULE_REASON in the module, FUNCTION_REASON in the function) says why."""
+    import ast
+    modules, functions = [], []
+    for package in PACKAGES:
+        for path in sorted((root / package).rglob("*.py")):
+            source = path.read_text()
+            lines = source.splitlines()
+            name = path.relative_to(root).as_posix()
+            if len(lines) > MODULE_LINES and MODULE_REASON not in source:
+                modules.append(f"{name}: {len(lines)} lines")
+            for node in ast.walk(ast.parse(source)):
+                if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                    body = lines[node.lineno - 1:node.end_lineno]
+                    if len(body) > FUNCTION_LINES and not any(FUNCTION_REASON in line for line in body):
+                        functions.append(f"{name}:{node.lineno} {node.name}: {len(body)} lines")
+    return modules, functions
+
+
+def test_modules_and_functions_are_small_or_say_why():
+    assert oversized() == ([], [])
+
+
+def test_the_size_check_finds_a_long_module_and_a_long_function(tmp_path):
+    package = tmp_path / "coursekit"
+    package.mkdir()
+    (package / "long.py").write_text("def f():\n" + "    x = 1\n" * 70 + "\n" * 240)
+    (package / "explained.py").write_text(f"{MODULE_REASON} one file on purpose\n" + "x = 1\n" * 310)
+    for other in PACKAGES[1:]:
+        (tmp_path / other).mkdir()
+    assert oversized(tmp_path) == (["coursekit/long.py: 311 lines"], ["coursekit/long.py:1 f: 71 lines"])

@@ -446,6 +446,7 @@ NOT_RUN = {
     "make browser": "installs Debian's Chromium as root; `make test` runs it first",
     "script bench/grade_bench.py": "a benchmark of minutes, not a test",
     "script bench/sandbox_cost.py": "a benchmark of minutes, not a test",
+    "script bench/feedback_bench.py": "a benchmark of minutes, not a test",
     "source": "activates the environment `make` creates",
     "pip": "installs the kit into a deployment's environment",
     "/opt/tljh/user/bin/pip": "a TLJH server's environment",

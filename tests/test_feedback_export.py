@@ -16,7 +16,8 @@ import browser
 from coursekit import gradebook as grading
 from coursekit import records as status
 from coursekit.workflow.export import export_grades
-from coursekit.workflow.feedback import MathsRenderError, generate_feedback, render_maths
+from coursekit.workflow.feedback import generate_feedback
+from coursekit.workflow.maths import MathsRenderError, render_maths
 from homework3.samples import SAMPLE_STUDENTS
 from coursekit.submissions import build_submission, load_course_notebooks, write_submission
 

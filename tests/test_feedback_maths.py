@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from coursekit.workflow.feedback import MathsRenderer, MathsRenderError
+from coursekit.workflow.maths import MathsRenderer, MathsRenderError
 
 
 class CountingRenderer(MathsRenderer):

@@ -28,6 +28,7 @@ from nbformat.v4 import new_code_cell, new_notebook
 import browser
 import hostile_html
 from coursekit import studenthtml
+from coursekit.platforms import formgrader
 
 PORT = 9  # the fast tests need no listener: the payloads are only looked at
 
@@ -295,7 +296,7 @@ def test_no_script_of_a_submission_runs_in_the_formgrader_feedback_or_report(hos
             address = f"{base}/formgrader/submissions/{submissions[hostile_html.STUDENT]}/{name}"
             request = urllib.request.Request(address, headers={"Authorization": f"token {token}"})
             with urllib.request.urlopen(request, timeout=30) as response:
-                assert response.headers["Content-Security-Policy"] == studenthtml.SUBMISSION_FILES_CSP, name
+                assert response.headers["Content-Security-Policy"] == formgrader.SUBMISSION_FILES_CSP, name
             driver.get(address)
             time.sleep(2)
             state = page_state(driver)

@@ -112,8 +112,33 @@ def collect(course_root, assignment=None, db_url=None):
     else:
         maxima = layout.points
 
+    students = _student_entries(standings(course_root, assignment, db_url), layout, maxima)
+    graded = [s for s in students if s["state"] == "graded"]
+    exercise_max, exercises = _exercise_entries(layout, maxima, graded)
+    # Only the autograded exercises are ranked: a hand-graded question reads 0 until graded.
+    ranked = sorted((e for e in exercises if e["percent"] is not None and e["percent"] < 100.0
+                     and not e["manual"]), key=weakness)
+    weakest = [e["exercise"] for e in ranked[:WEAKEST]]
+
+    counts, who, read_notes = failure_messages(course_root, assignment, [s["student"] for s in graded], layout)
+    notes.extend(read_notes)
+    totals = [s["total"] for s in graded]
+    return {
+        "course_root": os.path.abspath(course_root), "assignment": assignment,
+        "generated": datetime.datetime.now().isoformat(timespec="seconds"),
+        "students": students, "graded": graded, "failed": [s for s in students if s["state"] == "failed"],
+        "ungraded": [s for s in students if s["state"] == "ungraded"],
+        "max_total": sum(exercise_max.values()), "totals": totals,
+        "mean": statistics.fmean(totals) if totals else None,
+        "median": statistics.median(totals) if totals else None,
+        "exercises": exercises, "weakest": weakest, "messages": counts, "who": who, "notes": notes,
+    }
+
+
+def _student_entries(current, layout, maxima):
+    """One entry per student with a submission: state, reason, time, and (graded) points per exercise."""
     students = []
-    for student, standing in standings(course_root, assignment, db_url).items():
+    for student, standing in current.items():
         record = standing.record
         seconds = record.get("seconds") if isinstance(record.get("seconds"), (int, float)) else None
         entry = {"student": student, "reason": standing.reason, "seconds": seconds,
@@ -136,8 +161,11 @@ def collect(course_root, assignment=None, db_url=None):
         else:  # changed since grading, or never graded: not counted, listed apart
             entry["state"] = "ungraded"
         students.append(entry)
+    return students
 
-    graded = [s for s in students if s["state"] == "graded"]
+
+def _exercise_entries(layout, maxima, graded):
+    """({exercise: points}, one entry per exercise: its mean, share of full marks, pending hand-grading)."""
     exercise_max = {}
     for name, out_of in maxima.items():
         column = layout.column_of(name)
@@ -153,21 +181,4 @@ def collect(course_root, assignment=None, db_url=None):
             "percent": (100.0 * mean / out_of) if mean is not None and out_of else None,
             "full": (100.0 * sum(g >= out_of - FULL_MARKS_TOLERANCE for g in got) / len(got)) if got else None,
         })
-    # Only the autograded exercises are ranked: a hand-graded question reads 0 until graded.
-    ranked = sorted((e for e in exercises if e["percent"] is not None and e["percent"] < 100.0
-                     and not e["manual"]), key=weakness)
-    weakest = [e["exercise"] for e in ranked[:WEAKEST]]
-
-    counts, who, read_notes = failure_messages(course_root, assignment, [s["student"] for s in graded], layout)
-    notes.extend(read_notes)
-    totals = [s["total"] for s in graded]
-    return {
-        "course_root": os.path.abspath(course_root), "assignment": assignment,
-        "generated": datetime.datetime.now().isoformat(timespec="seconds"),
-        "students": students, "graded": graded, "failed": [s for s in students if s["state"] == "failed"],
-        "ungraded": [s for s in students if s["state"] == "ungraded"],
-        "max_total": sum(exercise_max.values()), "totals": totals,
-        "mean": statistics.fmean(totals) if totals else None,
-        "median": statistics.median(totals) if totals else None,
-        "exercises": exercises, "weakest": weakest, "messages": counts, "who": who, "notes": notes,
-    }
+    return exercise_max, exercises

@@ -11,10 +11,7 @@ nbgrader writes a worker's autograded notebooks into a staging folder of that wo
 (``.coursekit-autograded-<pid>/``); only a submission graded to the end replaces its folder in
 autograded/, so a failed or interrupted attempt leaves the previous result in place.
 """
-import contextlib
-import glob
 import os
-import re
 import shutil
 import sys
 import time
@@ -26,11 +23,15 @@ from multiprocessing import get_context
 
 from coursekit import preflight
 from coursekit import records as status_store
+from coursekit.workflow.nbgraderlog import classify_failure
+from coursekit.workflow.staging import STAGING, promote, recover
+from coursekit.workflow.submissioncheck import (GradingSetupError, check_assignment_grades, check_submission,
+                                                source_notebooks, submitted_students)
+from coursekit.workflow.submissiontime import sync_submission_time
 from isograde.verdicts import Outcome, Verdict
 
 INTERRUPTED = (Outcome.TIMEOUT, Outcome.WORKER_DIED)
 
-STAGING = ".coursekit-{step}-{pid}"  # a process's staging folder in the course root, beside autograded/
 MAX_POOL_RESTARTS = 3
 
 
@@ -42,101 +43,6 @@ class Outcome:
     seconds: float = 0.0
     phases: dict = None
     files_hash: str = None
-
-
-class GradingSetupError(preflight.InputError):
-    """The course or assignment cannot be graded at all (nothing is graded, nothing is lost)."""
-
-
-def check_assignment_grades(course_root, assignment, notebooks):
-    """The engine's own setup checks (every module a test cell imports is found), once for the class: a
-    course that cannot be graded stops here with one line, instead of failing every submission alike."""
-    from isograde.assignment import Assignment, GraderSetupError
-    for notebook in notebooks:
-        try:
-            Assignment(course_root, assignment, os.path.splitext(notebook)[0])
-        except GraderSetupError as error:
-            raise GradingSetupError(f"{error}. Nothing was graded.") from None
-
-
-def source_notebooks(course_root, assignment):
-    folder = os.path.join(course_root, "source", assignment)
-    names = sorted(os.path.basename(p) for p in glob.glob(os.path.join(folder, "*.ipynb")))
-    if not names:
-        raise GradingSetupError(f"no notebooks in {folder}: is {assignment!r} an assignment of this course?")
-    return names
-
-
-def submitted_students(course_root, assignment):
-    """The students with a folder submitted/<student>/<assignment>/ (names that are not UTF-8 left out:
-    ``grade`` and ``status`` name them)."""
-    from coursekit.studentfiles import student_folders
-
-    return student_folders(course_root, assignment)[0]
-
-
-def check_submission(course_root, assignment, student, expected):
-    """Why this submission cannot be graded, or None. ``expected``: the assignment's notebook names.
-
-    The folder is read as ``coursekit.studentfiles`` reads a student's files (nothing followed, no pipe or
-    device opened, sizes, counts and names capped): nbgrader copies every file of it into autograded/
-    with shutil, following links, so what it refuses must be refused here, before nbgrader runs."""
-    from coursekit import studentfiles
-
-    problem = studentfiles.name_problem(student)
-    if problem:  # a folder unpacked into submitted/ by hand: its name would garble every listing
-        return f"refused: the folder submitted/{studentfiles.shown(student)} {problem}"
-    listing, handle = studentfiles.scan_submission(course_root, student, assignment)
-    try:
-        if handle is None and not listing.items:
-            return f"missing submission: no folder submitted/{student}/{assignment}/"
-        refusal = studentfiles.refusal_of(listing)
-        if refusal:
-            return refusal
-        present = sorted(item.path for item in listing.files if item.path.endswith(".ipynb") and "/" not in item.path)
-        for name in expected:
-            if name not in present:
-                others = [n for n in present if n not in expected]
-                if others:
-                    return f"wrong file name: found {', '.join(others)}, expected {name}"
-                return f"missing notebook: {name} is not in the submission"
-            problem = studentfiles.notebook_refusal(name, handle)
-            if problem:
-                return problem
-        return None
-    finally:
-        if handle is not None:
-            os.close(handle)
-
-
-FAILURE_SIGNS = [  # (text in nbgrader's log or error, reason shown to the instructor)
-    ("Timeout waiting for IOPub", "timeout: the notebook stopped answering (a cell ignored the interrupt)"),
-    ("CellTimeoutError", "timeout: a cell ran past the per-cell limit"),
-    ("DeadKernelError", "kernel died while running the notebook"),
-    ("Kernel died", "kernel died while running the notebook"),
-    ("NotJSONError", "not a notebook (invalid JSON)"),
-    ("KeyError: 'grade_id'", "test cells tampered with (a grade cell duplicated, renamed or without its id): "
-                             "nbgrader cannot match the notebook to the assignment"),
-    ("MissingEntry", "the notebook does not match the assignment in the gradebook (run `release` with this "
-                     "gradebook first)"),
-    ("OperationalError", "the gradebook database did not answer (run grade again once it is back)"),
-    ("There was an error accessing the nbgrader database", "the gradebook database did not answer (run grade "
-                                                           "again once it is back)"),
-    ("No space left on device", "the disk is full (free space, then run grade again)"),
-    ("UnresponsiveKernelError", "kernel did not start or stopped responding"),
-]
-
-
-def classify_failure(text):
-    for sign, reason in FAILURE_SIGNS:
-        if sign in text:
-            return reason
-    exceptions = [m.group(0) for m in re.finditer(r"\b\w+(?:Error|Exception): .+", text)
-                  if not m.group(0).startswith("NbGraderException")]
-    if exceptions:
-        return f"nbgrader failed: {exceptions[-1][:200]}"
-    lines = [line for line in text.strip().splitlines() if line.strip()]
-    return f"nbgrader failed: {lines[-1][:200] if lines else 'no log'}"
 
 
 _API_CACHE = {}
@@ -203,93 +109,6 @@ def grade_one(course_root, assignment, student, timeout=None, db_url=None, expec
     note = (f"stopped at the time limit or ended the worker: {', '.join(interrupted)}" if interrupted else "")
     phases = {name: value - before.get(name, 0.0) for name, value in TIMINGS.items()}
     return Outcome(student, status_store.GRADED, note, seconds, phases, files_hash)
-
-
-def sync_submission_time(course_root, assignment, student, url):
-    """Make the gradebook's submission time that of submitted/<student>/<assignment>/timestamp.txt, for
-    nbgrader's late penalty; returns why the submission cannot be graded, or None.
-
-    nbgrader's autograde sets the time from timestamp.txt when there is one, but keeps the gradebook's
-    earlier time when there is none (a re-import without a time would stay late), and stops on a time it
-    cannot read: the time is checked here (``coursekit.lateness``), and cleared when there is none."""
-    from nbgrader.api import MissingEntry
-    from sqlalchemy.exc import SQLAlchemyError
-
-    from coursekit import lateness
-
-    value, problem = lateness.read_submitted_time(course_root, student, assignment)
-    if problem:
-        return f"refused: {problem} (fix or remove submitted/{student}/{assignment}/{lateness.TIMESTAMP})"
-    if value is None:
-        for fresh in (False, True):  # a database replaced since this process opened it: open it anew, once
-            gradebook = _gradebook(url, fresh)
-            try:
-                submission = gradebook.find_submission(assignment, student)
-                if submission.timestamp is not None:
-                    submission.timestamp = None
-                    gradebook.db.commit()
-                break
-            except MissingEntry:
-                break
-            except SQLAlchemyError:
-                if fresh:
-                    raise
-            finally:
-                gradebook.db.remove()  # the session ends: no lock kept on the database
-                gradebook.engine.dispose()  # nor a connection to a file that may be replaced
-    return None
-
-
-_GRADEBOOKS = {}
-
-
-def _gradebook(url, fresh=False):
-    """One nbgrader Gradebook per process and database: opening one checks every table (a tenth of a
-    submission's own bookkeeping when done per submission)."""
-    from nbgrader.api import Gradebook
-
-    if fresh or url not in _GRADEBOOKS:
-        _GRADEBOOKS[url] = Gradebook(url)
-    return _GRADEBOOKS[url]
-
-
-def promote(staged, final):
-    """Put a complete new result folder in place of the old one. Between the two renames a crash
-    leaves ``<final>.old-<pid>``, which ``recover`` puts back."""
-    os.makedirs(os.path.dirname(final), exist_ok=True)
-    old = f"{final}.old-{os.getpid()}"
-    if os.path.isdir(final):
-        os.rename(final, old)
-    os.rename(staged, final)
-    shutil.rmtree(old, ignore_errors=True)
-    with contextlib.suppress(OSError):  # the staging folder, when empty
-        os.rmdir(os.path.dirname(staged))
-
-
-def _alive(pid):
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def recover(course_root, step="autograded"):
-    """Clean up after processes that died mid-step: remove their staging folders, and put back an
-    old result folder whose replacement never arrived."""
-    for folder in glob.glob(os.path.join(glob.escape(course_root), STAGING.format(step=step, pid="*"))):
-        pid = folder.rsplit("-", 1)[-1]
-        if pid.isdigit() and not _alive(int(pid)):
-            shutil.rmtree(folder, ignore_errors=True)
-    for old in glob.glob(os.path.join(glob.escape(course_root), step, "*", "*.old-*")):
-        final, pid = old.rsplit(".old-", 1)
-        if pid.isdigit() and not _alive(int(pid)):
-            if os.path.isdir(final):
-                shutil.rmtree(old, ignore_errors=True)
-            else:
-                os.rename(old, final)
 
 
 def interrupted_cells(course_root, assignment, student, notebooks):

@@ -20,22 +20,20 @@ number of container entries, the nesting depth and every array's size, so that a
 cannot exhaust the grader's memory or stack. This file is also mounted into the sandbox as it is: it
 imports only the standard library, numpy and msgpack.
 """
-import struct
 
 import msgpack
 import numpy as np
 
 from .errors import ProtocolError
+from .framing import MAX_FRAME, receive, send  # noqa: F401 (the channel's API: frames of packed messages)
 from .plain import (_dtype_description, decode_array, decode_scalar, decode_value, encode_array,  # noqa: F401
                     encode_value, is_namedtuple, namedtuple_class)
 
 ARRAY, TUPLE, REF, STANDIN, COMPLEX, SCALAR, SET, FROZENSET, VALUE, MODULE, LIBRARY, BIGINT, TEXT = range(1, 14)
-MAX_FRAME = 64 * 1024 * 1024    # bytes in one message
 MAX_ENTRIES = 4 * 1024 * 1024   # entries of all lists, tuples, sets and dicts of one message together
 MAX_DEPTH = 100                 # nesting of containers in one message
 SMALL_FRAME = 1024 * 1024       # a message this small decodes without counting (it cannot hold more entries)
 MAX_BIGINT_BYTES = 64 * 1024    # an integer beyond 64 bits travels as bytes: at most this many
-_HEADER = struct.Struct("!I")
 
 
 class Ref:
@@ -287,38 +285,3 @@ def _int_bytes(number):
     if length > MAX_BIGINT_BYTES:
         raise TypeError("integer too large to send")
     return number.to_bytes(length, "big", signed=True)
-
-
-# ------------------------------------------------------------------------------------------------
-# framing
-# ------------------------------------------------------------------------------------------------
-
-def send(sock, data):
-    sock.sendall(_HEADER.pack(len(data)) + data)
-
-
-def receive(sock, limit=MAX_FRAME):
-    """One frame, or None at end of stream. Raises ProtocolError on a frame over ``limit`` bytes."""
-    header = _read_exactly(sock, _HEADER.size)
-    if header is None:
-        return None
-    (size,) = _HEADER.unpack(header)
-    if size > limit:
-        raise ProtocolError(f"message of {size} bytes refused")
-    body = _read_exactly(sock, size)
-    if body is None:
-        raise ProtocolError("stream ended inside a message")
-    return body
-
-
-def _read_exactly(sock, size):
-    chunks, remaining = [], size
-    while remaining:
-        chunk = sock.recv(min(remaining, 1 << 20))
-        if not chunk:
-            if remaining == size:
-                return None
-            raise ProtocolError("stream ended inside a message")
-        chunks.append(chunk)
-        remaining -= len(chunk)
-    return b"".join(chunks)

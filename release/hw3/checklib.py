@@ -26,6 +26,8 @@ do not reassign the module's values (the grader's side reads the engine's).
 
 One file of more than 300 lines on purpose: it is handed to students as one file beside the notebook.
 """
+# Longer than 300 lines: the library ships as one file beside each assignment's notebook (the students' public
+# tests import it from their own folder as `checklib`), so it stays one module.
 import contextlib
 import inspect
 import linecache

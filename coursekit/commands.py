@@ -1,0 +1,98 @@
+"""What each command of the command line (coursekit.cli) does and prints, once its arguments are parsed and its
+assignment is known; each returns the command's exit code (None: 0). Each imports what it needs when it runs, so
+that ``--help`` and every other command start without it."""
+
+
+def _release(args, course):
+    from coursekit.workflow.release import release
+    release(course, args.assignment, check_only=args.check, db_url=args.db, duedate=args.duedate)
+
+
+def _import(args, course):
+    from coursekit.workflow.importing import import_submissions, report_lines
+    result = import_submissions(course, args.assignment, args.source, args.regexp, db_url=args.db)
+    print("\n".join(report_lines(result, args.assignment)))
+    return 1 if result.not_imported else 0
+
+
+def _grade(args, course):
+    from coursekit.workflow import grade as classgrade
+    from coursekit.studentfiles import student_folders, unreadable_note
+    outcomes = classgrade.grade(course, args.assignment, students=args.student, jobs=args.jobs,
+                                force=args.force, timeout=args.timeout, db_url=args.db,
+                                scheduler=args.scheduler, progress=not args.quiet,
+                                sandboxed=not args.no_sandbox)
+    _, skipped = classgrade.plan(course, args.assignment, args.student, force=False, db_url=args.db)
+    print(classgrade.summary(outcomes, skipped=len([s for s in skipped if s not in outcomes])))
+    unreadable = student_folders(course, args.assignment)[1]
+    if unreadable and not args.student:
+        print(unreadable_note(unreadable))
+        return 1
+    return 1 if any(o.status == "failed" for o in outcomes.values()) else 0
+
+
+def _feedback(args, course):
+    from coursekit.workflow.feedback import generate_feedback
+    written, left_out = generate_feedback(course, args.assignment, student=args.student, db_url=args.db,
+                                          jobs=args.jobs)
+    print(f"Wrote {len(written)} feedback file(s) under feedback/.")
+    for student, why in sorted(left_out.items()):
+        print(f"  {'note' if why.startswith('graded') else 'no feedback'} {student}: {why}")
+    return 1 if any(why.startswith("feedback failed") for why in left_out.values()) else 0
+
+
+def _export(args, course):
+    from coursekit.workflow.export import export_grades
+    paths = export_grades(course, args.assignment, to=args.to, lms_to=args.lms_to, db_url=args.db)
+    print("Wrote " + " and ".join(paths) + ".")
+
+
+def _report(args, course):
+    from coursekit.reports.report import build_report
+    print(f"Wrote {build_report(course, args.assignment, db_url=args.db, output=args.output)}.")
+
+
+def _status(args, course):
+    from coursekit.workflow.term import show_status
+    print(show_status(course, args.assignment, students=args.student, db_url=args.db))
+
+
+def _remove(args, course):
+    from coursekit.workflow.term import remove_students
+    for line in remove_students(course, args.assignment, args.students, db_url=args.db):
+        print(line)
+
+
+def _new_term(args, course):
+    from coursekit.workflow.term import new_term
+    print(new_term(course, db_url=args.db))
+
+
+def _gradescope(args, course):
+    from coursekit.platforms.gradescope import build
+    print(f"Wrote {build(course, args.assignment, args.output, args.time_limit, args.visibility)}.")
+
+
+def _diff(args, course):
+    from coursekit.reports.diff import current_grades, diff, format_diff, read_export
+    before = read_export(args.before, args.assignment)
+    after = read_export(args.after, args.assignment) if args.after else current_grades(course, args.assignment,
+                                                                                       args.db)
+    changes = diff(before, after)
+    print(format_diff(changes))
+    return 1 if changes else 0
+
+
+def _lab(args, course):
+    from coursekit.platforms.lab import run as run_lab
+    return run_lab(args, course)
+
+
+def _hub(args, course):
+    from coursekit.platforms.hub import run as run_hub
+    return run_hub(args, course)
+
+
+COMMANDS = {"release": _release, "import": _import, "grade": _grade, "feedback": _feedback, "export": _export,
+            "report": _report, "status": _status, "remove": _remove, "new-term": _new_term,
+            "gradescope": _gradescope, "diff": _diff, "lab": _lab, "hub": _hub}
