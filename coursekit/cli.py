@@ -38,6 +38,16 @@ DB_HELP = ("gradebook database URL, e.g. postgresql://user@host/db (default: the
            "c.CourseDirectory.db_url, sqlite:///gradebook.db in the course)")
 
 
+def settings_help(configurable):
+    """'c.Class.name: its help (default: its default); ...' for the settings of a traitlets Configurable."""
+    parts = []
+    for name, trait in sorted(configurable.class_traits(config=True).items()):
+        default = trait.default_value if not hasattr(trait, "make_dynamic_default") else trait.make_dynamic_default()
+        text = trait.help.rstrip(".")
+        parts.append(f"c.{configurable.__name__}.{name}: {text}" + ("" if "default" in text else f" (default: {default!r})"))
+    return "; ".join(parts) + "."
+
+
 def build_parser():
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--course", default=os.getcwd(),
@@ -102,6 +112,13 @@ def _add_class_commands(add, assignment, database):
     feedback.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
                           help="nbgrader processes writing pages (default: the number of cores; a small class "
                                "uses fewer, as each process takes seconds to start)")
+
+    from coursekit.workflow.serve import GradeOnSubmit
+    serve = add("serve", "grade on submit: watch nbgrader's exchange and, for each new submission, collect it, grade "
+                         "it, write its feedback and release it to that student (their Assignment List shows it); "
+                         "one warm process, safe to stop and restart. Settings in nbgrader_config.py: "
+                         + settings_help(GradeOnSubmit), database)
+    serve.add_argument("--once", action="store_true", help="serve what is in the exchange now, then stop")
 
 
 def _add_course_commands(add, assignment, assignments, database):

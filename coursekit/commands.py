@@ -93,6 +93,18 @@ def _hub(args, course):
     return run_hub(args, course)
 
 
+def _serve(args, course):
+    from coursekit.workflow.serve import Server
+    server = Server(course, db_url=args.db)
+    if not args.once:
+        print(f"Serving {', '.join(server.assignments)} from {server.inbound} (Ctrl-C stops; a restart goes on).",
+              flush=True)
+        server.run(report=lambda line: print(line, flush=True))
+    for done in server.once():
+        print(f"{done.submission.student} {done.submission.assignment}: {done.outcome} "
+              f"({done.seconds:.1f} s after submitting)")
+
+
 COMMANDS = {"release": _release, "import": _import, "grade": _grade, "feedback": _feedback, "export": _export,
             "report": _report, "status": _status, "remove": _remove, "new-term": _new_term,
-            "gradescope": _gradescope, "diff": _diff, "lab": _lab, "hub": _hub}
+            "gradescope": _gradescope, "diff": _diff, "lab": _lab, "hub": _hub, "serve": _serve}

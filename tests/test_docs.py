@@ -403,6 +403,7 @@ def test_repository_paths_quoted_in_the_prose_exist():
 # The docs' commands that do the work are run by tests of their own; this names them (file::test). A
 # mapping to a test that runs the function the command runs says so.
 RUN_BY = {
+    "coursekit serve": "tests/test_serve.py::test_each_submission_is_graded_and_only_its_student_gets_the_feedback",
     "coursekit release": "tests/test_workflow.py::test_10_not_graded_yet_is_never_a_zero",  # its fixture runs release, grade, feedback, export, report
     "coursekit grade": "tests/test_workflow.py::test_3_a_new_gradebook_grades_everyone",
     "coursekit feedback": "tests/test_workflow.py::test_10_feedback_names_who_got_none",
@@ -447,6 +448,7 @@ NOT_RUN = {
     "script bench/grade_bench.py": "a benchmark of minutes, not a test",
     "script bench/sandbox_cost.py": "a benchmark of minutes, not a test",
     "script bench/feedback_bench.py": "a benchmark of minutes, not a test",
+    "script bench/serve_bench.py": "a benchmark of minutes, not a test",
     "source": "activates the environment `make` creates",
     "pip": "installs the kit into a deployment's environment",
     "/opt/tljh/user/bin/pip": "a TLJH server's environment",

@@ -24,28 +24,14 @@ def generate_feedback(course_root, assignment=None, student=None, force=True, db
     nbgrader writes into a staging folder; each student's new feedback folder replaces the old one only
     once every page is written, so a failure (a full disk, a database that stops answering) leaves the
     earlier feedback in place. A class is shared between ``jobs`` nbgrader processes (default: the number of
-    cores), each writing its own students' pages. Each page, ``feedback/<student>/<assignment>/<notebook>.html``, opens on
+    cores), each writing its own students' pages; ``jobs=0`` runs nbgrader in this process (``serve``: warm
+    from one student to the next). Each page, ``feedback/<student>/<assignment>/<notebook>.html``, opens on
     its own, offline, maths included. Returns (the HTML files written, sorted; {student: why no feedback was written}).
     """
-    from coursekit import preflight
-    from coursekit.standing import PENDING, SCORED, standings
+    from coursekit.standing import PENDING
 
     course_root = os.path.abspath(course_root)
-    assignment = preflight.the_assignment(course_root, assignment)  # None: the course's only one
-    preflight.check_assignment(course_root, assignment)
-    preflight.check_database(course_root, db_url)
-    preflight.check_released(course_root, assignment, db_url)
-    if student:
-        preflight.check_students(course_root, assignment, [student])
-    current = standings(course_root, assignment, db_url)
-    wanted = [s for s, standing in current.items() if standing.state in SCORED and (not student or s == student)]
-    left_out = {s: f"{standing.state}: {standing.reason}" for s, standing in current.items()
-                if standing.state not in SCORED and (not student or s == student) and standing.state != "missing"}
-    if not wanted:
-        raise preflight.InputError(f"no graded submission of {assignment}" + (f" for {student}" if student else "")
-                                   + f" to give feedback on: run `python -m coursekit grade {assignment}` first"
-                                   + (f" ({'; '.join(f'{s}: {r}' for s, r in sorted(left_out.items()))})"
-                                      if left_out else "") + ".")
+    assignment, current, wanted, left_out = _students_to_write(course_root, assignment, student, db_url)
     recover(course_root, "feedback")
     shards = _shards(wanted, jobs)
     pages = [os.path.splitext(name)[0] + ".html" for name in source_notebooks(course_root, assignment)]
@@ -53,7 +39,8 @@ def generate_feedback(course_root, assignment=None, student=None, force=True, db
     try:
         with ThreadPoolExecutor(max_workers=len(shards)) as pool:
             logs = list(pool.map(lambda index: _nbgrader_feedback(course_root, assignment, stagings[index],
-                                                                  set(current) - set(shards[index]), db_url),
+                                                                  set(current) - set(shards[index]), db_url,
+                                                                  in_process=jobs == 0),
                                  range(len(shards))))
         failed = {}
         for log in logs:
@@ -78,6 +65,30 @@ def generate_feedback(course_root, assignment=None, student=None, force=True, db
     return sorted(written), left_out
 
 
+def _students_to_write(course_root, assignment, student, db_url):
+    """(assignment, standings, the students whose pages are written, {student: why not}); refuses a run that
+    would write no page, saying why."""
+    from coursekit import preflight
+    from coursekit.standing import SCORED, standings
+
+    assignment = preflight.the_assignment(course_root, assignment)  # None: the course's only one
+    preflight.check_assignment(course_root, assignment)
+    preflight.check_database(course_root, db_url)
+    preflight.check_released(course_root, assignment, db_url)
+    if student:
+        preflight.check_students(course_root, assignment, [student])
+    current = standings(course_root, assignment, db_url)
+    wanted = [s for s, standing in current.items() if standing.state in SCORED and (not student or s == student)]
+    left_out = {s: f"{standing.state}: {standing.reason}" for s, standing in current.items()
+                if standing.state not in SCORED and (not student or s == student) and standing.state != "missing"}
+    if not wanted:
+        raise preflight.InputError(f"no graded submission of {assignment}" + (f" for {student}" if student else "")
+                                   + f" to give feedback on: run `python -m coursekit grade {assignment}` first"
+                                   + (f" ({'; '.join(f'{s}: {r}' for s, r in sorted(left_out.items()))})"
+                                      if left_out else "") + ".")
+    return assignment, current, wanted, left_out
+
+
 # A feedback process starts in about two seconds (nbgrader, its configuration, the gradebook, MathJax): a
 # class is split between processes only when each gets at least this many pages to write.
 MIN_STUDENTS_PER_PROCESS = 20
@@ -89,9 +100,11 @@ def _shards(students, jobs):
     return [students[index::count] for index in range(count)]
 
 
-def _nbgrader_feedback(course_root, assignment, staging, excluded, db_url):
-    """One ``nbgrader generate_feedback`` process writing the pages of every student not ``excluded``
-    into ``staging``; returns its log."""
+def _nbgrader_feedback(course_root, assignment, staging, excluded, db_url, in_process=False):
+    """One ``nbgrader generate_feedback`` process (or run in this one) writing the pages of every student not
+    ``excluded`` into ``staging``; returns its log."""
+    if in_process:
+        return _feedback_here(course_root, assignment, staging, excluded, db_url)
     args = ["generate_feedback", assignment, "--force",
             "--GenerateFeedback.exporter_class=coursekit.workflow.feedbackpage.FeedbackHTMLExporter",
             f"--CourseDirectory.feedback_directory={staging}"]
@@ -100,6 +113,23 @@ def _nbgrader_feedback(course_root, assignment, staging, excluded, db_url):
     if db_url:
         args.append(f"--CourseDirectory.db_url={db_url}")
     return nbgrader(course_root, *args, check=False)
+
+
+def _feedback_here(course_root, assignment, staging, excluded, db_url):
+    """nbgrader's GenerateFeedback through its API in this process, with the course's configuration (read once
+    per process), as ``_nbgrader_feedback``'s process would run it."""
+    from nbgrader.apps import NbGraderAPI
+    from nbgrader.coursedir import CourseDirectory
+
+    from coursekit.workflow.nbgraderapi import course_config
+
+    config = course_config(course_root, db_url)
+    config.CourseDirectory.feedback_directory = staging
+    config.CourseDirectory.student_id_exclude = ",".join(sorted(excluded))
+    api = NbGraderAPI(CourseDirectory(config=config), config=config)
+    result = api.generate_feedback(assignment)
+    return (result.get("log") or "") + ("\n" + result["error"] if result.get("error") else "") + \
+        ("" if result.get("success") else "\n[ERROR] nbgrader generate_feedback failed")
 
 
 _STUDENT_ERROR = re.compile(r"There was an error processing assignment '[^']*' for student '([^']*)'")
@@ -123,7 +153,8 @@ def _failed_students(log, wanted):
 
 
 def _failed_run(log):
-    return "| ERROR]" in log or "| CRITICAL]" in log
+    # "[GenerateFeedbackApp | ERROR]" from a process, "[ERROR]" from nbgrader's API in this one
+    return re.search(r"\[(?:\w+ \| )?(?:ERROR|CRITICAL)\]", log) is not None
 
 
 def _why(error):

@@ -4,7 +4,6 @@ that runs or loads. ``FeedbackHTMLExporter`` is nbgrader's ``GenerateFeedback.ex
 import copy
 import os
 import re
-import weakref
 
 from jinja2 import DictLoader, pass_context
 from nbconvert.exporters import HTMLExporter, TemplateExporter
@@ -142,10 +141,7 @@ class FeedbackHTMLExporter(HTMLExporter):
 
     @property
     def maths(self):
-        if getattr(self, "_maths", None) is None:
-            self._maths = MathsRenderer(self.node, self.node_modules)
-            weakref.finalize(self, self._maths.close)
-        return self._maths
+        return MathsRenderer.shared(self.node, self.node_modules)
 
     def _create_environment(self):
         environment = super()._create_environment()

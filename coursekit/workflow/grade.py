@@ -11,6 +11,7 @@ nbgrader writes a worker's autograded notebooks into a staging folder of that wo
 (``.coursekit-autograded-<pid>/``); only a submission graded to the end replaces its folder in
 autograded/, so a failed or interrupted attempt leaves the previous result in place.
 """
+import contextlib
 import os
 import shutil
 import sys
@@ -23,6 +24,7 @@ from multiprocessing import get_context
 
 from coursekit import preflight
 from coursekit import records as status_store
+from coursekit.workflow.nbgraderapi import course_api
 from coursekit.workflow.nbgraderlog import classify_failure
 from coursekit.workflow.staging import STAGING, promote, recover
 from coursekit.workflow.submissioncheck import (GradingSetupError, check_assignment_grades, check_submission,
@@ -45,34 +47,6 @@ class Outcome:
     files_hash: str = None
 
 
-_API_CACHE = {}
-
-
-def _api(course_root, timeout, db_url, sandboxed=True):
-    """One NbGraderAPI per worker process and setting, with the course's nbgrader_config.py loaded."""
-    key = (course_root, timeout, db_url, sandboxed)
-    if key not in _API_CACHE:
-        os.environ["PATH"] = os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", "")
-        from nbgrader.apps import NbGraderAPI
-        from nbgrader.coursedir import CourseDirectory
-        from traitlets.config import Config, PyFileConfigLoader
-
-        config = Config()
-        config_file = os.path.join(course_root, "nbgrader_config.py")
-        if os.path.isfile(config_file):
-            config.merge(PyFileConfigLoader(config_file).load_config())
-        config.CourseDirectory.root = course_root
-        config.CourseDirectory.autograded_directory = STAGING.format(step="autograded", pid=os.getpid())
-        if timeout:
-            config.GradeInSandbox.cell_timeout = float(timeout)
-        config.CourseDirectory.db_url = status_store.gradebook_url(course_root, db_url)
-        if not sandboxed:
-            config.GradeInSandbox.sandbox = False
-        coursedir = CourseDirectory(config=config)
-        _API_CACHE[key] = NbGraderAPI(coursedir, config=config)
-    return _API_CACHE[key]
-
-
 def grade_one(course_root, assignment, student, timeout=None, db_url=None, expected=None, sandboxed=True):
     """Autograde one submission and say how it went. Runs in a worker process or on a Dask worker."""
     started = time.perf_counter()
@@ -85,7 +59,7 @@ def grade_one(course_root, assignment, student, timeout=None, db_url=None, expec
         return Outcome(student, status_store.FAILED, problem, time.perf_counter() - started, files_hash=files_hash)
     from isograde.preprocessor import TIMINGS
     before = dict(TIMINGS)
-    api = _api(course_root, timeout, db_url, sandboxed)
+    api = course_api(course_root, timeout, db_url, sandboxed)
     problem = sync_submission_time(course_root, assignment, student, api.coursedir.db_url)
     if problem:
         return Outcome(student, status_store.FAILED, problem, time.perf_counter() - started, files_hash=files_hash)
@@ -157,7 +131,8 @@ def grade(course_root, assignment, students=None, jobs=1, force=False, timeout=N
           scheduler=None, progress=True, sandboxed=True):
     """Grade the class; returns {student: Outcome} for the submissions graded in this run.
 
-    Student code runs in the bubblewrap sandbox (``isograde.sandbox``) unless ``sandboxed=False``;
+    ``jobs`` worker processes grade (0: this process, kept warm from one call to the next). Student code runs
+    in the bubblewrap sandbox (``isograde.sandbox``) unless ``sandboxed=False``;
     if the sandbox cannot be set up here, nothing is graded and GradingSetupError says why."""
     course_root = os.path.abspath(course_root)
     preflight.check_assignment(course_root, assignment)
@@ -201,6 +176,8 @@ def grade(course_root, assignment, students=None, jobs=1, force=False, timeout=N
         if bar is not None:
             bar.close()
         recover(course_root)  # the workers have ended: their (empty) staging folders go
+        with contextlib.suppress(OSError):  # and this process's own, when it graded (jobs=0)
+            os.rmdir(os.path.join(course_root, STAGING.format(step="autograded", pid=os.getpid())))
     return outcomes
 
 
@@ -219,6 +196,13 @@ def _run(course_root, assignment, students, jobs, timeout, db_url, scheduler, ex
         return
     if scheduler:
         yield from _run_on_dask(scheduler, course_root, assignment, students, timeout, db_url, expected, sandboxed)
+        return
+    if jobs == 0:  # in this process, which keeps nbgrader, the assignment and the zygote warm (``serve``)
+        for student in students:
+            try:
+                yield grade_one(course_root, assignment, student, timeout, db_url, expected, sandboxed)
+            except Exception as error:
+                yield _failure(student, error)
         return
     queue, restarts = list(students), 0
     while queue:

@@ -9,6 +9,7 @@ Speed (a class of 200 waits for its pages): one Node.js process typesets for the
 fragments that may hold maths (the HTML of each markdown cell and output, after cleaning), each distinct
 fragment once: the notebook's own text is the same on every student's page.
 """
+import atexit
 import collections
 import json
 import os
@@ -48,6 +49,19 @@ class MathsRenderer:
     it an HTML fragment and returns the fragment with its formulas as inline SVG (a ``Typeset``). Each
     distinct fragment is typeset once (the answers are kept), and a fragment with nothing MathJax would look
     for is not sent."""
+
+    _shared = {}
+
+    @classmethod
+    def shared(cls, node="node", node_modules=os.path.join(KIT, "node_modules")):
+        """This process's renderer for these settings, started once and closed when the process ends: every
+        exporter of a process (``nbgrader generate_feedback`` makes one per run; ``serve`` one per student)
+        shares its MathJax and what it has typeset."""
+        key = (node, node_modules)
+        if key not in cls._shared:
+            cls._shared[key] = cls(node, node_modules)
+            atexit.register(cls._shared[key].close)
+        return cls._shared[key]
 
     def __init__(self, node="node", node_modules=os.path.join(KIT, "node_modules"), timeout=RENDER_TIMEOUT):
         self.program = shutil.which(node)

@@ -12,10 +12,11 @@ from coursekit import preflight
 from coursekit import records as status_store
 from coursekit.studentfiles import shown, student_folders, unreadable_note
 from coursekit.standing import standings
+from coursekit.workflow.serve import LEDGER  # serve's record of the submissions it served: this term's
 
 STUDENT_DATA = ("submitted", "autograded", "feedback", "downloaded")
 TERM_FILES = ("gradebook.db", "grading_status.json", "grades.csv", "grades_by_exercise.csv", "grades_lms.csv",
-              "report.html")
+              "report.html", LEDGER)
 
 
 def show_status(course_root, assignment=None, students=None, db_url=None):

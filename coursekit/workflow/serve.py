@@ -1,0 +1,175 @@
+"""``serve``: grade on submit. The kit watches nbgrader's exchange and, for each new submission, collects it,
+grades it with the warm engine, writes its feedback and releases it to that student alone, so that the
+student's Assignment List shows it ("Fetch Feedback") seconds after submitting.
+
+Everything runs in this one process through nbgrader's API, with the course's configuration: nbgrader, the
+assignment, the sandboxed zygote and MathJax start once, and each submission after the first costs what
+grading and one page cost. The grade is the same as ``grade``'s (``classgrade.grade`` with ``jobs=0``:
+statuses in the gradebook, a submission graded once for the same files), the page the same as ``feedback``'s.
+
+A restart loses nothing and grades nothing twice: a submission counts as served only once its feedback is
+released (the ledger, ``.coursekit-served.json`` in the course, written atomically); after a crash the
+submissions not served yet are taken up again, and ``grade`` skips any whose grade is of the same files.
+"""
+import dataclasses
+import datetime
+import json
+import os
+import time
+
+from traitlets import Float, List, Unicode
+from traitlets.config import Configurable
+
+from coursekit.atomic import atomic_file
+from coursekit.errors import KitError
+
+LEDGER = ".coursekit-served.json"
+
+
+class GradeOnSubmit(Configurable):
+    """The settings of ``serve``, in nbgrader_config.py (``c.GradeOnSubmit.<name> = ...``)."""
+
+    assignments = List(Unicode(), help="The assignments graded as they are submitted (default: every assignment "
+                                       "of the course).").tag(config=True)
+    interval = Float(1.0, help="Seconds between two looks at the exchange's inbound folder.").tag(config=True)
+
+
+@dataclasses.dataclass(frozen=True)
+class Submission:
+    folder: str  # the inbound folder's name: <student>+<assignment>+<timestamp>[+<random>]
+    student: str
+    assignment: str
+    timestamp: datetime.datetime
+
+
+def inbound_submissions(inbound, assignments):
+    """The submissions in the exchange's inbound folder, oldest first; a name nbgrader would not parse, or a
+    student id that is not a plain name, is left out (nbgrader's collect skips it too: exchange.py)."""
+    from nbgrader.utils import parse_utc
+
+    from coursekit.studentfiles import name_problem
+
+    found = []
+    for name in os.listdir(inbound) if os.path.isdir(inbound) else []:
+        parts = name.split("+")
+        if len(parts) not in (3, 4) or parts[1] not in assignments or name_problem(parts[0]):
+            continue
+        try:
+            timestamp = parse_utc(parts[2])
+        except Exception:  # dateutil's ParserError, ValueError, OverflowError
+            continue
+        found.append(Submission(name, parts[0], parts[1], timestamp))
+    return sorted(found, key=lambda submission: (submission.timestamp, submission.folder))
+
+
+class Ledger:
+    """The submissions served (feedback released, or refused with a reason), by inbound folder name."""
+
+    def __init__(self, course_root):
+        self.path = os.path.join(course_root, LEDGER)
+        try:
+            with open(self.path, encoding="utf-8") as stream:
+                self.entries = json.load(stream)
+        except FileNotFoundError:
+            self.entries = {}
+        except (OSError, ValueError) as error:
+            raise KitError(f"{self.path} cannot be read ({type(error).__name__}): move it away to serve every "
+                           "submission of the exchange again (each is graded once all the same)") from None
+
+    def served(self, folder):
+        return folder in self.entries
+
+    def add(self, submission, outcome, seconds):
+        self.entries[submission.folder] = {"student": submission.student, "assignment": submission.assignment,
+                                           "outcome": outcome, "seconds": round(seconds, 3)}
+        with atomic_file(self.path) as stream:
+            json.dump(self.entries, stream, indent=1, sort_keys=True)
+
+
+@dataclasses.dataclass
+class Served:
+    submission: Submission
+    outcome: str  # what the student sees: the score, or why there is none
+    seconds: float  # from the submission's time to its feedback released
+
+
+class Server:
+    """Grade on submit for one course: ``once`` serves what is in the exchange now, ``run`` keeps serving."""
+
+    def __init__(self, course_root, db_url=None):
+        from nbgrader.apps import NbGraderAPI
+        from nbgrader.coursedir import CourseDirectory
+        from nbgrader.exchange.default.exchange import Exchange
+
+        from coursekit import preflight
+        from coursekit.workflow.nbgraderapi import course_config
+
+        self.course_root, self.db_url = os.path.abspath(course_root), db_url
+        config = course_config(self.course_root, db_url)
+        self.settings = GradeOnSubmit(config=config)
+        self.assignments = self.settings.assignments or preflight.course_assignments(self.course_root)
+        coursedir = CourseDirectory(config=config)
+        if not coursedir.course_id:
+            raise KitError("serve needs the course's id, to find its exchange: set c.CourseDirectory.course_id in "
+                           "nbgrader_config.py")
+        self.inbound = os.path.join(Exchange(coursedir=coursedir, config=config).root, coursedir.course_id, "inbound")
+        self.api = NbGraderAPI(coursedir, config=config)
+        self.ledger = Ledger(self.course_root)
+
+    def once(self):
+        """Serve every submission in the exchange not served yet; returns [Served]."""
+        waiting = [s for s in inbound_submissions(self.inbound, self.assignments) if not self.ledger.served(s.folder)]
+        served = []
+        for assignment in sorted({submission.assignment for submission in waiting}):
+            served += self._serve(assignment, [s for s in waiting if s.assignment == assignment])
+        return served
+
+    def run(self, report=print, stop=lambda: False):
+        while not stop():
+            for done in self.once():
+                report(f"{done.submission.student} {done.submission.assignment}: {done.outcome} "
+                       f"({done.seconds:.1f} s after submitting)")
+            time.sleep(self.settings.interval)
+
+    def _serve(self, assignment, submissions):
+        from coursekit.standing import SCORED, standings
+        from coursekit.workflow import grade as classgrade
+
+        collected = self.api.collect(assignment, update=True)
+        if not collected.get("success"):
+            raise KitError(f"nbgrader collect of {assignment} failed: {_last_line(collected)}")
+        students = sorted({submission.student for submission in submissions})
+        classgrade.grade(self.course_root, assignment, students=students, jobs=0, progress=False, db_url=self.db_url)
+        current = standings(self.course_root, assignment, self.db_url)
+        outcomes = {}
+        for student in students:
+            standing = current.get(student)
+            if standing is None or standing.state not in SCORED:
+                outcomes[student] = f"not graded: {standing.reason if standing else 'not collected'}"
+                continue
+            outcomes[student] = self._give_feedback(assignment, student, standing)
+        served = []
+        for submission in submissions:
+            seconds = (datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)
+                       - submission.timestamp.replace(tzinfo=None)).total_seconds()
+            self.ledger.add(submission, outcomes[submission.student], seconds)
+            served.append(Served(submission, outcomes[submission.student], seconds))
+        return served
+
+    def _give_feedback(self, assignment, student, standing):
+        from coursekit.workflow.feedback import generate_feedback
+
+        written, left_out = generate_feedback(self.course_root, assignment, student=student, db_url=self.db_url,
+                                              jobs=0)
+        if not written:
+            return f"graded ({standing.total:g}), no feedback: {left_out.get(student, 'not written')}"
+        released = self.api.release_feedback(assignment, student)
+        if not released.get("success"):
+            raise KitError(f"nbgrader release_feedback for {student} failed: {_last_line(released)}")
+        return f"graded {standing.total:g}, feedback released"
+
+
+def _last_line(result):
+    lines = [line for line in ((result.get("error") or "") + "\n" + (result.get("log") or "")).splitlines()
+             if line.strip()]
+    return lines[-1][:200] if lines else "no log"
