@@ -58,13 +58,19 @@ def submit(course, student, sample):
 
 
 def fetched_pages(course, student):
-    """{submission time: the score the student's fetched feedback page shows}."""
+    """{submission time: the score the student's fetched feedback page shows, or the page's text if none}."""
     home = student_command(course, student, "fetch_feedback", "hw3")
     pages = {}
     for page in sorted((home / "hw3" / "feedback").glob("*/hw3.html")):
-        text = unescape(re.sub(r"<[^>]+>", " ", page.read_text()))
-        pages[page.parent.name] = float(re.search(r"Score:\s*([\d.]+)", text).group(1))
+        text = " ".join(unescape(re.sub(r"<[^>]+>", " ", page.read_text())).split())
+        score = re.search(r"Score:\s*([\d.]+)", text)
+        pages[page.parent.name] = float(score.group(1)) if score else text
     return pages
+
+
+def configure(course, *lines):
+    with open(course / "nbgrader_config.py", "a") as config:
+        config.write("\n".join(lines) + "\n")
 
 
 def test_each_submission_is_graded_and_only_its_student_gets_the_feedback(course):
@@ -139,3 +145,30 @@ def test_the_inbound_folder_names_nbgrader_would_not_collect_are_left_alone(tmp_
         (tmp_path / name).mkdir()
     found = serve.inbound_submissions(str(tmp_path), ["hw3"])
     assert [(s.student, s.timestamp.second) for s in found] == [("alice", 0), ("bob", 1)]
+
+
+def test_an_attempt_beyond_the_limit_is_refused_with_a_page_that_says_why(course):
+    configure(course, "c.GradeOnSubmit.attempts = 2")
+    for sample in ("sample-typical-mistakes", "sample-full-marks", "sample-blank"):
+        submit(course, "bob", sample)
+        done = ok(course, "serve", "--once")
+        time.sleep(1)
+    assert done.stdout.startswith("bob hw3: not graded: you have used your 2 attempts at hw3; your last graded "
+                                  "attempt counts ("), done.stdout
+    pages = list(fetched_pages(course, "bob").values())
+    assert pages[:2] == [55.0, 95.0] and "this submission was not graded" in pages[2] and "2 attempts" in pages[2]
+    assert sum(score for score, _ in grading.cell_scores(course)["bob"].values()) == 95  # the blank was not collected
+    table = ok(course, "status", "hw3").stdout
+    assert re.search(r"^bob\s+pending\s+95\s+no due date\s+2, 1 not graded\s", table, re.M), table
+
+
+def test_a_submission_sent_during_the_wait_is_refused_and_says_when_to_send_again(course):
+    configure(course, "c.GradeOnSubmit.cooldown = 3600")
+    submit(course, "carol", "sample-typical-mistakes")
+    ok(course, "serve", "--once")
+    time.sleep(1)
+    submit(course, "carol", "sample-full-marks")
+    done = ok(course, "serve", "--once")
+    assert re.match(r"carol hw3: not graded: sent before the 3600 s wait after your last graded attempt ended; "
+                    r"submit again after \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC \(", done.stdout), done.stdout
+    assert sum(score for score, _ in grading.cell_scores(course)["carol"].values()) == 55

@@ -28,6 +28,7 @@ from nbgrader.api import Gradebook, MissingEntry
 from nbgrader.utils import check_mode, parse_utc
 
 from coursekit import studentfiles
+from coursekit.workflow.serve import Ledger
 
 
 class SafeExchangeCollect(ExchangeCollect):
@@ -63,6 +64,8 @@ class SafeExchangeCollect(ExchangeCollect):
         student_id = self.coursedir.student_id if self.coursedir.student_id else "*"
         pattern = os.path.join(self.inbound_path, "{}+{}+*".format(student_id, self.coursedir.assignment_id))
         records = [record for record in map(self._path_to_record, glob.glob(pattern)) if record]
+        refused = Ledger(self.coursedir.root).refused()  # submissions serve did not grade (attempts, wait): left
+        records = [record for record in records if record["filename"] not in refused]
         usergroups = groupby(records, lambda item: item["username"])
         with Gradebook(self.coursedir.db_url, self.coursedir.course_id) as gb:
             try:

@@ -17,7 +17,7 @@ import json
 import os
 import time
 
-from traitlets import Float, List, Unicode
+from traitlets import Float, Integer, List, Unicode
 from traitlets.config import Configurable
 
 from coursekit.atomic import atomic_file
@@ -32,6 +32,11 @@ class GradeOnSubmit(Configurable):
     assignments = List(Unicode(), help="The assignments graded as they are submitted (default: every assignment "
                                        "of the course).").tag(config=True)
     interval = Float(1.0, help="Seconds between two looks at the exchange's inbound folder.").tag(config=True)
+    attempts = Integer(0, help="Submissions of an assignment graded per student: a later one is not graded, and its "
+                               "feedback page says why (0: no limit).").tag(config=True)
+    cooldown = Float(0.0, help="Seconds a student waits after a graded submission before the next one is graded: "
+                               "one sent sooner is not graded, and its feedback page says when to send it again "
+                               "(0: no wait).").tag(config=True)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -79,9 +84,20 @@ class Ledger:
     def served(self, folder):
         return folder in self.entries
 
-    def add(self, submission, outcome, seconds):
+    def refused(self):
+        """The inbound folders served with a refusal (nbgrader's collect leaves them: exchange.py)."""
+        return {folder for folder, entry in self.entries.items() if entry.get("attempt") is False}
+
+    def attempts(self, student, assignment):
+        """The submission times of the student's attempts at the assignment (naive UTC), oldest first."""
+        return sorted(datetime.datetime.fromisoformat(entry["submitted"]) for entry in self.entries.values()
+                      if entry["student"] == student and entry["assignment"] == assignment
+                      and entry.get("attempt", True) and "submitted" in entry)
+
+    def add(self, submission, outcome, seconds, attempt=True):
         self.entries[submission.folder] = {"student": submission.student, "assignment": submission.assignment,
-                                           "outcome": outcome, "seconds": round(seconds, 3)}
+                                           "outcome": outcome, "seconds": round(seconds, 3), "attempt": attempt,
+                                           "submitted": submission.timestamp.isoformat()}
         with atomic_file(self.path) as stream:
             json.dump(self.entries, stream, indent=1, sort_keys=True)
 
@@ -135,6 +151,17 @@ class Server:
         from coursekit.standing import SCORED, standings
         from coursekit.workflow import grade as classgrade
 
+        served, accepted = [], []
+        for submission in submissions:  # oldest first: each attempt counts before the next is decided
+            refusal = self._refusal(submission, accepted)
+            if refusal:
+                self._refuse(submission, refusal)
+                served.append(Served(submission, refusal, _since(submission)))
+            else:
+                accepted.append(submission)
+        submissions = accepted
+        if not submissions:
+            return served
         collected = self.api.collect(assignment, update=True)
         if not collected.get("success"):
             raise KitError(f"nbgrader collect of {assignment} failed: {_last_line(collected)}")
@@ -148,13 +175,34 @@ class Server:
                 outcomes[student] = f"not graded: {standing.reason if standing else 'not collected'}"
                 continue
             outcomes[student] = self._give_feedback(assignment, student, standing)
-        served = []
         for submission in submissions:
-            seconds = (datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)
-                       - submission.timestamp.replace(tzinfo=None)).total_seconds()
+            seconds = _since(submission)
             self.ledger.add(submission, outcomes[submission.student], seconds)
             served.append(Served(submission, outcomes[submission.student], seconds))
         return served
+
+    def _refusal(self, submission, accepted):
+        """Why the instructor's policy (``attempts``, ``cooldown``) leaves this submission ungraded, or None."""
+        earlier = self.ledger.attempts(submission.student, submission.assignment) + [
+            s.timestamp.replace(tzinfo=None) for s in accepted if s.student == submission.student]
+        limit, cooldown = self.settings.attempts, self.settings.cooldown
+        if limit and len(earlier) >= limit:
+            return (f"not graded: you have used your {limit} attempt{'s' if limit > 1 else ''} at "
+                    f"{submission.assignment}; your last graded attempt counts")
+        if cooldown and earlier:
+            ready = max(earlier) + datetime.timedelta(seconds=cooldown)
+            if submission.timestamp.replace(tzinfo=None) < ready:
+                return (f"not graded: sent before the {cooldown:g} s wait after your last graded attempt ended; "
+                        f"submit again after {ready:%Y-%m-%d %H:%M:%S} UTC")
+        return None
+
+    def _refuse(self, submission, reason):
+        """Record the refusal (first: nbgrader's collect then leaves the submission) and put a page saying why
+        where the student's "Fetch Feedback" finds this submission's feedback."""
+        self.ledger.add(submission, reason, _since(submission), attempt=False)
+        from coursekit.workflow.refusal import release_refusal
+
+        release_refusal(self.inbound, submission, reason, self.course_root)
 
     def _give_feedback(self, assignment, student, standing):
         from coursekit.workflow.feedback import generate_feedback
@@ -167,6 +215,12 @@ class Server:
         if not released.get("success"):
             raise KitError(f"nbgrader release_feedback for {student} failed: {_last_line(released)}")
         return f"graded {standing.total:g}, feedback released"
+
+
+def _since(submission):
+    """Seconds from the submission's time (nbgrader's, UTC) to now."""
+    now = datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)
+    return (now - submission.timestamp.replace(tzinfo=None)).total_seconds()
 
 
 def _last_line(result):

@@ -57,13 +57,17 @@ def _status(course_root, assignment, students=None, db_url=None, current=None):
     late = lateness_cells(current)  # a column only when a submission has a time or a problem with it
     late_width = max([len("late by"), *(len(cell) for cell in late.values())]) if late else 0
     late_header = f"  {'late by':<{late_width}}" if late else ""
+    tries = attempt_cells(course_root, assignment)  # a column only when serve graded submissions on arrival
+    tries_width = max([len("attempts"), *(len(cell) for cell in tries.values())]) if tries else 0
+    late_header += f"  {'attempts':<{tries_width}}" if tries else ""
     lines = [f"{'student':<{width}}  {'state':<10}  {'total':>6}{late_header}  where it stands",
-             "-" * (width + 40 + (late_width + 2 if late else 0))]
+             "-" * (width + 40 + (late_width + 2 if late else 0) + (tries_width + 2 if tries else 0))]
     counts = {}
     for student, standing in sorted(current.items()):
         counts[standing.state] = counts.get(standing.state, 0) + 1
         total = "" if standing.total is None else f"{standing.total:g}"
         late_cell = f"  {late.get(student, ''):<{late_width}}" if late else ""
+        late_cell += f"  {tries.get(student, ''):<{tries_width}}" if tries else ""
         lines.append(f"{names[student]:<{width}}  {standing.state:<10}  {total:>6}{late_cell}  {standing.reason}")
     lines.append("")
     lines.append(", ".join(f"{count} {state}" for state, count in sorted(counts.items())) + ".")
@@ -72,6 +76,20 @@ def _status(course_root, assignment, students=None, db_url=None, current=None):
     if unreadable:
         lines.append(unreadable_note(unreadable))
     return "\n".join(lines)
+
+
+def attempt_cells(course_root, assignment):
+    """{student: "2" | "2, 1 not graded"}: the submissions ``serve`` graded (the last counts) and those it did
+    not (the instructor's limit on attempts, or the wait between them); {} when serve served none."""
+    from coursekit.workflow.serve import Ledger
+
+    graded, refused = {}, {}
+    for entry in Ledger(course_root).entries.values():
+        if entry["assignment"] == assignment:
+            tally = graded if entry.get("attempt", True) else refused
+            tally[entry["student"]] = tally.get(entry["student"], 0) + 1
+    return {student: f"{graded.get(student, 0)}" + (f", {refused[student]} not graded" if student in refused else "")
+            for student in set(graded) | set(refused)}
 
 
 def lateness_cells(current):
