@@ -98,6 +98,14 @@ def main():
         print(f"submit to feedback released: median {statistics.median(latencies):.2f} s, "
               f"p95 {percentile(latencies, 0.95):.2f} s, max {max(latencies):.2f} s")
         print(f"  each: {' '.join(f'{s:.1f}' for s in sorted(latencies))}")
+        steps = {}
+        for entry in ledger.values():
+            for step, value in entry.get("split", {}).items():
+                steps.setdefault(step, []).append(value)
+        print("split (medians, seconds): " + ", ".join(f"{step} {statistics.median(values):.2f}"
+                                                        for step, values in steps.items())
+              + " (collect and grade: of the batch a look at the exchange found; feedback: writing and releasing "
+                "one student's page); the rest is the wait for the next look and the submit itself")
         print(f"grading one submission in the warm server: median {statistics.median(grading_seconds):.2f} s, "
               f"max {max(grading_seconds):.2f} s (the first: the engine's start)")
 

@@ -94,10 +94,11 @@ class Ledger:
                       if entry["student"] == student and entry["assignment"] == assignment
                       and entry.get("attempt", True) and "submitted" in entry)
 
-    def add(self, submission, outcome, seconds, attempt=True):
+    def add(self, submission, outcome, seconds, attempt=True, split=None):
         self.entries[submission.folder] = {"student": submission.student, "assignment": submission.assignment,
                                            "outcome": outcome, "seconds": round(seconds, 3), "attempt": attempt,
-                                           "submitted": submission.timestamp.isoformat()}
+                                           "submitted": submission.timestamp.isoformat(),
+                                           "split": {step: round(value, 3) for step, value in (split or {}).items()}}
         with atomic_file(self.path) as stream:
             json.dump(self.entries, stream, indent=1, sort_keys=True)
 
@@ -162,22 +163,27 @@ class Server:
         submissions = accepted
         if not submissions:
             return served
+        clock = time.perf_counter()
         collected = self.api.collect(assignment, update=True)
         if not collected.get("success"):
             raise KitError(f"nbgrader collect of {assignment} failed: {_last_line(collected)}")
         students = sorted({submission.student for submission in submissions})
+        split = {"collect": time.perf_counter() - clock}  # seconds of each step, for the benchmark
         classgrade.grade(self.course_root, assignment, students=students, jobs=0, progress=False, db_url=self.db_url)
         current = standings(self.course_root, assignment, self.db_url)
-        outcomes = {}
+        split["grade"] = time.perf_counter() - clock - split["collect"]
+        outcomes, splits = {}, {}
         for student in students:
             standing = current.get(student)
             if standing is None or standing.state not in SCORED:
                 outcomes[student] = f"not graded: {standing.reason if standing else 'not collected'}"
                 continue
+            clock = time.perf_counter()
             outcomes[student] = self._give_feedback(assignment, student, standing)
+            splits[student] = dict(split, feedback=time.perf_counter() - clock)
         for submission in submissions:
             seconds = _since(submission)
-            self.ledger.add(submission, outcomes[submission.student], seconds)
+            self.ledger.add(submission, outcomes[submission.student], seconds, split=splits.get(submission.student, split))
             served.append(Served(submission, outcomes[submission.student], seconds))
         return served
 
