@@ -11,6 +11,7 @@ import sys
 
 from coursekit.errors import KitError
 from coursekit.preflight import check_course_config
+from coursekit.settings import FeedbackCommand, GradeCommand, GradescopeCommand
 
 import isograde
 
@@ -36,6 +37,24 @@ ONE_ASSIGNMENT = "the assignment (a folder of source/; default: the course's onl
 EVERY_ASSIGNMENT = "the assignment (a folder of source/; default: every assignment of the course)"
 DB_HELP = ("gradebook database URL, e.g. postgresql://user@host/db (default: the course's "
            "c.CourseDirectory.db_url, sqlite:///gradebook.db in the course)")
+
+
+def add_settings(parser, configurable):
+    """An option for each setting of ``configurable`` (coursekit.settings): its name, its help and default, and
+    where nbgrader_config.py sets it. Not given, the option is None and the course's setting holds."""
+    for name, trait in sorted(configurable.class_traits(config=True).items()):
+        options = {"choices": list(trait.values)} if hasattr(trait, "values") else {
+            "type": {"Int": int, "Float": float}.get(type(trait).__name__, str)}
+        parser.add_argument("--" + name.replace("_", "-"), dest=name, default=None,
+                            help=_setting_help(configurable, name, trait), **options)
+
+
+def _setting_help(configurable, name, trait):
+    """'What it is (default: X; c.Class.name in nbgrader_config.py)'."""
+    text, where = trait.help.rstrip("."), f"c.{configurable.__name__}.{name} in nbgrader_config.py"
+    if text.endswith(")") and "(default:" in text:
+        return f"{text[:-1]}; {where})"
+    return f"{text} (default: {trait.default_value}; {where})"
 
 
 def settings_help(configurable):
@@ -93,8 +112,7 @@ def _add_class_commands(add, assignment, database):
                          "and a reason for each", assignment, database)
     grade.add_argument("--student", action="append", help="grade only this student (repeatable; default: every "
                                                           "submission)")
-    grade.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
-                       help="worker processes on this machine (default: the number of cores)")
+    add_settings(grade, GradeCommand)
     grade.add_argument("--timeout", type=int, help="per-cell time limit in seconds (default: the course's "
                                                    "c.GradeInSandbox.cell_timeout in nbgrader_config.py)")
     grade.add_argument("--force", action="store_true", help="regrade submissions already graded")
@@ -109,9 +127,7 @@ def _add_class_commands(add, assignment, database):
     feedback = add("feedback", "write feedback HTML (renders offline, no hidden tests) to feedback/",
                    assignment, database)
     feedback.add_argument("--student", help="only this student (default: every graded student)")
-    feedback.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
-                          help="nbgrader processes writing pages (default: the number of cores; a small class "
-                               "uses fewer, as each process takes seconds to start)")
+    add_settings(feedback, FeedbackCommand)
 
     from coursekit.workflow.serve import GradeOnSubmit
     serve = add("serve", "grade on submit: watch nbgrader's exchange and, for each new submission, collect it, grade "
@@ -149,12 +165,7 @@ def _add_course_commands(add, assignment, assignments, database):
                                    "(or the assignment's notebooks) with the kit's engine (docs/gradescope.md)",
                      assignment)
     gradescope.add_argument("--output", help="where to write it (default: autograder.zip in the course)")
-    gradescope.add_argument("--time-limit", type=int, default=1200,
-                            help="seconds one upload may take in all before it is reported as a timeout "
-                                 "(default: 1200; set Gradescope's own limit higher)")
-    gradescope.add_argument("--visibility", default="visible", choices=["visible", "after_due_date",
-                                                                        "after_published", "hidden"],
-                            help="when students see the tests' results (default: visible)")
+    add_settings(gradescope, GradescopeCommand)
 
     regrade = add("diff", "compare two gradings: who changed, in which exercise, by how many points (two "
                           "exports of `export`, or an export and the gradebook as it is now)", database,

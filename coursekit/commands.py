@@ -15,10 +15,18 @@ def _import(args, course):
     return 1 if result.not_imported else 0
 
 
+def _settings(configurable, args, course):
+    from coursekit.settings import resolved
+    from coursekit.workflow.nbgraderapi import course_config
+    return resolved(configurable, course_config(course, getattr(args, "db", None)), args)
+
+
 def _grade(args, course):
+    from coursekit.settings import GradeCommand
     from coursekit.workflow import grade as classgrade
     from coursekit.studentfiles import student_folders, unreadable_note
-    outcomes = classgrade.grade(course, args.assignment, students=args.student, jobs=args.jobs,
+    settings = _settings(GradeCommand, args, course)
+    outcomes = classgrade.grade(course, args.assignment, students=args.student, jobs=settings.jobs,
                                 force=args.force, timeout=args.timeout, db_url=args.db,
                                 scheduler=args.scheduler, progress=not args.quiet,
                                 sandboxed=not args.no_sandbox)
@@ -32,9 +40,11 @@ def _grade(args, course):
 
 
 def _feedback(args, course):
+    from coursekit.settings import FeedbackCommand
     from coursekit.workflow.feedback import generate_feedback
+    settings = _settings(FeedbackCommand, args, course)
     written, left_out = generate_feedback(course, args.assignment, student=args.student, db_url=args.db,
-                                          jobs=args.jobs)
+                                          jobs=settings.jobs)
     print(f"Wrote {len(written)} feedback file(s) under feedback/.")
     for student, why in sorted(left_out.items()):
         print(f"  {'note' if why.startswith('graded') else 'no feedback'} {student}: {why}")
@@ -70,7 +80,9 @@ def _new_term(args, course):
 
 def _gradescope(args, course):
     from coursekit.platforms.gradescope import build
-    print(f"Wrote {build(course, args.assignment, args.output, args.time_limit, args.visibility)}.")
+    from coursekit.settings import GradescopeCommand
+    settings = _settings(GradescopeCommand, args, course)
+    print(f"Wrote {build(course, args.assignment, args.output, settings.time_limit, settings.visibility)}.")
 
 
 def _diff(args, course):

@@ -33,13 +33,14 @@ import zipfile
 
 import coursekit
 from coursekit.errors import InputError
+from coursekit.settings import GradescopeCommand
 from coursekit.platforms.gradescope_results import STUDENT, failed_result, graded_result
 
 SETTINGS_FILE = "autograder_settings.json"
 FAILURE_FILE = "failure_results.json"  # results.json for run_autograder to write when no Python can
 FAILURE_REASON = "@REASON@"  # replaced by run_autograder (sed) with why nothing was graded (and 0 s by its time)
-VISIBILITIES = ("visible", "after_due_date", "after_published", "hidden")
-DEFAULT_TIME_LIMIT = 1200  # seconds for the whole grading of one upload; Gradescope's own limit must be longer
+VISIBILITIES = GradescopeCommand.visibility.values
+DEFAULT_TIME_LIMIT = GradescopeCommand.time_limit.default_value  # seconds for the whole grading of one upload
 TEMPLATES = os.path.join(coursekit.TEMPLATES, "gradescope")
 # Packages of requirements.txt that only the kit's tests use; the autograder image does without them.
 TEST_ONLY_PACKAGES = ("tensorflow", "pytest", "pytest-xdist", "selenium", "dask", "distributed",
@@ -65,7 +66,8 @@ def grading_requirements(requirements_text):
     return "\n".join(kept) + "\n"
 
 
-def build(course_root, assignment=None, output=None, time_limit=DEFAULT_TIME_LIMIT, visibility="visible",
+def build(course_root, assignment=None, output=None, time_limit=DEFAULT_TIME_LIMIT,
+          visibility=GradescopeCommand.visibility.default_value,
           cell_timeout=None):
     """Write the Gradescope autograder of ``assignment`` (default: the course's only one); returns the zip's path."""
     from coursekit.workflow import submissioncheck
