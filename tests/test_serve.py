@@ -68,6 +68,13 @@ def fetched_pages(course, student):
     return pages
 
 
+def fetched_texts(course, student):
+    """The visible text of each feedback page the student fetched, oldest submission first."""
+    home = student_command(course, student, "fetch_feedback", "hw3")
+    return [" ".join(unescape(re.sub(r"<[^>]+>", " ", page.read_text())).split())
+            for page in sorted((home / "hw3" / "feedback").glob("*/hw3.html"))]
+
+
 def configure(course, *lines):
     with open(course / "nbgrader_config.py", "a") as config:
         config.write("\n".join(lines) + "\n")
@@ -172,3 +179,19 @@ def test_a_submission_sent_during_the_wait_is_refused_and_says_when_to_send_agai
     assert re.match(r"carol hw3: not graded: sent before the 3600 s wait after your last graded attempt ended; "
                     r"submit again after \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC \(", done.stdout), done.stdout
     assert sum(score for score, _ in grading.cell_scores(course)["carol"].values()) == 55
+
+
+HIDDEN_HINT = "Hint: epsilon goes outside the square root"  # a hidden check of RMSProp the typical mistake fails
+
+
+def test_before_the_due_date_a_hidden_failure_shows_its_verdict_only_and_after_it_its_hint(course):
+    submit(course, "bob", "sample-typical-mistakes")
+    ok(course, "serve", "--once")
+    before = fetched_texts(course, "bob")[0]
+    assert "A hidden test failed." in before and HIDDEN_HINT not in before
+    ok(course, "release", "hw3", "--duedate", "2020-01-01 00:00 UTC")  # the due date has passed
+    time.sleep(1)
+    submit(course, "bob", "sample-typical-mistakes")
+    ok(course, "serve", "--once")
+    after = fetched_texts(course, "bob")[1]
+    assert "A hidden test failed." in after and HIDDEN_HINT in after

@@ -17,7 +17,8 @@ class FeedbackError(StepFailed):
     """Feedback could not be written; the earlier feedback is unchanged."""
 
 
-def generate_feedback(course_root, assignment=None, student=None, force=True, db_url=None, jobs=None):
+def generate_feedback(course_root, assignment=None, student=None, force=True, db_url=None, jobs=None,
+                      hidden_failures=None):
     """Run ``nbgrader generate_feedback`` so that the pages render their maths offline, for every
     student whose grade is of the files submitted now (graded, or graded but for a hand-graded answer).
 
@@ -25,7 +26,8 @@ def generate_feedback(course_root, assignment=None, student=None, force=True, db
     once every page is written, so a failure (a full disk, a database that stops answering) leaves the
     earlier feedback in place. A class is shared between ``jobs`` nbgrader processes (default: the number of
     cores), each writing its own students' pages; ``jobs=0`` runs nbgrader in this process (``serve``: warm
-    from one student to the next). Each page, ``feedback/<student>/<assignment>/<notebook>.html``, opens on
+    from one student to the next). ``hidden_failures``: ``c.ShortTracebacks.hidden_failures`` for this run
+    (``serve`` before the due date). Each page, ``feedback/<student>/<assignment>/<notebook>.html``, opens on
     its own, offline, maths included. Returns (the HTML files written, sorted; {student: why no feedback was written}).
     """
     from coursekit.standing import PENDING
@@ -40,7 +42,7 @@ def generate_feedback(course_root, assignment=None, student=None, force=True, db
         with ThreadPoolExecutor(max_workers=len(shards)) as pool:
             logs = list(pool.map(lambda index: _nbgrader_feedback(course_root, assignment, stagings[index],
                                                                   set(current) - set(shards[index]), db_url,
-                                                                  in_process=jobs == 0),
+                                                                  in_process=jobs == 0, hidden_failures=hidden_failures),
                                  range(len(shards))))
         failed = {}
         for log in logs:
@@ -100,11 +102,11 @@ def _shards(students, jobs):
     return [students[index::count] for index in range(count)]
 
 
-def _nbgrader_feedback(course_root, assignment, staging, excluded, db_url, in_process=False):
+def _nbgrader_feedback(course_root, assignment, staging, excluded, db_url, in_process=False, hidden_failures=None):
     """One ``nbgrader generate_feedback`` process (or run in this one) writing the pages of every student not
     ``excluded`` into ``staging``; returns its log."""
     if in_process:
-        return _feedback_here(course_root, assignment, staging, excluded, db_url)
+        return _feedback_here(course_root, assignment, staging, excluded, db_url, hidden_failures)
     args = ["generate_feedback", assignment, "--force",
             "--GenerateFeedback.exporter_class=coursekit.workflow.feedbackpage.FeedbackHTMLExporter",
             f"--CourseDirectory.feedback_directory={staging}"]
@@ -112,10 +114,12 @@ def _nbgrader_feedback(course_root, assignment, staging, excluded, db_url, in_pr
         args.append(f"--CourseDirectory.student_id_exclude={','.join(sorted(excluded))}")
     if db_url:
         args.append(f"--CourseDirectory.db_url={db_url}")
+    if hidden_failures:
+        args.append(f"--ShortTracebacks.hidden_failures={hidden_failures}")
     return nbgrader(course_root, *args, check=False)
 
 
-def _feedback_here(course_root, assignment, staging, excluded, db_url):
+def _feedback_here(course_root, assignment, staging, excluded, db_url, hidden_failures=None):
     """nbgrader's GenerateFeedback through its API in this process, with the course's configuration (read once
     per process), as ``_nbgrader_feedback``'s process would run it."""
     from nbgrader.apps import NbGraderAPI
@@ -126,6 +130,8 @@ def _feedback_here(course_root, assignment, staging, excluded, db_url):
     config = course_config(course_root, db_url)
     config.CourseDirectory.feedback_directory = staging
     config.CourseDirectory.student_id_exclude = ",".join(sorted(excluded))
+    if hidden_failures:
+        config.ShortTracebacks.hidden_failures = hidden_failures
     api = NbGraderAPI(CourseDirectory(config=config), config=config)
     result = api.generate_feedback(assignment)
     return (result.get("log") or "") + ("\n" + result["error"] if result.get("error") else "") + \

@@ -17,7 +17,7 @@ import json
 import os
 import time
 
-from traitlets import Float, Integer, List, Unicode
+from traitlets import Enum, Float, Integer, List, Unicode
 from traitlets.config import Configurable
 
 from coursekit.atomic import atomic_file
@@ -34,6 +34,12 @@ class GradeOnSubmit(Configurable):
     interval = Float(1.0, help="Seconds between two looks at the exchange's inbound folder.").tag(config=True)
     attempts = Integer(0, help="Submissions of an assignment graded per student: a later one is not graded, and its "
                                "feedback page says why (0: no limit).").tag(config=True)
+    hidden_failures_before_due = Enum(
+        ["message", "hint", "verdict"], "verdict",
+        help="What a page written before the due date (or when the assignment has none) shows of a failure in hidden "
+             "tests, so that attempts do not teach the hidden checks: 'verdict' (only that a hidden test failed), "
+             "'hint' (with the check's hint), 'message' (the whole message); after the due date, "
+             "c.ShortTracebacks.hidden_failures holds, as for `feedback`.").tag(config=True)
     cooldown = Float(0.0, help="Seconds a student waits after a graded submission before the next one is graded: "
                                "one sent sooner is not graded, and its feedback page says when to send it again "
                                "(0: no wait).").tag(config=True)
@@ -213,8 +219,11 @@ class Server:
     def _give_feedback(self, assignment, student, standing):
         from coursekit.workflow.feedback import generate_feedback
 
+        now = datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)
+        before_due = standing.due is None or now < standing.due
         written, left_out = generate_feedback(self.course_root, assignment, student=student, db_url=self.db_url,
-                                              jobs=0)
+                                              jobs=0, hidden_failures=(self.settings.hidden_failures_before_due
+                                                                       if before_due else None))
         if not written:
             return f"graded ({standing.total:g}), no feedback: {left_out.get(student, 'not written')}"
         released = self.api.release_feedback(assignment, student)
