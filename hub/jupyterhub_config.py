@@ -56,3 +56,15 @@ c.Spawner.environment = {
     "PATH": os.pathsep.join([settings["bin_dir"], "/usr/local/bin", "/usr/bin", "/bin"]),
     **settings.get("environment", {}),
 }
+
+# Grade on submit (`coursekit serve`), a service the hub starts and stops with itself, run as the instructor on the
+# instructor's course: each submission is collected, graded, and its feedback released to its student.
+if settings.get("serve"):
+    c.JupyterHub.services = [{
+        "name": "grade-on-submit",
+        "command": settings["serve"]["command"],
+        "user": settings["instructor"],
+        "cwd": settings["serve"]["cwd"],
+        "environment": {"PATH": os.pathsep.join([settings["bin_dir"], "/usr/bin", "/bin"]),
+                        "HOME": settings["serve"]["home"], **settings.get("environment", {})},
+    }]

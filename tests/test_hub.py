@@ -214,7 +214,7 @@ def hub(request):
         stale.unlink()
     try:
         running = start_hub(layout, environment={"HW3_MNIST_PATH": str(mnist), "OMP_NUM_THREADS": "1"},
-                            log=lambda message: None)
+                            log=lambda message: None, serve=getattr(request, "param", {}).get("serve", False))
         yield running, sessions, profiles
     finally:
         try:
@@ -578,6 +578,37 @@ def test_course_cycle_on_jupyterhub(hub):
     status = run_as(layout, names["instructor"], course_dir, "-m", "coursekit", "status")
     assert "hw3" in status and warmup.ASSIGNMENT in status, status
     print(f"the course cycle on JupyterHub: {time.perf_counter() - started:.0f} s")
+
+
+@pytest.mark.parametrize("hub", [{"serve": True}], indirect=True)
+def test_the_hub_grades_each_submission_and_releases_its_feedback_by_itself(hub):
+    """`make hub` runs `coursekit serve` as a service of the hub, as the instructor: a student submits from their
+    account through the exchange, and their feedback comes back with their score, with nobody doing anything."""
+    running, _, _ = hub
+    layout = running.layout
+    instructor, student = layout.instructor, layout.students[0]
+    course_dir, home = layout.course_dir, layout.home(student)
+    run_as(layout, instructor, course_dir, "-m", "coursekit", "release", "hw3")
+    run_as(layout, instructor, course_dir, "-m", "nbgrader", "release_assignment", "hw3")
+    run_as(layout, student, home, "-m", "nbgrader", "fetch_assignment", "hw3")
+    release, source = load_course_notebooks(course_dir)
+    notebook = build_submission(release, source, SAMPLE_STUDENTS["sample-typical-mistakes"])
+    give_files(account(student), home, {NOTEBOOK: nbformat.writes(notebook).encode()})
+    run_as(layout, student, home, "-m", "nbgrader", "submit", "hw3")
+    submitted = time.monotonic()
+
+    def fetched():
+        run_as(layout, student, home, "-m", "nbgrader", "fetch_feedback", "hw3")
+        return list((home / "hw3" / "feedback").glob("*/hw3.html"))
+
+    pages = wait_for(fetched, 180, message="the feedback released by the hub's grade-on-submit service")
+    print(f"submit to feedback fetched on the hub: {time.monotonic() - submitted:.1f} s")
+    text = " ".join(re.sub(r"<[^>]+>", " ", pages[0].read_text()).split())
+    assert f"Score: {AUTOGRADED['student2']:.1f}" in text, text[:500]
+    assert pages[0].stat().st_uid == account(student).pw_uid
+    ledger = json.loads((course_dir / ".coursekit-served.json").read_text())
+    assert [entry["student"] for entry in ledger.values()] == [student]
+    assert (course_dir / ".coursekit-served.json").stat().st_uid == account(instructor).pw_uid  # run as the instructor
 
 
 def run_as(layout, user, cwd, *arguments):

@@ -50,18 +50,24 @@ class RunningHub:
         return f"{self.url}user/{user}/{path.lstrip('/')}"
 
 
-def hub_settings(layout, port, proxy, bin_dir, environment):
-    return {
+def hub_settings(layout, port, proxy, bin_dir, environment, serve=False):
+    settings = {
         "port": port, "hub_port": free_port(), "proxy_api_port": free_port(), "proxy_command": str(proxy),
         "run_dir": str(layout.run_dir), "password_file": str(layout.password_file),
         "instructor": layout.instructor, "students": layout.students,
         "bin_dir": str(bin_dir), "environment": environment or {},
     }
+    if serve:  # grade on submit: `coursekit serve` as the instructor, on the instructor's course, a hub service
+        settings["serve"] = {"command": [str(Path(bin_dir) / "python"), "-m", "coursekit", "serve", "--course",
+                                         str(layout.course_dir)],
+                             "cwd": str(layout.course_dir), "home": str(layout.home(layout.instructor))}
+    return settings
 
 
-def start_hub(layout, port=None, environment=None, timeout=90, log=print):
+def start_hub(layout, port=None, environment=None, timeout=90, log=print, serve=False):
     """Set up the accounts, the exchange and the course, start JupyterHub, wait until it answers.
-    ``environment``: extra variables for every user's server. Returns a RunningHub; stop it with stop_hub."""
+    ``environment``: extra variables for every user's server; ``serve``: the hub also runs `coursekit serve`
+    (grade on submit) as the instructor. Returns a RunningHub; stop it with stop_hub."""
     if os.geteuid() != 0:
         raise HubError("the hub creates system accounts and starts servers as them: run it as root (sudo make hub).")
     for tool in ("useradd", "userdel", "tar"):
@@ -90,7 +96,7 @@ def start_hub(layout, port=None, environment=None, timeout=90, log=print):
     attempts = 1 if port else 3  # a port picked here may be taken before the proxy binds it
     for attempt in range(attempts):
         chosen = port or free_port()
-        settings_path.write_text(json.dumps(hub_settings(layout, chosen, proxy, bin_dir, environment), indent=1))
+        settings_path.write_text(json.dumps(hub_settings(layout, chosen, proxy, bin_dir, environment, serve), indent=1))
         env = dict(os.environ, HW3_HUB_SETTINGS=str(settings_path),
                    PATH=os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", ""))
         with open(log_path, "a") as log_file:
@@ -193,6 +199,9 @@ def add_arguments(parser):
                                         "(default: .hub in the course)")
     parser.add_argument("--prefix", help="prefix of the accounts' names (default: the course id and '-', e.g. "
                                          "<course id>-instructor)")
+    parser.add_argument("--no-serve", action="store_true",
+                        help="do not grade on submit (by default the hub runs `coursekit serve` as the instructor: "
+                             "each submission is graded and its feedback released to its student within seconds)")
     parser.add_argument("--clean", action="store_true",
                         help="remove the demo's accounts, homes, exchange and hub state, then exit")
 
@@ -211,7 +220,7 @@ def run(args, course=None):
     previous = {sig: signal.signal(sig, interrupt) for sig in (signal.SIGTERM, signal.SIGHUP)}
     hub = None
     try:
-        hub = start_hub(layout)
+        hub = start_hub(layout, serve=not args.no_serve)
         print(welcome(hub), flush=True)
         return hub.process.wait()
     except KeyboardInterrupt:
