@@ -440,6 +440,30 @@ def test_nbgrader_collect_copies_regular_files_only_and_the_refused_fail_with_th
     check_bounded({"collect": done, "grade": grade})
 
 
+@pytest.mark.skipif(os.getuid() != 0, reason="making folders owned by other accounts takes root")
+def test_nbgrader_collect_leaves_a_submission_another_account_wrote_in_a_students_name(tmp_path):
+    """daemon (a local account) hands in the blank notebook; later nobody writes a folder named for daemon with
+    the full-marks one: nbgrader's own collect would take the later as daemon's, the kit's keeps daemon's own."""
+    course = Path(grading.new_course(tmp_path / "course", REPO))
+    samples = REPO / "samples" / "submitted"
+    inbound = tmp_path / "exchange" / "hw3-optimization" / "inbound"
+    inbound.mkdir(parents=True)
+    for stamp, sample, owner in [("2025-01-01 10:00:00.000000 UTC", "sample-blank", "daemon"),
+                                 ("2025-01-02 10:00:00.000000 UTC", "sample-full-marks", "nobody")]:
+        folder = inbound / f"daemon+hw3+{stamp}+{owner}"
+        folder.mkdir()
+        shutil.copy(samples / sample / "hw3" / "hw3.ipynb", folder / "hw3.ipynb")
+        (folder / "timestamp.txt").write_text(stamp)
+        for path in (folder, folder / "hw3.ipynb", folder / "timestamp.txt"):
+            os.chown(path, pwd.getpwnam(owner).pw_uid, -1)
+    done = Runner()(course, "collect", "hw3", f"--Exchange.root={tmp_path / 'exchange'}", module=["-m", "nbgrader"],
+                    limit=LIMITS["collect"])
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "belongs to the account nobody, not to daemon's" in done.stderr
+    collected = course / "submitted" / "daemon" / "hw3" / "hw3.ipynb"
+    assert collected.read_bytes() == (samples / "sample-blank" / "hw3" / "hw3.ipynb").read_bytes()
+
+
 # ------------------------------------------------------------------ Gradescope
 
 

@@ -4,6 +4,7 @@ student their own page. A second attempt gets its own grade and page; a serve th
 grades nothing twice."""
 import json
 import os
+import pwd
 import re
 import shutil
 import signal
@@ -152,6 +153,23 @@ def test_the_inbound_folder_names_nbgrader_would_not_collect_are_left_alone(tmp_
         (tmp_path / name).mkdir()
     found = serve.inbound_submissions(str(tmp_path), ["hw3"])
     assert [(s.student, s.timestamp.second) for s in found] == [("alice", 0), ("bob", 1)]
+
+
+@pytest.mark.skipif(os.getuid() != 0, reason="making folders owned by other accounts takes root")
+def test_a_folder_written_in_another_students_name_is_not_served(tmp_path):
+    """On a hub every student may write to the inbound folder: one hands in as another (daemon and bin are two
+    local accounts of any Debian; nobody plays the forger). Only the account a name names, or the collecting
+    account, may write under that name; a name that is no local account cannot be checked."""
+    stamp = "2026-12-07 10:00:0{} UTC+r"
+    owners = {"daemon+hw3+" + stamp.format(1): "nobody", "bin+hw3+" + stamp.format(2): "bin",
+              "daemon+hw3+" + stamp.format(3): "root", "no-such-account+hw3+" + stamp.format(4): "nobody"}
+    for name, owner in owners.items():
+        (tmp_path / name).mkdir()
+        os.chown(tmp_path / name, pwd.getpwnam(owner).pw_uid, -1)
+    heard = {}
+    found = serve.inbound_submissions(str(tmp_path), ["hw3"], heard.__setitem__)
+    assert [(s.student, s.timestamp.second) for s in found] == [("bin", 2), ("daemon", 3), ("no-such-account", 4)]
+    assert heard == {"daemon+hw3+" + stamp.format(1): "nobody"}
 
 
 def test_an_attempt_beyond_the_limit_is_refused_with_a_page_that_says_why(course):

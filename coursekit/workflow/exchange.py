@@ -15,7 +15,8 @@ of a file elsewhere, is refused here too), sizes, counts and names capped. A sub
 only ``.coursekit-refused`` (the reason, one line naming the file) and its ``timestamp.txt``, so that
 ``grade`` fails it with that reason and ``status``, the export and the report show it. The new copy is
 made beside the old one and put in its place once complete. A student id that is not a plain name is
-not collected (logged).
+not collected (logged), nor a folder named for a student whose local account does not own it
+(``coursekit.workflow.exchangeowner``: another student handing in as them).
 """
 import contextlib
 import fnmatch
@@ -28,6 +29,7 @@ from nbgrader.api import Gradebook, MissingEntry
 from nbgrader.utils import check_mode, parse_utc
 
 from coursekit import studentfiles
+from coursekit.workflow.exchangeowner import forged_by
 from coursekit.workflow.serve import Ledger
 
 
@@ -65,7 +67,7 @@ class SafeExchangeCollect(ExchangeCollect):
         pattern = os.path.join(self.inbound_path, "{}+{}+*".format(student_id, self.coursedir.assignment_id))
         records = [record for record in map(self._path_to_record, glob.glob(pattern)) if record]
         refused = Ledger(self.coursedir.root).refused()  # submissions serve did not grade (attempts, wait): left
-        records = [record for record in records if record["filename"] not in refused]
+        records = [record for record in records if record["filename"] not in refused and not self._forged(record)]
         usergroups = groupby(records, lambda item: item["username"])
         with Gradebook(self.coursedir.db_url, self.coursedir.course_id) as gb:
             try:
@@ -80,6 +82,14 @@ class SafeExchangeCollect(ExchangeCollect):
                 records = self._sort_by_timestamp(v)
                 before = [record for record in records if record["timestamp"] <= self.duedate]
                 self.src_records.append(before[0] if before else records[0])
+
+    def _forged(self, record):
+        owner = forged_by(self.inbound_path, record["filename"], record["username"])
+        if owner:
+            self.log.error("Not collecting %s: it belongs to the account %s, not to %s's",
+                           studentfiles.shown(record["filename"]), studentfiles.shown(owner),
+                           studentfiles.shown(record["username"]))
+        return bool(owner)
 
     def copy_files(self):
         """nbgrader's copy_files, for the submissions whose student id is a plain name."""

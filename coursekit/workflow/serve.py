@@ -22,6 +22,7 @@ from traitlets.config import Configurable
 
 from coursekit.atomic import atomic_file
 from coursekit.errors import KitError
+from coursekit.studentfiles import shown
 
 LEDGER = ".coursekit-served.json"
 
@@ -53,12 +54,14 @@ class Submission:
     timestamp: datetime.datetime
 
 
-def inbound_submissions(inbound, assignments):
-    """The submissions in the exchange's inbound folder, oldest first; a name nbgrader would not parse, or a
-    student id that is not a plain name, is left out (nbgrader's collect skips it too: exchange.py)."""
+def inbound_submissions(inbound, assignments, forged=None):
+    """The submissions in the exchange's inbound folder, oldest first; a name nbgrader would not parse, a
+    student id that is not a plain name, or a folder another account wrote in a student's name is left out
+    (the kit's collect skips them too: exchange.py); ``forged(folder, owner)`` hears of the last."""
     from nbgrader.utils import parse_utc
 
     from coursekit.studentfiles import name_problem
+    from coursekit.workflow.exchangeowner import forged_by
 
     found = []
     for name in os.listdir(inbound) if os.path.isdir(inbound) else []:
@@ -68,6 +71,11 @@ def inbound_submissions(inbound, assignments):
         try:
             timestamp = parse_utc(parts[2])
         except Exception:  # dateutil's ParserError, ValueError, OverflowError
+            continue
+        owner = forged_by(inbound, name, parts[0])
+        if owner:
+            if forged:
+                forged(name, owner)
             continue
         found.append(Submission(name, parts[0], parts[1], timestamp))
     return sorted(found, key=lambda submission: (submission.timestamp, submission.folder))
@@ -138,20 +146,27 @@ class Server:
         self.inbound = os.path.join(Exchange(coursedir=coursedir, config=config).root, coursedir.course_id, "inbound")
         self.api = NbGraderAPI(coursedir, config=config)
         self.ledger = Ledger(self.course_root)
+        self.forged = {}  # inbound folder -> the account that wrote it in another student's name
 
     def once(self):
         """Serve every submission in the exchange not served yet; returns [Served]."""
-        waiting = [s for s in inbound_submissions(self.inbound, self.assignments) if not self.ledger.served(s.folder)]
+        waiting = [s for s in inbound_submissions(self.inbound, self.assignments, self.forged.__setitem__)
+                   if not self.ledger.served(s.folder)]
         served = []
         for assignment in sorted({submission.assignment for submission in waiting}):
             served += self._serve(assignment, [s for s in waiting if s.assignment == assignment])
         return served
 
     def run(self, report=print, stop=lambda: False):
+        told = set()
         while not stop():
             for done in self.once():
                 report(f"{done.submission.student} {done.submission.assignment}: {done.outcome} "
                        f"({done.seconds:.1f} s after submitting)")
+            for folder in sorted(set(self.forged) - told):
+                told.add(folder)
+                report(f"not served: {shown(folder)} in the exchange was written by the account "
+                       f"{shown(self.forged[folder])}, not by the student it names")
             time.sleep(self.settings.interval)
 
     def _serve(self, assignment, submissions):
