@@ -26,6 +26,7 @@ from traitlets import Bool, Float, Integer, Unicode
 from isograde.assignment import Assignment
 from isograde.files import read_regular
 from isograde.grading import Limits, NotebookGrader, Timings
+from isograde.variants import attempt_variant
 from isograde.zygote import Zygote
 
 _ASSIGNMENTS = {}
@@ -52,6 +53,14 @@ class GradeInSandbox(Execute):
                                         "(only when a test imports it).").tag(config=True)
     worker_memory = Integer(4 * 1024**3, help="Bytes of memory a worker and everything it holds may use, where "
                                               "the grader can make a memory cgroup (root).").tag(config=True)
+    variants = Bool(False, help="Give each attempt inputs of its own in the hidden checks that draw them from "
+                                "checklib.variant(seed): the variant is a digest of variant_key, the student, the "
+                                "assignment and the submitted notebook and timestamp.txt, so that another attempt "
+                                "draws other inputs and a regrade of the same files the same ones. Off: every "
+                                "attempt draws the checks' own seeds, as under stock nbgrader.").tag(config=True)
+    variant_key = Unicode("", help="A secret of the course mixed into each attempt's variant (with variants on), "
+                                   "so that nobody without it can tell which inputs a notebook will be checked "
+                                   "with, even holding the checks' code.").tag(config=True)
     grader_folder = Unicode("grader", help="Folder of the course (beside source/) holding each assignment's "
                                            "grader-only helpers, grader/<assignment>/. Never released, "
                                            "never visible to student code.").tag(config=True)
@@ -63,7 +72,10 @@ class GradeInSandbox(Execute):
         assignment = self._assignment(coursedir, info)
         zygote = self._zygote(assignment)
         folder = resources.get("metadata", {}).get("path") or None
-        submitted = _submitted_notebook(coursedir, info)
+        content, stamp = _submitted_files(coursedir, info)
+        submitted = _as_notebook(content)
+        assignment.modules.load("checklib").VARIANT = (
+            attempt_variant(self.variant_key, info, content, stamp) if self.variants else None)
         limits = Limits(cell_timeout=self._limit(self.cell_timeout), check_timeout=self._limit(self.check_timeout),
                         submission_timeout=self.submission_timeout,
                         environment={name: os.environ[name] for name in ("NBGRADER_EXECUTION", "NBGRADER_VALIDATING")
@@ -144,15 +156,26 @@ def _gradebook_tests(info):
         return None
 
 
-def _submitted_notebook(coursedir, info):
-    """The notebook as the student submitted it (with its outputs), or None if it cannot be read."""
+def _submitted_files(coursedir, info):
+    """The bytes of the notebook as the student submitted it and of its timestamp.txt (None where unreadable)."""
     try:
         folder = coursedir.format_path(coursedir.submitted_directory, info["student"], info["assignment"])
-        content = read_regular(folder, info["notebook"] + ".ipynb", limit=64 * 1024 * 1024)  # never a link
-        if content is None:
-            return None
-        return nbformat.from_dict(json.loads(content))  # only its outputs are used, filtered by type
-    except (OSError, ValueError, KeyError, TypeError, RecursionError):
+    except (KeyError, TypeError, ValueError):
+        return None, None
+    found = []
+    for name, limit in ((info["notebook"] + ".ipynb", 64 * 1024 * 1024), ("timestamp.txt", 4096)):
+        try:
+            found.append(read_regular(folder, name, limit=limit))  # never through a link
+        except (OSError, ValueError):
+            found.append(None)
+    return tuple(found)
+
+
+def _as_notebook(content):
+    """The submitted notebook (only its outputs are used, filtered by type), or None if it cannot be read."""
+    try:
+        return nbformat.from_dict(json.loads(content)) if content is not None else None
+    except (ValueError, TypeError, RecursionError):
         return None
 
 

@@ -14,7 +14,9 @@ The comparisons, stand-ins and failures are the course's check library (``checkl
 only, and takes homework 3's stand-ins (a network, ``layer``'s parameters) from its public tests.
 
 Each test uses its own seeds, sizes and settings, other than the public tests' ones, so that no
-recorded table answers another exercise's check.
+recorded table answers another exercise's check. Every seed goes through ``cl.variant``: in the kit's grader each
+attempt draws its own inputs (the sizes and the planted zeros stay), so that what one attempt's feedback shows
+does not answer the next.
 """
 import copy
 import types
@@ -105,6 +107,7 @@ def activation(side, exercise, forward=(), derivative=(), hint=None):
 def test_initialize_dnn_parameters(initialize_dnn_parameters, ref):
     side = cl.student_side(initialize_dnn_parameters)
     for seed, layer_dims in ((7, [6, 3, 4, 2]), (21, [3, 1]), (4, [8, 8, 8, 8, 5])):
+        seed = cl.variant(seed)
         with cl.seeded(seed):
             expected = ref.initialize_dnn_parameters(layer_dims)
         with cl.seeded(seed):
@@ -134,7 +137,7 @@ def test_initialize_dnn_parameters(initialize_dnn_parameters, ref):
 # --- Exercise 2 -------------------------------------------------------------------------------
 
 def relu_inputs():
-    rs = np.random.RandomState(12)
+    rs = np.random.RandomState(cl.variant(12))
     x = rs.randn(3, 4, 5)
     x[0, 0, :3] = 0.0          # exact zeros: ReLU'(0) = 1 in this homework
     x[1, 2, 1] = -0.0
@@ -181,6 +184,7 @@ def test_relu_derivative(ReLU, ref):
 def test_layer(layer, ref):
     side = cl.student_side(layer)
     for seed, (n, n_prev, m), act_name in ((31, (4, 6, 7), "Sigmoid"), (32, (1, 3, 2), "ReLU")):
+        seed = cl.variant(seed)
         act = getattr(ref, act_name)()
         rs = np.random.RandomState(seed)
         A_prev, W, b = rs.randn(n_prev, m), rs.randn(n, n_prev), rs.randn(n, 1)
@@ -219,6 +223,7 @@ def test_forward_propagation(forward_propagation, ref):
     propagate_hint = "pass each layer the previous layer's output A, that layer's W and b, and `act`."
     for seed, layer_dims, act_name in ((41, [5, 4, 6, 3], "Sigmoid"), (42, [3, 2], "ReLU"),
                                        (43, [4, 3, 3, 3, 2], "ReLU")):
+        seed = cl.variant(seed)
         parameters = random_network(seed, layer_dims)
         X = np.random.RandomState(seed + 100).randn(layer_dims[0], 6)
         expected_A, expected_caches = ref.forward_propagation(X, parameters, getattr(ref, act_name)())
@@ -270,6 +275,7 @@ def test_back_propagation(back_propagation, ref):
     side = cl.student_side(back_propagation)
     for seed, layer_dims, act_name in ((51, [4, 5, 3, 2], "Sigmoid"), (52, [3, 4, 1], "ReLU"),
                                        (53, [2, 3], "Sigmoid")):
+        seed = cl.variant(seed)
         act = getattr(ref, act_name)()
         parameters = random_network(seed, layer_dims)
         rs = np.random.RandomState(seed + 100)
@@ -311,6 +317,7 @@ def test_network_initialize(NeuralNetwork, ref):
     side = cl.student_side(NeuralNetwork)
     store_hint = "self.parameters = initialize_dnn_parameters(layer_dims)"
     for seed, (n_x, n_y, n_h, depth) in ((61, (7, 2, 5, 4)), (62, (3, 1, 9, 1)), (63, (4, 3, 2, 2))):
+        seed = cl.variant(seed)
         layer_dims = [n_x] + [n_h] * (depth - 1) + [n_y]
         with cl.seeded(seed):
             expected = ref.initialize_dnn_parameters(layer_dims)
@@ -344,6 +351,7 @@ def test_network_backward(NeuralNetwork, ref):
     side = cl.student_side(NeuralNetwork)
     call_hint = "self.grads = back_propagation(Y, self.parameters, self.caches, self.act.derivative)"
     for seed, (n_x, n_y, n_h, depth), act_name in ((64, (4, 2, 3, 3), "Sigmoid"), (65, (3, 1, 4, 2), "ReLU")):
+        seed = cl.variant(seed)
         act = getattr(ref, act_name)()
         rs = np.random.RandomState(seed)
         X, Y = rs.randn(n_x, 5), rs.randn(n_y, 5)
@@ -387,6 +395,7 @@ def gradients_like(parameters, seed):
 def test_gradient_descent_step(gradient_descent_step, ref):
     side = cl.student_side(gradient_descent_step)
     for seed, layer_dims, learning_rate in ((71, [4, 3, 5, 2], 0.37), (72, [2, 1], 1.5)):
+        seed = cl.variant(seed)
         parameters = random_network(seed, layer_dims)
         grads = gradients_like(parameters, seed + 1)
         expected = cl.float_copies(parameters)
@@ -407,8 +416,8 @@ def test_gradient_descent(GradientDescent, ref):
     side = cl.student_side(GradientDescent)
     call_hint = ("step() calls gradient_descent_step(self.network.parameters, self.network.grads, "
                  "self.learning_rate).")
-    parameters = random_network(81, [3, 4, 2])
-    grads = gradients_like(parameters, 82)
+    parameters = random_network(cl.variant(81), [3, 4, 2])
+    grads = gradients_like(parameters, cl.variant(82))
     network = pt.stand_in_network(side, parameters, grads, by_identity=True)
     live_parameters, live_grads = network.parameters, network.grads
     optimizer = cl.run(8, "GradientDescent(network, learning_rate=0.05)", GradientDescent, network, 0.05)
@@ -545,7 +554,7 @@ def student_trajectory(exercise, name, label, optimizer_class, settings, problem
 def check_optimizer(exercise, name, student_class, reference_class, settings, mistakes, rule, steps=3, seed=91):
     """Three steps of a fresh optimizer with new gradients at each step, against the reference."""
     label = ", ".join(f"{key}={value}" for key, value in settings.items())
-    problem = optimizer_problem(seed, steps)
+    problem = optimizer_problem(cl.variant(seed), steps)
     expected = reference_trajectory(reference_class, settings, problem)
     received = student_trajectory(exercise, name, label, student_class, settings, problem)
     variants = {}

@@ -24,11 +24,17 @@ and of every stand-in's matching of its arguments (``side.replay``, on both side
 others passes them, ``check_array(..., atol=1e-6, rtol=1e-4)`` or ``side.replay(..., atol=..., rtol=...)``;
 do not reassign the module's values (the grader's side reads the engine's).
 
+Variants: a hidden check that draws its inputs from ``variant(seed)`` instead of ``seed`` gets, in the kit's
+grader, inputs of its own for each attempt (``GradeInSandbox.variants``: the grader sets ``VARIANT`` from the
+submission it grades, so that a regrade draws the same); everywhere else (the instructor's kernel, stock
+nbgrader, the students' public tests) ``variant(seed)`` is ``seed``.
+
 One file of more than 300 lines on purpose: it is handed to students as one file beside the notebook.
 """
 # Longer than 300 lines: the library ships as one file beside each assignment's notebook (the students' public
 # tests import it from their own folder as `checklib`), so it stays one module.
 import contextlib
+import hashlib
 import inspect
 import linecache
 import sys
@@ -37,6 +43,7 @@ import numpy as np
 
 ATOL = 1e-6
 RTOL = 1e-5
+VARIANT = None  # the attempt's variant (a string), set by the grader only: see variant()
 HINT_ATOL = 1e-7  # a known mistake is named only when the result is that mistake's, more closely (hint_for)
 HINT_RTOL = 1e-6
 
@@ -393,6 +400,15 @@ def replaced(thing, **stand_ins):
                 namespace[name] = saved[name]
             else:
                 namespace.pop(name, None)
+
+
+def variant(seed):
+    """The seed to draw inputs from: ``seed`` itself, or in the grader a number in [0, 2**31) that the attempt's
+    ``VARIANT`` and ``seed`` decide (SHA-256 of both): another attempt draws other inputs, a regrade the same."""
+    if VARIANT is None:
+        return seed
+    digest = hashlib.sha256(f"{VARIANT}/{seed}".encode()).digest()
+    return int.from_bytes(digest[:4], "big") % 2**31
 
 
 @contextlib.contextmanager
