@@ -17,7 +17,7 @@ def _import(args, course):
 
 def _settings(configurable, args, course):
     from coursekit.settings import resolved
-    from coursekit.workflow.nbgraderapi import course_config
+    from coursekit.courseconfig import course_config
     return resolved(configurable, course_config(course, getattr(args, "db", None)), args)
 
 

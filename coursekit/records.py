@@ -12,6 +12,10 @@ no statuses and grades everyone, and removing a student removes both.
     graded_hash  the files of the last attempt that succeeded: the grade in the gradebook is theirs
     graded_at    when that was
 
+Every graded attempt is kept too, one row per (assignment, student, files graded) in ``coursekit_attempt``: its
+submission time, late penalty and the scores of its automatically graded cells, so that an instructor who counts
+the best attempt (``c.GradeOnSubmit.counted_attempt``) has them after nbgrader's gradebook moved on to the next.
+
 Only the coordinating process writes. nbgrader's own tables are created by nbgrader first (its
 ``Gradebook`` stamps a new database with its alembic version only when the database is empty).
 """
@@ -41,6 +45,17 @@ _table = Table(
     Column("files_hash", String(64), nullable=True),
     Column("graded_hash", String(64), nullable=True),
     Column("graded_at", String(32), nullable=True),
+)
+ATTEMPTS_TABLE = "coursekit_attempt"
+_attempts = Table(
+    ATTEMPTS_TABLE, _metadata,
+    Column("assignment", String(128), primary_key=True),
+    Column("student", String(128), primary_key=True),
+    Column("files_hash", String(64), primary_key=True),
+    Column("submitted_at", String(32), nullable=True),  # nbgrader's submission time (naive UTC, ISO)
+    Column("late_penalty", Float, nullable=False, default=0.0),
+    Column("cells", Text, nullable=False),  # JSON {grade id: [score, max score]} of the autograded cells
+    Column("graded_at", String(32), nullable=False),
 )
 _ENGINES = {}
 
@@ -153,13 +168,62 @@ def record(course_root, assignment, student, status, reason="", seconds=0.0, pha
 
 
 def remove(course_root, assignment, student, db_url=None):
-    """Forget a student's status for ``assignment``; True if there was one."""
+    """Forget a student's status and attempts for ``assignment``; True if there was a status."""
     url = gradebook_url(course_root, db_url)
     engine = _engine(url, create=True)
     with engine.begin() as connection:
         done = connection.execute(delete(_table).where((_table.c.assignment == assignment)
                                                        & (_table.c.student == student)))
+        connection.execute(delete(_attempts).where((_attempts.c.assignment == assignment)
+                                                   & (_attempts.c.student == student)))
     return done.rowcount > 0
+
+
+def keep_attempts(course_root, assignment, graded, db_url=None):
+    """Keep the attempts just graded, ``graded``: {student: hash of the files graded}, with their scores as
+    nbgrader's gradebook holds them now (a regrade of the same files replaces its row)."""
+    from nbgrader.api import Gradebook, MissingEntry
+
+    url = gradebook_url(course_root, db_url)
+    now = datetime.datetime.now().isoformat(timespec="seconds")
+    rows = []
+    with Gradebook(url) as gradebook:
+        for student, files_hash in sorted(graded.items()):
+            try:
+                submission = gradebook.find_submission(assignment, student)
+            except MissingEntry:
+                continue
+            cells = {grade.name: [float(grade.score), float(grade.max_score)]
+                     for notebook in submission.notebooks for grade in notebook.grades if grade.auto_score is not None}
+            submitted = submission.timestamp.isoformat() if submission.timestamp else None
+            rows.append({"assignment": assignment, "student": student, "files_hash": files_hash,
+                         "submitted_at": submitted, "late_penalty": float(submission.late_submission_penalty or 0.0),
+                         "cells": json.dumps(cells, sort_keys=True), "graded_at": now})
+    engine = _engine(url, create=True)
+    with engine.begin() as connection:
+        for row in rows:
+            connection.execute(delete(_attempts).where(
+                (_attempts.c.assignment == assignment) & (_attempts.c.student == row["student"])
+                & (_attempts.c.files_hash == row["files_hash"])))
+            connection.execute(_attempts.insert().values(**row))
+
+
+def load_attempts(course_root, assignment, db_url=None):
+    """{student: [{"files_hash", "submitted_at", "late_penalty", "cells", "graded_at"}]}, oldest first."""
+    url = gradebook_url(course_root, db_url)
+    database = sqlite_file(url)
+    if database is not None and not os.path.isfile(database):
+        return {}
+    engine = _engine(url, create=False)
+    if ATTEMPTS_TABLE not in inspect(engine).get_table_names():
+        return {}
+    with engine.connect() as connection:
+        rows = connection.execute(select(_attempts).where(_attempts.c.assignment == assignment)).mappings().all()
+    found = {}
+    for row in sorted(rows, key=lambda row: (row["submitted_at"] or "", row["graded_at"])):
+        entry = dict(row, cells={name: tuple(pair) for name, pair in json.loads(row["cells"]).items()})
+        found.setdefault(entry.pop("student"), []).append(entry)
+    return found
 
 
 def submission_hash(course_root, assignment, student):

@@ -8,13 +8,17 @@ One function, ``standings``, answers for the export, the report, feedback and ``
     not graded  imported, never graded
     failed      the last attempt on these files failed; ``reason`` says why
     missing     in the gradebook, but no submission
+
+With ``c.GradeOnSubmit.counted_attempt = "best"`` a graded or failed submission counts with the automatically
+graded cells of the student's best kept attempt (``records.load_attempts``) when an earlier one scored more; the
+cells graded by hand stay the last attempt's, and ``counted`` says which attempt counts.
 """
 import contextlib
 import os
 from dataclasses import dataclass, field
 
 from coursekit import records as status_store
-from coursekit.lateness import read_submitted_time
+from coursekit.lateness import read_submitted_time, shown_time
 
 GRADED, PENDING, CHANGED, NOT_GRADED, FAILED, MISSING = (
     "graded", "pending", "changed", "not graded", "failed", "missing")
@@ -34,6 +38,9 @@ class Standing:
     submitted_at: object = None  # the time in submitted/<student>/<assignment>/timestamp.txt (naive UTC)
     due: object = None  # the due date in the gradebook, the student's extension included (naive UTC)
     time_problem: str = None  # why the timestamp.txt cannot be used
+    attempts: list = field(default_factory=list)  # the graded attempts kept (records.load_attempts), oldest first
+    counted: str = ""  # which attempt counts, when it is not the files in submitted/ now
+    own_total: float = None  # then: the total of the files in submitted/ now (None: they failed)
 
     @property
     def seconds_late(self):
@@ -86,7 +93,8 @@ def standings(course_root, assignment, db_url=None):
                     {grade.name: (None if grade.needs_manual_grade else float(grade.score), float(grade.max_score))
                      for grade in grades},
                     float(submission.late_submission_penalty or 0.0),
-                    any(grade.auto_score is not None for grade in grades))
+                    any(grade.auto_score is not None for grade in grades),
+                    {grade.name for grade in grades if grade.auto_score is not None})
     for student in sorted(set(people) | _submitted_students(course_root, assignment) | set(records)):
         standing = _standing(course_root, assignment, student, records.get(student), submissions.get(student))
         standing.lms_user_id, standing.names = people.get(student, ("", ("", "", "")))
@@ -94,12 +102,60 @@ def standings(course_root, assignment, db_url=None):
         extension = extensions.get(student)
         standing.due = due + extension if due is not None and extension else due
         found[student] = standing
+    kept = status_store.load_attempts(course_root, assignment, db_url)
+    best = counted_attempt(course_root, assignment, db_url) == "best"
+    for student, standing in found.items():
+        standing.attempts = kept.get(student, [])
+        if best:
+            _count_best(standing, submissions.get(student, ({}, 0.0, False, set()))[3])
     return found
+
+
+def counted_attempt(course_root, assignment, db_url=None):
+    """The course's c.GradeOnSubmit.counted_attempt for ``assignment`` ("last" or "best")."""
+    from coursekit.courseconfig import course_config
+    from coursekit.settings import GradeOnSubmit
+
+    return GradeOnSubmit(config=course_config(course_root, db_url)).for_assignment(assignment).counted_attempt
+
+
+def _points(cells, penalty):
+    return sum(score or 0.0 for score, _ in cells.values()) - penalty
+
+
+def _count_best(standing, autograded):
+    """Count the kept attempt with the most automatic points less its late penalty, if it beats the last."""
+    import datetime
+
+    if standing.state not in SCORED and not (standing.state == FAILED and standing.attempts):
+        return
+    current = standing.record.get("graded_hash") if standing.state in SCORED else None
+    own = {name: standing.cells[name] for name in autograded if name in standing.cells}
+    best, most = None, _points(own, standing.late_penalty) if current else float("-inf")
+    for attempt in standing.attempts:
+        if attempt["files_hash"] != current and _points(attempt["cells"], attempt["late_penalty"]) > most + 1e-9:
+            best, most = attempt, _points(attempt["cells"], attempt["late_penalty"])
+    if best is None:
+        return
+    standing.own_total = standing.total
+    by_hand = {name: value for name, value in standing.cells.items() if name not in autograded}
+    standing.cells = {**(by_hand if current else {}), **best["cells"]}
+    standing.late_penalty = best["late_penalty"]
+    when = "earlier"
+    if best["submitted_at"]:
+        standing.submitted_at = datetime.datetime.fromisoformat(best["submitted_at"])
+        when = shown_time(standing.submitted_at)
+    standing.counted = f"the best attempt counts: the one submitted {when} ({most:g})"
+    if standing.state == FAILED:
+        standing.reason = f"the last attempt failed ({standing.reason}); {standing.counted}"
+        standing.state = GRADED
+    else:
+        standing.reason = f"{standing.counted}; {standing.reason}" if standing.reason else standing.counted
 
 
 def _standing(course_root, assignment, student, record, submission):
     now = status_store.submission_hash(course_root, assignment, student)
-    cells, penalty, autograded = submission if submission else ({}, 0.0, False)
+    cells, penalty, autograded = submission[:3] if submission else ({}, 0.0, False)
     record = record or {}
     graded = dict(cells=cells, late_penalty=penalty, record=record)
     if not record:

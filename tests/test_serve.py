@@ -2,6 +2,7 @@
 cache, as on a hub), the kit grades and releases feedback to each alone, and ``nbgrader fetch_feedback`` gives each
 student their own page. A second attempt gets its own grade and page; a serve that dies midway loses nothing and
 grades nothing twice."""
+import csv
 import json
 import os
 import pwd
@@ -103,6 +104,35 @@ def test_a_second_attempt_gets_its_own_grade_and_page(course):
     assert done.stdout.startswith("bob hw3: graded 95, feedback released"), done.stdout
     assert sorted(fetched_pages(course, "bob").values()) == [55.0, 95.0]
     assert grading.cell_scores(course)["bob"] and sum(s for s, _ in grading.cell_scores(course)["bob"].values()) == 95
+
+
+def test_with_the_best_attempt_counting_a_worse_later_attempt_keeps_the_better_grade(course):
+    configure(course, "c.GradeOnSubmit.per_assignment = {'hw3': {'counted_attempt': 'best'}}")
+    for sample in ("sample-full-marks", "sample-typical-mistakes"):
+        submit(course, "bob", sample)
+        done = ok(course, "serve", "--once")
+        time.sleep(1)
+    assert re.match(r"bob hw3: graded 55, feedback released; the best attempt counts: the one submitted \S+ \S+ UTC \(95\)",
+                    done.stdout), done.stdout
+    assert sorted(fetched_pages(course, "bob").values()) == [55.0, 95.0]  # each page is its own attempt's
+    assert sum(s for s, _ in grading.cell_scores(course)["bob"].values()) == 55  # nbgrader's gradebook: the last
+    table = ok(course, "status", "hw3").stdout
+    assert re.search(r"^bob\s+pending\s+95\s+no due date\s+2\s+.*the best attempt counts", table, re.M), table
+    ok(course, "export", "hw3")
+    with open(course / "grades_by_exercise.csv", newline="") as stream:
+        row = next(row for row in csv.DictReader(stream) if row["student_id"] == "bob")
+    assert float(row["total"]) == 95 and "the best attempt counts" in row["reason"]
+    ok(course, "report", "hw3")
+    assert re.search(r"<td class=\"num\">2</td><td>the best attempt counts", (course / "report.html").read_text())
+
+
+def test_a_policy_for_one_assignment_names_only_settings_that_exist(course):
+    configure(course, "c.GradeOnSubmit.per_assignment = {'hw3': {'attempt': 3}}")
+    submit(course, "bob", "sample-blank")
+    done = subprocess.run([sys.executable, "-m", "coursekit", "serve", "--once"], cwd=course, capture_output=True,
+                          text=True)
+    assert done.returncode == 1 and "per_assignment['hw3'] sets attempt: not a setting of GradeOnSubmit" in done.stderr, \
+        done.stdout + done.stderr
 
 
 def test_a_serve_that_fails_after_grading_resumes_without_grading_again(course, monkeypatch):

@@ -143,7 +143,7 @@ def _student_entries(current, layout, maxima):
         seconds = record.get("seconds") if isinstance(record.get("seconds"), (int, float)) else None
         entry = {"student": student, "reason": standing.reason, "seconds": seconds,
                  "finished": str(record.get("finished") or ""), "status_known": bool(record),
-                 "standing": standing.state}
+                 "standing": standing.state, "attempts": len(standing.attempts), "counted": standing.counted}
         if standing.state in SCORED:
             entry["state"] = "graded"
             pending = {layout.column_of(name) for name in standing.pending}

@@ -179,7 +179,8 @@ def render_sections(data, charts, sections=""):
                          "others": max(0, len(counter) - TOP_MESSAGES)})
     times = [{"student": s["student"], "state": s["state"] + ("" if s["status_known"] else " (no status)"),
               "seconds": _number(s["seconds"], 2) if s["seconds"] is not None else "unknown",
-              "total": f"{s['total']:g}" if s["state"] == "graded" else "–", "finished": s["finished"]}
+              "total": f"{s['total']:g}" if s["state"] == "graded" else "–", "finished": s["finished"],
+              "attempts": s["attempts"] or "", "counted": s["counted"] or ("the last" if s["attempts"] > 1 else "")}
              for s in sorted(data["students"], key=lambda s: (-(s["seconds"] or -1), s["student"]))]
     return _template("report_assignment.html.j2").render(
         summary=summary, failed=data["failed"], notes=data["notes"], charts=charts, exercises=exercises,

@@ -125,7 +125,7 @@ def _feedback_here(course_root, assignment, staging, excluded, db_url, hidden_fa
     from nbgrader.apps import NbGraderAPI
     from nbgrader.coursedir import CourseDirectory
 
-    from coursekit.workflow.nbgraderapi import course_config
+    from coursekit.courseconfig import course_config
 
     config = course_config(course_root, db_url)
     config.CourseDirectory.feedback_directory = staging

@@ -178,6 +178,10 @@ def grade(course_root, assignment, students=None, jobs=1, force=False, timeout=N
         recover(course_root)  # the workers have ended: their (empty) staging folders go
         with contextlib.suppress(OSError):  # and this process's own, when it graded (jobs=0)
             os.rmdir(os.path.join(course_root, STAGING.format(step="autograded", pid=os.getpid())))
+    graded = {student: outcome.files_hash for student, outcome in outcomes.items()
+              if outcome.status == status_store.GRADED and outcome.files_hash}
+    if graded:  # every graded attempt is kept, for c.GradeOnSubmit.counted_attempt = "best"
+        status_store.keep_attempts(course_root, assignment, graded, db_url)
     return outcomes
 
 

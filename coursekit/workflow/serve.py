@@ -17,33 +17,12 @@ import json
 import os
 import time
 
-from traitlets import Enum, Float, Integer, List, Unicode
-from traitlets.config import Configurable
-
 from coursekit.atomic import atomic_file
 from coursekit.errors import KitError
+from coursekit.settings import GradeOnSubmit  # noqa: F401  (serve's settings: c.GradeOnSubmit)
 from coursekit.studentfiles import shown
 
 LEDGER = ".coursekit-served.json"
-
-
-class GradeOnSubmit(Configurable):
-    """The settings of ``serve``, in nbgrader_config.py (``c.GradeOnSubmit.<name> = ...``)."""
-
-    assignments = List(Unicode(), help="The assignments graded as they are submitted (default: every assignment "
-                                       "of the course).").tag(config=True)
-    interval = Float(1.0, help="Seconds between two looks at the exchange's inbound folder.").tag(config=True)
-    attempts = Integer(0, help="Submissions of an assignment graded per student: a later one is not graded, and its "
-                               "feedback page says why (0: no limit).").tag(config=True)
-    hidden_failures_before_due = Enum(
-        ["message", "hint", "verdict"], "verdict",
-        help="What a page written before the due date (or when the assignment has none) shows of a failure in hidden "
-             "tests, so that attempts do not teach the hidden checks: 'verdict' (only that a hidden test failed), "
-             "'hint' (with the check's hint), 'message' (the whole message); after the due date, "
-             "c.ShortTracebacks.hidden_failures holds, as for `feedback`.").tag(config=True)
-    cooldown = Float(0.0, help="Seconds a student waits after a graded submission before the next one is graded: "
-                               "one sent sooner is not graded, and its feedback page says when to send it again "
-                               "(0: no wait).").tag(config=True)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -133,7 +112,7 @@ class Server:
         from nbgrader.exchange.default.exchange import Exchange
 
         from coursekit import preflight
-        from coursekit.workflow.nbgraderapi import course_config
+        from coursekit.courseconfig import course_config
 
         self.course_root, self.db_url = os.path.abspath(course_root), db_url
         config = course_config(self.course_root, db_url)
@@ -196,7 +175,7 @@ class Server:
         outcomes, splits = {}, {}
         for student in students:
             standing = current.get(student)
-            if standing is None or standing.state not in SCORED:
+            if standing is None or standing.state not in SCORED or (standing.counted and standing.own_total is None):
                 outcomes[student] = f"not graded: {standing.reason if standing else 'not collected'}"
                 continue
             clock = time.perf_counter()
@@ -212,10 +191,11 @@ class Server:
         """Why the instructor's policy (``attempts``, ``cooldown``) leaves this submission ungraded, or None."""
         earlier = self.ledger.attempts(submission.student, submission.assignment) + [
             s.timestamp.replace(tzinfo=None) for s in accepted if s.student == submission.student]
-        limit, cooldown = self.settings.attempts, self.settings.cooldown
+        policy = self.settings.for_assignment(submission.assignment)
+        limit, cooldown = policy.attempts, policy.cooldown
         if limit and len(earlier) >= limit:
             return (f"not graded: you have used your {limit} attempt{'s' if limit > 1 else ''} at "
-                    f"{submission.assignment}; your last graded attempt counts")
+                    f"{submission.assignment}; your {policy.counted_attempt} graded attempt counts")
         if cooldown and earlier:
             ready = max(earlier) + datetime.timedelta(seconds=cooldown)
             if submission.timestamp.replace(tzinfo=None) < ready:
@@ -237,13 +217,16 @@ class Server:
         now = datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)
         before_due = standing.due is None or now < standing.due
         written, left_out = generate_feedback(self.course_root, assignment, student=student, db_url=self.db_url,
-                                              jobs=0, hidden_failures=(self.settings.hidden_failures_before_due
+                                              jobs=0, hidden_failures=(self.settings.for_assignment(assignment)
+                                                                       .hidden_failures_before_due
                                                                        if before_due else None))
         if not written:
             return f"graded ({standing.total:g}), no feedback: {left_out.get(student, 'not written')}"
         released = self.api.release_feedback(assignment, student)
         if not released.get("success"):
             raise KitError(f"nbgrader release_feedback for {student} failed: {_last_line(released)}")
+        if standing.counted:  # c.GradeOnSubmit.counted_attempt = "best", and an earlier attempt scored more
+            return f"graded {standing.own_total:g}, feedback released; {standing.counted}"
         return f"graded {standing.total:g}, feedback released"
 
 

@@ -57,7 +57,7 @@ def _status(course_root, assignment, students=None, db_url=None, current=None):
     late = lateness_cells(current)  # a column only when a submission has a time or a problem with it
     late_width = max([len("late by"), *(len(cell) for cell in late.values())]) if late else 0
     late_header = f"  {'late by':<{late_width}}" if late else ""
-    tries = attempt_cells(course_root, assignment)  # a column only when serve graded submissions on arrival
+    tries = attempt_cells(course_root, assignment, current)  # a column only when a student has several attempts
     tries_width = max([len("attempts"), *(len(cell) for cell in tries.values())]) if tries else 0
     late_header += f"  {'attempts':<{tries_width}}" if tries else ""
     lines = [f"{'student':<{width}}  {'state':<10}  {'total':>6}{late_header}  where it stands",
@@ -78,9 +78,10 @@ def _status(course_root, assignment, students=None, db_url=None, current=None):
     return "\n".join(lines)
 
 
-def attempt_cells(course_root, assignment):
-    """{student: "2" | "2, 1 not graded"}: the submissions ``serve`` graded (the last counts) and those it did
-    not (the instructor's limit on attempts, or the wait between them); {} when serve served none."""
+def attempt_cells(course_root, assignment, current):
+    """{student: "2" | "2, 1 not graded"}: the submissions graded (those ``serve`` graded, or the attempts the
+    gradebook kept, whichever are more; which one counts is in the "where it stands" column) and those ``serve``
+    did not grade (the instructor's limit on attempts, or the wait between them); {} when nobody has two."""
     from coursekit.workflow.serve import Ledger
 
     graded, refused = {}, {}
@@ -88,6 +89,11 @@ def attempt_cells(course_root, assignment):
         if entry["assignment"] == assignment:
             tally = graded if entry.get("attempt", True) else refused
             tally[entry["student"]] = tally.get(entry["student"], 0) + 1
+    for student, standing in current.items():
+        if len(standing.attempts) > max(1, graded.get(student, 0)):
+            graded[student] = len(standing.attempts)
+    if not refused and all(count <= 1 for count in graded.values()):
+        return {}
     return {student: f"{graded.get(student, 0)}" + (f", {refused[student]} not graded" if student in refused else "")
             for student in set(graded) | set(refused)}
 
