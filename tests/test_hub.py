@@ -35,8 +35,8 @@ from coursekit.platforms.hub import clean, start_hub, stop_hub
 from coursekit.platforms.hubaccounts import (account, check_reachable, create_account, give_files, nbgrader_config_text,
                                              reachable, remove_account)
 from coursekit.platforms.hubinstall import users_mathjax, users_requirements
-from coursekit.platforms.hublayout import ACCOUNT_MARK, HubError, HubLayout
-from homework3.samples import SAMPLE_STUDENTS, WRITTEN
+from coursekit.platforms.hublayout import ACCOUNT_MARK, COURSE_CONTENT, HubError, HubLayout
+from homework3.samples import EXPECTED_TOTALS, SAMPLE_STUDENTS, WRITTEN
 from coursekit.submissions import build_submission, load_course_notebooks
 
 REPO = Path(__file__).resolve().parents[1]
@@ -202,7 +202,18 @@ def hub(request):
     # Not under pytest's tmp_path: its folders are 0700, and the accounts must reach their homes and the exchange.
     state = Path(tempfile.mkdtemp(prefix="hw3hub-", dir="/tmp"))
     os.chmod(state, 0o755)
-    layout = HubLayout(state, REPO, prefix=f"h3{secrets.token_hex(2)}-", cache=hub_cache())
+    course = REPO
+    settings = getattr(request, "param", {}).get("settings")
+    if settings:  # the course with settings of the test's own: a copy of what the hub serves of it
+        course = state / "course-with-settings"
+        for name in COURSE_CONTENT:
+            if (REPO / name).is_dir():
+                shutil.copytree(REPO / name, course / name)
+            elif (REPO / name).exists():
+                shutil.copy(REPO / name, course / name)
+        with open(course / "nbgrader_config.py", "a") as config:
+            config.write("\n" + "\n".join(settings) + "\n")
+    layout = HubLayout(state, course, prefix=f"h3{secrets.token_hex(2)}-", cache=hub_cache())
     mnist = state / "mnist.npz"
     browser.write_mnist_file(mnist)
     os.chmod(mnist, 0o644)
@@ -609,6 +620,83 @@ def test_the_hub_grades_each_submission_and_releases_its_feedback_by_itself(hub)
     ledger = json.loads((course_dir / ".coursekit-served.json").read_text())
     assert [entry["student"] for entry in ledger.values()] == [student]
     assert (course_dir / ".coursekit-served.json").stat().st_uid == account(instructor).pw_uid  # run as the instructor
+
+
+def submitted_rows(session):
+    """The texts of the hw3 submissions in the Assignments list's Submitted panel (unfolded), newest last."""
+    driver = session.driver
+    row = assignment_row(session, "submitted_assignments_list")
+    if not [r for r in driver.find_elements("css selector", "#submitted_assignments_list .nested_list_item")
+            if r.is_displayed()]:
+        row.find_element("css selector", "a").click()  # unfold: one line per submission
+        time.sleep(0.5)
+    return [r.text for r in driver.find_elements("css selector", "#submitted_assignments_list .nested_list_item")
+            if r.is_displayed()]
+
+
+def submit_and_see_feedback(session, notebook, attempt):
+    """Save ``notebook`` as the student's hw3 (their server's contents API), press Submit and wait, with nobody
+    else doing anything, for the feedback of that attempt: Fetch Feedback, then open the page. Returns the page's
+    text and the seconds from Submit to the page."""
+    driver = session.driver
+    driver.get(session.url("lab"))  # (the feedback page before is served sandboxed: no cookie, no API from there)
+    open_assignment_list(session)
+    saved = session.api("PUT", session.url(f"api/contents/{NOTEBOOK}"),
+                        {"type": "notebook", "format": "json", "content": json.loads(nbformat.writes(notebook))})
+    assert saved["status"] == 200, saved
+    button_in(assignment_row(session, "fetched_assignments_list"), "Submit").click()
+    pressed = time.monotonic()
+    wait_for(lambda: len(submitted_rows(session)) == attempt, 60, interval=1, message=f"submission {attempt} listed")
+
+    def feedback_ready():
+        refresh_assignments(session)
+        rows = submitted_rows(session)
+        return rows if len(rows) == attempt and "feedback available to fetch" in rows[-1] else None
+
+    wait_for(feedback_ready, 180, interval=1, message=f"the feedback of attempt {attempt}, released by the hub")
+    session.shot(20 + attempt, f"attempt-{attempt}-feedback-available")
+    button_in(assignment_row(session, "submitted_assignments_list"), "Fetch Feedback").click()
+    wait_for(lambda: "view feedback" in (submitted_rows(session) or [""])[-1], 60, interval=1,
+             message=f"the feedback of attempt {attempt} fetched")
+    pages = sorted((session.home / "hw3" / "feedback").glob("*/hw3.html"))
+    assert len(pages) == attempt, pages
+    driver.get(session.url(f"files/hw3/feedback/{urllib.parse.quote(pages[-1].parent.name)}/hw3.html"))
+    body = wait_for(lambda: driver.find_element("tag name", "body").text, 60, message="the feedback page")
+    seconds = time.monotonic() - pressed
+    session.shot(20 + attempt, f"attempt-{attempt}-feedback-page")
+    return " ".join(body.split()), seconds
+
+
+@pytest.mark.parametrize("hub", [{"serve": True, "settings": ["c.GradeOnSubmit.attempts = 2"]}], indirect=True)
+def test_a_student_corrects_a_mistake_from_the_feedback_and_a_third_attempt_is_refused(hub):
+    """In the browser, on the hub that grades on submit (2 attempts allowed): a student submits a notebook with
+    mistakes and sees its feedback and score; fixes it, submits again and sees the new score; a third submission
+    is refused with a page that says why. The instructor's status shows both attempts and the one that counts."""
+    running, sessions, profiles = hub
+    layout = running.layout
+    instructor, student = layout.instructor, layout.students[0]
+    run_as(layout, instructor, layout.course_dir, "-m", "coursekit", "release", "hw3")
+    run_as(layout, instructor, layout.course_dir, "-m", "nbgrader", "release_assignment", "hw3")
+    session = Session(running, "student", student, profiles / "student")
+    sessions.append(session)
+    session.log_in()
+    open_assignment_list(session)
+    button_in(assignment_row(session, "released_assignments_list"), "Fetch").click()
+    assignment_row(session, "fetched_assignments_list")
+    release, source = load_course_notebooks(layout.course_dir)
+    seconds = []
+    for attempt, sample in enumerate(("sample-typical-mistakes", "sample-full-marks"), start=1):
+        text, took = submit_and_see_feedback(session, build_submission(release, source, SAMPLE_STUDENTS[sample]),
+                                             attempt)
+        seconds.append(took)
+        assert f"Score: {EXPECTED_TOTALS[sample]:.1f}" in text, text[:600]
+    text, took = submit_and_see_feedback(session, build_submission(release, source, SAMPLE_STUDENTS["sample-blank"]),
+                                         3)
+    seconds.append(took)
+    assert "this submission was not graded" in text and "you have used your 2 attempts at hw3" in text, text[:600]
+    print("Submit to feedback page in the browser, per attempt (s): " + ", ".join(f"{s:.1f}" for s in seconds))
+    status = run_as(layout, instructor, layout.course_dir, "-m", "coursekit", "status", "hw3")
+    assert re.search(rf"^{re.escape(student)}\s+pending\s+95\s+no due date\s+2, 1 not graded\s", status, re.M), status
 
 
 def run_as(layout, user, cwd, *arguments):
