@@ -224,6 +224,8 @@ def zygote_main():
                     return
                 if message.get("op") == "kill":
                     os.kill(pid, signal.SIGKILL)
+                elif message.get("op") == "warm" and not extra:  # sent while this child ends: for the next
+                    SHELL.prepare(message.get("source"))
         os.close(exited)
         kill_leftovers(pid)
         if os.environ.get("ISOGRADE_SANDBOXED"):
