@@ -11,7 +11,8 @@ import sys
 
 from coursekit.errors import KitError
 from coursekit.preflight import check_course_config
-from coursekit.settings import FeedbackCommand, GradeCommand, GradescopeCommand
+from coursekit.settings import (ExportCommand, FeedbackCommand, GradeCommand, GradeOnSubmit, GradescopeCommand,
+                                ReportCommand)
 
 import isograde
 
@@ -129,7 +130,6 @@ def _add_class_commands(add, assignment, database):
     feedback.add_argument("--student", help="only this student (default: every graded student)")
     add_settings(feedback, FeedbackCommand)
 
-    from coursekit.workflow.serve import GradeOnSubmit
     serve = add("serve", "grade on submit: watch nbgrader's exchange and, for each new submission, collect it, grade "
                          "it, write its feedback and release it to that student (their Assignment List shows it); "
                          "one warm process, safe to stop and restart. Settings in nbgrader_config.py: "
@@ -142,12 +142,11 @@ def _add_course_commands(add, assignment, assignments, database):
     export = add("export", "write grades: one row per student and assignment with status, reason, total and one "
                            "column per exercise (as the master notebook groups its grade cells), and a file for an "
                            "LMS gradebook import (one column per assignment)", assignments, database)
-    export.add_argument("--to", help="per-exercise CSV (default: grades_by_exercise.csv in the course)")
-    export.add_argument("--lms-to", help="LMS import CSV (default: grades_lms.csv in the course)")
+    add_settings(export, ExportCommand)
 
     report = add("report", "write one self-contained HTML class report (report.html): of the assignment, or of "
                            "every assignment on one page", assignments, database)
-    report.add_argument("--output", help="where to write it (default: report.html in the course)")
+    add_settings(report, ReportCommand)
 
     standing = add("status", "where each submission stands: imported, graded, pending (a hand-graded answer not "
                              "graded yet), changed since grading, failed with its reason", assignments, database)

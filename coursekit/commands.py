@@ -52,14 +52,19 @@ def _feedback(args, course):
 
 
 def _export(args, course):
+    from coursekit.settings import ExportCommand, course_file
     from coursekit.workflow.export import export_grades
-    paths = export_grades(course, args.assignment, to=args.to, lms_to=args.lms_to, db_url=args.db)
+    settings = _settings(ExportCommand, args, course)
+    paths = export_grades(course, args.assignment, to=course_file(course, settings.to, args.to),
+                          lms_to=course_file(course, settings.lms_to, args.lms_to), db_url=args.db)
     print("Wrote " + " and ".join(paths) + ".")
 
 
 def _report(args, course):
     from coursekit.reports.report import build_report
-    print(f"Wrote {build_report(course, args.assignment, db_url=args.db, output=args.output)}.")
+    from coursekit.settings import ReportCommand, course_file
+    output = course_file(course, _settings(ReportCommand, args, course).output, args.output)
+    print(f"Wrote {build_report(course, args.assignment, db_url=args.db, output=output)}.")
 
 
 def _status(args, course):

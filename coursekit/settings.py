@@ -35,6 +35,28 @@ class FeedbackCommand(Configurable):
         return _cores()
 
 
+class ExportCommand(Configurable):
+    """``export``: its two files (a name relative to the course, or an absolute path; the options take a path
+    relative to where you run the command)."""
+
+    to = Unicode("grades_by_exercise.csv", help="The per-exercise CSV.").tag(config=True)
+    lms_to = Unicode("grades_lms.csv", help="The LMS gradebook import CSV (one column per assignment)."
+                     ).tag(config=True)
+
+
+class ReportCommand(Configurable):
+    """``report``: its page (a name relative to the course, or an absolute path; the option takes a path relative
+    to where you run the command)."""
+
+    output = Unicode("report.html", help="The self-contained HTML class report.").tag(config=True)
+
+
+def course_file(course_root, setting, option=None):
+    """Where a command writes: the option's path (relative to the working folder) if given, else the setting's
+    (relative to the course)."""
+    return os.path.abspath(option) if option else os.path.join(os.path.abspath(course_root), setting)
+
+
 class GradescopeCommand(Configurable):
     """``gradescope``: the autograder it builds."""
 

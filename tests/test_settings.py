@@ -13,9 +13,10 @@ from traitlets.config import Config
 from commands import ok
 from coursekit import gradebook as grading
 from coursekit import settings
-from coursekit.workflow.serve import GradeOnSubmit
+from coursekit.settings import GradeOnSubmit
 
-COMMANDS = [settings.GradeCommand, settings.FeedbackCommand, settings.GradescopeCommand, GradeOnSubmit]
+COMMANDS = [settings.GradeCommand, settings.FeedbackCommand, settings.GradescopeCommand, settings.ExportCommand,
+            settings.ReportCommand, GradeOnSubmit]
 
 
 @pytest.mark.parametrize("configurable", COMMANDS, ids=lambda c: c.__name__)
@@ -26,7 +27,9 @@ def test_every_setting_says_what_it_is(configurable):
 
 @pytest.mark.parametrize("command, configurable", [("grade", settings.GradeCommand),
                                                    ("feedback", settings.FeedbackCommand),
-                                                   ("gradescope", settings.GradescopeCommand)])
+                                                   ("gradescope", settings.GradescopeCommand),
+                                                   ("export", settings.ExportCommand),
+                                                   ("report", settings.ReportCommand)])
 def test_help_names_each_setting_its_default_and_where_it_is_set(command, configurable):
     done = subprocess.run([sys.executable, "-m", "coursekit", command, "--help"], capture_output=True, text=True)
     text = " ".join(done.stdout.split())
@@ -58,3 +61,27 @@ def test_the_gradescope_time_limit_comes_from_the_course_unless_the_option_says(
 
     assert (built()["time_limit"], built()["visibility"]) == (600, "hidden")
     assert built("--time-limit", "300")["time_limit"] == 300
+
+
+def test_the_export_and_report_files_are_the_courses_unless_the_option_says(tmp_path, repo):
+    """Named in nbgrader_config.py (relative to the course), overridden by an option (relative to where it runs);
+    new-term archives the course's own names."""
+    course = grading.new_course(tmp_path / "course", repo)
+    shutil.copytree(repo / "samples" / "submitted" / "sample-full-marks", course / "submitted" / "ann")
+    with open(course / "nbgrader_config.py", "a") as config:
+        config.write("\nc.ExportCommand.to = 'term1-grades.csv'\nc.ExportCommand.lms_to = 'term1-canvas.csv'\n"
+                     "c.ReportCommand.output = 'term1-report.html'\n")
+    ok(course, "grade", "hw3", "--quiet")
+    for command in ("export", "report"):
+        ok(course, command, "hw3")
+    written = {path.name for path in course.iterdir() if path.name.startswith("term1-")}
+    assert written == {"term1-grades.csv", "term1-canvas.csv", "term1-report.html"}
+    assert not (course / "grades_by_exercise.csv").exists() and not (course / "report.html").exists()
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    done = subprocess.run([sys.executable, "-m", "coursekit", "export", "hw3", "--course", str(course), "--to", "a.csv"],
+                          cwd=elsewhere, capture_output=True, text=True)
+    assert done.returncode == 0 and (elsewhere / "a.csv").is_file(), done.stdout + done.stderr
+    ok(course, "new-term")
+    assert not [path for path in course.iterdir() if path.name.startswith("term1-")]
+    assert len(list((course / "archive").rglob("term1-report.html"))) == 1

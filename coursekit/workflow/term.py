@@ -202,13 +202,25 @@ def _in(gradebook, student):
         return False
 
 
+def _result_files(course_root, db_url):
+    """The course's export and report files, as nbgrader_config.py names them, when they are in the course."""
+    from coursekit.courseconfig import course_config
+    from coursekit.settings import ExportCommand, ReportCommand
+
+    config = course_config(os.path.abspath(course_root), db_url)
+    export, report = ExportCommand(config=config), ReportCommand(config=config)
+    return tuple(name for name in (export.to, export.lms_to, report.output)
+                 if not os.path.isabs(name) and os.path.dirname(os.path.normpath(name)) == "")
+
+
 def new_term(course_root, db_url=None):
     """Move every student's data and the SQLite gradebook to archive/; source/ and release/ stay."""
     if db_url and not db_url.startswith("sqlite"):
         raise preflight.InputError(f"the gradebook {preflight.shown(db_url)} is a database server: create a new, "
                                    "empty database for the new term and pass it with --db (this command moves "
                                    "only files).")
-    names = [n for n in STUDENT_DATA + TERM_FILES if os.path.exists(os.path.join(course_root, n))]
+    names = [n for n in dict.fromkeys(STUDENT_DATA + TERM_FILES + _result_files(course_root, db_url))
+             if os.path.exists(os.path.join(course_root, n))]
     if db_url:
         database = status_store.sqlite_file(db_url)
         if os.path.isfile(database) and os.path.dirname(os.path.abspath(database)) != os.path.abspath(course_root):
