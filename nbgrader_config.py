@@ -58,7 +58,7 @@ c.GradeInSandbox.cell_timeout = 60
 # The checks of one test cell, the student's code they call included, may take this long.
 c.GradeInSandbox.check_timeout = 30
 # Each attempt draws its own inputs in the hidden checks (grader/hw3/hw3_checks.py passes every seed through
-# checklib.variant), decided by the submitted files: what one attempt's feedback shows does not answer the next,
+# checklib.variant), decided by every file handed in: what one attempt's feedback shows does not answer the next,
 # a regrade of the same files draws the same. Set a secret of your own (kept out of release/) as the key.
 c.GradeInSandbox.variants = True
 c.GradeInSandbox.variant_key = ""

@@ -55,7 +55,7 @@ class GradeInSandbox(Execute):
                                               "the grader can make a memory cgroup (root).").tag(config=True)
     variants = Bool(False, help="Give each attempt inputs of its own in the hidden checks that draw them from "
                                 "checklib.variant(seed): the variant is a digest of variant_key, the student, the "
-                                "assignment and the submitted notebook and timestamp.txt, so that another attempt "
+                                "assignment and every file handed in (isograde/variants.py), so that another attempt "
                                 "draws other inputs and a regrade of the same files the same ones. Off: every "
                                 "attempt draws the checks' own seeds, as under stock nbgrader.").tag(config=True)
     variant_key = Unicode("", help="A secret of the course mixed into each attempt's variant (with variants on), "
@@ -72,10 +72,10 @@ class GradeInSandbox(Execute):
         assignment = self._assignment(coursedir, info)
         zygote = self._zygote(assignment)
         folder = resources.get("metadata", {}).get("path") or None
-        content, stamp = _submitted_files(coursedir, info)
-        submitted = _as_notebook(content)
+        submitted_folder = _submitted_folder(coursedir, info)
+        submitted = _submitted_notebook(submitted_folder, info)
         assignment.modules.load("checklib").VARIANT = (
-            attempt_variant(self.variant_key, info, content, stamp) if self.variants else None)
+            attempt_variant(self.variant_key, info, submitted_folder) if self.variants else None)
         limits = Limits(cell_timeout=self._limit(self.cell_timeout), check_timeout=self._limit(self.check_timeout),
                         submission_timeout=self.submission_timeout,
                         environment={name: os.environ[name] for name in ("NBGRADER_EXECUTION", "NBGRADER_VALIDATING")
@@ -156,26 +156,22 @@ def _gradebook_tests(info):
         return None
 
 
-def _submitted_files(coursedir, info):
-    """The bytes of the notebook as the student submitted it and of its timestamp.txt (None where unreadable)."""
+def _submitted_folder(coursedir, info):
+    """submitted/<student>/<assignment>/, or None."""
     try:
-        folder = coursedir.format_path(coursedir.submitted_directory, info["student"], info["assignment"])
+        return coursedir.format_path(coursedir.submitted_directory, info["student"], info["assignment"])
     except (KeyError, TypeError, ValueError):
-        return None, None
-    found = []
-    for name, limit in ((info["notebook"] + ".ipynb", 64 * 1024 * 1024), ("timestamp.txt", 4096)):
-        try:
-            found.append(read_regular(folder, name, limit=limit))  # never through a link
-        except (OSError, ValueError):
-            found.append(None)
-    return tuple(found)
+        return None
 
 
-def _as_notebook(content):
-    """The submitted notebook (only its outputs are used, filtered by type), or None if it cannot be read."""
+def _submitted_notebook(folder, info):
+    """The notebook as the student submitted it (with its outputs), or None if it cannot be read."""
     try:
-        return nbformat.from_dict(json.loads(content)) if content is not None else None
-    except (ValueError, TypeError, RecursionError):
+        content = read_regular(folder, info["notebook"] + ".ipynb", limit=64 * 1024 * 1024) if folder else None
+        if content is None:  # never through a link
+            return None
+        return nbformat.from_dict(json.loads(content))  # only its outputs are used, filtered by type
+    except (OSError, ValueError, KeyError, TypeError, RecursionError):
         return None
 
 

@@ -1,6 +1,7 @@
 """Variants: with ``c.GradeInSandbox.variants``, the hidden checks that draw their inputs from
 ``checklib.variant(seed)`` draw other inputs for each attempt, decided by the submitted files, so that what one
 attempt's feedback shows does not answer the next, and a regrade of the same files gives the same verdict."""
+import os
 import re
 import shutil
 import tempfile
@@ -31,16 +32,31 @@ def test_variant_is_the_seed_itself_outside_the_grader_and_another_number_per_at
     assert checklib.variant(7) not in (7, first[0])
 
 
-def test_an_attempts_variant_is_decided_by_its_files_and_the_courses_key():
-    notebook, stamp = b'{"cells": []}', b"2026-12-08 10:00:00 UTC"
-    variant = attempt_variant("key", INFO, notebook, stamp)
-    assert variant == attempt_variant("key", INFO, notebook, stamp)  # a regrade of the same files
-    others = {attempt_variant("key", INFO, notebook + b" ", stamp),  # a changed notebook
-              attempt_variant("key", INFO, notebook, b"2026-12-08 10:05:00 UTC"),  # the same one sent again
-              attempt_variant("other key", INFO, notebook, stamp),
-              attempt_variant("key", dict(INFO, student="bo"), notebook, stamp),
-              attempt_variant("key", INFO, None, None)}
-    assert variant not in others and len(others) == 5
+def handed_in(folder, files):
+    """``folder`` holding exactly ``files`` ({name: bytes}); returns it."""
+    shutil.rmtree(folder, ignore_errors=True)
+    for name, content in files.items():
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        (folder / name).write_bytes(content)
+    return folder
+
+
+def test_an_attempts_variant_is_decided_by_every_file_handed_in_and_the_courses_key(tmp_path):
+    files = {"n.ipynb": b'{"cells": []}', "timestamp.txt": b"2026-12-08 10:00:00 UTC"}
+    variant = attempt_variant("key", INFO, handed_in(tmp_path / "a", files))
+    assert variant == attempt_variant("key", INFO, handed_in(tmp_path / "b", files))  # a regrade of the same files
+    others = {attempt_variant("key", INFO, handed_in(tmp_path / "c", dict(files, **{"n.ipynb": b'{"cells": [] }'}))),
+              attempt_variant("key", INFO, handed_in(tmp_path / "d", dict(files, **{"timestamp.txt": b"10:05"}))),
+              attempt_variant("key", INFO, handed_in(tmp_path / "e", dict(files, **{".answers.json": b"[1]"}))),
+              attempt_variant("key", INFO, handed_in(tmp_path / "f", dict(files, **{"data/answers.json": b"[2]"}))),
+              attempt_variant("other key", INFO, tmp_path / "a"),
+              attempt_variant("key", dict(INFO, student="bo"), tmp_path / "a"),
+              attempt_variant("key", INFO, None)}
+    assert variant not in others and len(others) == 7
+    (tmp_path / "g").mkdir()
+    os.symlink("/etc/passwd", tmp_path / "g" / "n.ipynb")  # counted by what it names, never followed
+    os.mkfifo(tmp_path / "g" / "timestamp.txt")  # and a pipe by its kind: nothing blocks
+    assert attempt_variant("key", INFO, tmp_path / "g") not in others | {variant}
 
 
 # A small assignment of its own: f doubles x; its hidden check draws x from checklib.variant and, failing,
@@ -86,7 +102,8 @@ def check_output(course, answer, stamp=b"2026-12-08 10:00:00 UTC", variant=None)
     submitted = nbformat.writes(notebook).encode()
     folder = root / "autograded" / "ana" / "a"
     folder.mkdir(parents=True, exist_ok=True)
-    assignment.modules.load("checklib").VARIANT = variant or attempt_variant("key", INFO, submitted, stamp)
+    handed = handed_in(root / "submitted" / "ana" / "a", {"n.ipynb": submitted, "timestamp.txt": stamp})
+    assignment.modules.load("checklib").VARIANT = variant or attempt_variant("key", INFO, handed)
     graded = nbformat.reads(submitted.decode(), as_version=4)
     NotebookGrader(assignment, zygote, str(folder), Limits(cell_timeout=20, check_timeout=20), Timings()) \
         .grade(graded, None)
@@ -112,8 +129,8 @@ def test_a_notebook_that_hard_codes_what_the_last_feedback_showed_gains_nothing(
     expected = shown_values(first, "expected")  # what the first attempt's feedback showed
     copied = f"import numpy as np\ndef f(x):\n    return np.array({expected!r})"
     root, assignment, zygote = course
-    first_variant = attempt_variant("key", INFO, nbformat.writes(new_notebook(cells=cells(wrong))).encode(),
-                                    b"2026-12-08 10:00:00 UTC")
+    first_variant = attempt_variant("key", INFO, handed_in(root / "first", {
+        "n.ipynb": nbformat.writes(new_notebook(cells=cells(wrong))).encode(), "timestamp.txt": b"2026-12-08 10:00:00 UTC"}))
     # the copied answer is right for the first attempt's inputs (the preview shows every value, to 8 digits) ...
     assert check_output(course, copied, variant=first_variant) == ""
     # ... but it is a notebook of its own, checked on inputs of its own
