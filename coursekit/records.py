@@ -116,20 +116,25 @@ def _rename_former_table(engine):
             connection.execute(text(f"ALTER TABLE {FORMER_TABLE} RENAME TO {TABLE}"))
 
 
-def load(course_root, assignment, db_url=None):
-    """{student: {"status", "reason", "seconds", "finished", "phases", "files_hash", "graded_hash",
-    "graded_at"}} for one assignment; empty when the gradebook (or the table) does not exist yet."""
+def _rows(table, course_root, assignment, db_url):
+    """The rows of one of the kit's tables for ``assignment``; none when the gradebook or the table does not exist
+    yet (nothing is created by reading)."""
     url = gradebook_url(course_root, db_url)
     database = sqlite_file(url)
     if database is not None and not os.path.isfile(database):
-        return {}
+        return []
     engine = _engine(url, create=False)
-    if TABLE not in inspect(engine).get_table_names():
-        return {}
+    if table.name not in inspect(engine).get_table_names():
+        return []
     with engine.connect() as connection:
-        rows = connection.execute(select(_table).where(_table.c.assignment == assignment)).mappings().all()
+        return connection.execute(select(table).where(table.c.assignment == assignment)).mappings().all()
+
+
+def load(course_root, assignment, db_url=None):
+    """{student: {"status", "reason", "seconds", "finished", "phases", "files_hash", "graded_hash",
+    "graded_at"}} for one assignment; empty when the gradebook (or the table) does not exist yet."""
     found = {}
-    for row in rows:
+    for row in _rows(_table, course_root, assignment, db_url):
         entry = dict(row)
         entry.pop("assignment")
         entry["phases"] = json.loads(entry["phases"]) if entry["phases"] else {}
@@ -210,16 +215,8 @@ def keep_attempts(course_root, assignment, graded, db_url=None):
 
 def load_attempts(course_root, assignment, db_url=None):
     """{student: [{"files_hash", "submitted_at", "late_penalty", "cells", "graded_at"}]}, oldest first."""
-    url = gradebook_url(course_root, db_url)
-    database = sqlite_file(url)
-    if database is not None and not os.path.isfile(database):
-        return {}
-    engine = _engine(url, create=False)
-    if ATTEMPTS_TABLE not in inspect(engine).get_table_names():
-        return {}
-    with engine.connect() as connection:
-        rows = connection.execute(select(_attempts).where(_attempts.c.assignment == assignment)).mappings().all()
     found = {}
+    rows = _rows(_attempts, course_root, assignment, db_url)
     for row in sorted(rows, key=lambda row: (row["submitted_at"] or "", row["graded_at"])):
         entry = dict(row, cells={name: tuple(pair) for name, pair in json.loads(row["cells"]).items()})
         found.setdefault(entry.pop("student"), []).append(entry)
