@@ -74,8 +74,9 @@ class GradeInSandbox(Execute):
         folder = resources.get("metadata", {}).get("path") or None
         submitted_folder = _submitted_folder(coursedir, info)
         submitted = _submitted_notebook(submitted_folder, info)
-        assignment.modules.load("checklib").VARIANT = (
-            attempt_variant(self.variant_key, info, submitted_folder) if self.variants else None)
+        variant = attempt_variant(self.variant_key, info, submitted_folder) if self.variants else None
+        if variant is not None or "checklib" in assignment.modules.loaded:  # (a course without it loads nothing)
+            assignment.modules.load("checklib").VARIANT = variant
         limits = Limits(cell_timeout=self._limit(self.cell_timeout), check_timeout=self._limit(self.check_timeout),
                         submission_timeout=self.submission_timeout,
                         environment={name: os.environ[name] for name in ("NBGRADER_EXECUTION", "NBGRADER_VALIDATING")
