@@ -186,25 +186,34 @@ def remove(course_root, assignment, student, db_url=None):
 
 def keep_attempts(course_root, assignment, graded, db_url=None):
     """Keep the attempts just graded, ``graded``: {student: hash of the files graded}, with their scores as
-    nbgrader's gradebook holds them now (a regrade of the same files replaces its row)."""
-    from nbgrader.api import Gradebook, MissingEntry
+    nbgrader's gradebook holds them now (a regrade of the same files replaces its row). One query for the class
+    (nbgrader's objects would load each submission's notebooks and grades one query at a time)."""
+    from nbgrader.api import Assignment, Grade, GradeCell, SubmittedAssignment, SubmittedNotebook
+    from sqlalchemy.orm import Session
 
     url = gradebook_url(course_root, db_url)
     now = datetime.datetime.now().isoformat(timespec="seconds")
-    rows = []
-    with Gradebook(url) as gradebook:
-        for student, files_hash in sorted(graded.items()):
-            try:
-                submission = gradebook.find_submission(assignment, student)
-            except MissingEntry:
-                continue
-            cells = {grade.name: [float(grade.score), float(grade.max_score)]
-                     for notebook in submission.notebooks for grade in notebook.grades if grade.auto_score is not None}
-            submitted = submission.timestamp.isoformat() if submission.timestamp else None
-            rows.append({"assignment": assignment, "student": student, "files_hash": files_hash,
-                         "submitted_at": submitted, "late_penalty": float(submission.late_submission_penalty or 0.0),
-                         "cells": json.dumps(cells, sort_keys=True), "graded_at": now})
+    found = {}
     engine = _engine(url, create=True)
+    with Session(engine) as session:  # nbgrader's tables through its own models, without opening a Gradebook
+        query = (session.query(SubmittedAssignment.student_id, SubmittedAssignment.timestamp, SubmittedNotebook.id,
+                                    SubmittedNotebook.late_submission_penalty, GradeCell.name, GradeCell.max_score,
+                                    Grade.score)
+                 .join(Assignment, SubmittedAssignment.assignment_id == Assignment.id)
+                 .join(SubmittedNotebook, SubmittedNotebook.assignment_id == SubmittedAssignment.id)
+                 .join(Grade, Grade.notebook_id == SubmittedNotebook.id)
+                 .join(GradeCell, GradeCell.id == Grade.cell_id)
+                 .filter(Assignment.name == assignment, SubmittedAssignment.student_id.in_(sorted(graded)),
+                         Grade.auto_score.isnot(None)))
+        for student, timestamp, notebook, penalty, name, max_score, score in query:
+            entry = found.setdefault(student, {"submitted_at": timestamp.isoformat() if timestamp else None,
+                                               "penalties": {}, "cells": {}})
+            entry["penalties"][notebook] = float(penalty or 0.0)
+            entry["cells"][name] = [float(score), float(max_score)]
+    rows = [{"assignment": assignment, "student": student, "files_hash": graded[student],
+             "submitted_at": entry["submitted_at"], "late_penalty": sum(entry["penalties"].values()),
+             "cells": json.dumps(entry["cells"], sort_keys=True), "graded_at": now}
+            for student, entry in sorted(found.items())]
     with engine.begin() as connection:
         for row in rows:
             connection.execute(delete(_attempts).where(
